@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Makes a fresh machine ready for voicemood: Node.js >= 22.12, ffmpeg, npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node-env.sh
+
+# System packages: ffmpeg decodes MP3/M4A/FLAC/WebM; the test suite also uses redis-server.
+want=(ffmpeg)
+[ "${CI:-}" = "true" ] || [ "${VOICEMOOD_SETUP_TEST_DEPS:-}" = "1" ] && want+=(redis-server)
+missing=()
+for pkg in "${want[@]}"; do
+  bin="$pkg"
+  command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "voicemood: installing ${missing[*]} with apt-get" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "voicemood: please install ${missing[*]} (not root, or no apt-get)" >&2
+  fi
+fi
+
+# onnxruntime-node's install script only fetches CUDA extras; .npmrc skips it.
+export ONNXRUNTIME_NODE_INSTALL=skip
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm install --no-audit --no-fund
+fi
+echo "voicemood: setup done (node $(node --version))" >&2
