@@ -1,0 +1,161 @@
+/**
+ * The platform-neutral command layer. An adapter (Telegram, Discord) maps an update to a
+ * CommandContext, calls a command from src/commands with the shared Services, and renders the
+ * structured Replies it gets back (text, card, summary with a PNG, error sentence, alert).
+ * Commands never talk to a platform API themselves.
+ */
+import type { Logger } from '../util/log.ts';
+import type { EmotionEngine } from '../inference/types.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { Lang } from '../mood/emotions.ts';
+import type { HistoryStore, Platform, SettingsStore } from '../history/types.ts';
+import type { MoodCard, MoodSummary, ModerationSignal, Timeline } from '../mood/types.ts';
+
+export type { Platform } from '../history/types.ts';
+
+/** Current time in ms since the epoch. Injected everywhere time matters (tests control it). */
+export type Clock = () => number;
+
+export interface CommandUser {
+  /** Platform user id, as a string. */
+  id: string;
+  /** Display name (shown in summaries and alerts). */
+  name: string;
+}
+
+export interface CommandChat {
+  /** Telegram chat id / Discord channel id. */
+  id: string;
+  kind: 'private' | 'group';
+  /** Discord server id (settings and moderation are per guild on Discord). */
+  guildId?: string;
+  title?: string;
+}
+
+export interface CommandContext {
+  platform: Platform;
+  user: CommandUser;
+  chat: CommandChat;
+  /**
+   * The language the platform reports for the user (e.g. Telegram language_code, Discord locale),
+   * mapped to en|zh. Commands prefer the user's stored /lang, then the chat's, then this.
+   */
+  lang: Lang;
+  /** Whether the user administers this chat/guild (Telegram: chat admin; Discord: ManageGuild). */
+  isAdmin(): Promise<boolean>;
+  now: Clock;
+}
+
+/** Token-bucket limiter keyed by strings (e.g. "telegram:user:42"). */
+export interface RateLimiter {
+  /** Takes one token for every key (all or none); when one is empty, says when to retry. */
+  take(keys: readonly string[]): { ok: true } | { ok: false; retryAfterS: number; key: string };
+}
+
+/** Cooldown, per-chat rate limit and Acknowledge/Snooze state for moderation signals. */
+export interface ModerationGate {
+  /** Whether a signal may be sent now; records it when yes. */
+  admit(signal: ModerationSignal): boolean;
+  /** Marks a signal as handled (stops repeats for its members until the cooldown ends). */
+  acknowledge(signalId: string, byUserId: string): boolean;
+  /** Silences signals of the signal's chat for `seconds`. */
+  snooze(signalId: string, seconds: number): boolean;
+}
+
+/** What every command needs; created once per process (src/services.ts). */
+export interface Services {
+  engine: EmotionEngine;
+  history: HistoryStore;
+  /** The same object as `history` in the default setup. */
+  settings: SettingsStore;
+  limiter: RateLimiter;
+  moderation: ModerationGate;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** A plain message. `text` is plain (not HTML, not Markdown); adapters escape it. */
+export interface TextReply {
+  kind: 'text';
+  text: string;
+  /** Set when the text is meant for a monospace block. */
+  monospace?: boolean;
+}
+
+/** The card of one analysed voice note. */
+export interface CardReply {
+  kind: 'card';
+  card: MoodCard;
+  /** One line: emoji, label, confidence, duration. */
+  title: string;
+  /** The 9 score bars, for a monospace block (<pre> / ``` code block). */
+  body: string;
+  /** Frame timeline, when frames were available: for the "Timeline" button. */
+  timeline?: Timeline;
+  /** Id of the stored history entry (absent when nothing was stored). */
+  entryId?: string;
+}
+
+/** A chat/channel summary (/mood) or the user's own history (/me). */
+export interface SummaryReply {
+  kind: 'summary';
+  summary: MoodSummary;
+  title: string;
+  /** Monospace block: per member dominant emotion, counts, share bars, talk time. */
+  body: string;
+  /** PNG chart of the emotion shares over the window; absent when there is nothing to draw. */
+  png?: Uint8Array;
+}
+
+/** A failure, already turned into a sentence in the user's language. */
+export interface ErrorReply {
+  kind: 'error';
+  code: ErrorCode;
+  text: string;
+  retryAfterS?: number;
+}
+
+/**
+ * A moderation alert. Telegram: send `text` privately to each of `notifyUserIds` (admins who
+ * opted in). Discord: post to `logChannelId` as an embed with Acknowledge / Snooze buttons.
+ */
+export interface AlertReply {
+  kind: 'alert';
+  signal: ModerationSignal;
+  title: string;
+  text: string;
+  notifyUserIds: string[];
+  logChannelId?: string;
+  lang: Lang;
+}
+
+export type Reply = TextReply | CardReply | SummaryReply | ErrorReply | AlertReply;
+
+/** A voice note / audio file to analyse. */
+export interface VoiceInput {
+  bytes: Uint8Array;
+  filename?: string;
+  mimeType?: string;
+  /**
+   * 'auto': the bot saw a voice note (groups in on-demand mode do nothing; opted-out users are
+   * skipped silently). 'request': someone asked (/analyze, a /mood reply to a note): always answer.
+   */
+  trigger: 'auto' | 'request';
+  /** Keep per-frame scores so the card can offer a timeline (default true). */
+  frames?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The commands (exported from src/commands/index.ts), all `(ctx, services, …) => Promise<Reply[]>`:
+ *   handleVoice(ctx, s, input: VoiceInput)          card (+ privacy notice first time, + alert)
+ *   handleMe(ctx, s)                                 the user's recent moods and trend
+ *   handleMood(ctx, s, { windowMs? })                chat summary, default last 24 h
+ *   handleForget(ctx, s)                             deletes everything about the user, with counts
+ *   handleLang(ctx, s, arg?: string)                 /lang en|zh
+ *   handleHelp(ctx, s) / handleStart(ctx, s)
+ *   handlePrivacy(ctx, s, arg?: 'in'|'out'|string)   voice analysis opt-in/out
+ *   handleSettings(ctx, s, args: string[])           admins only
+ *   handleAlerts(ctx, s, arg?: 'on'|'off')           admins: receive moderation alerts privately
+ */
+export type Command<A extends unknown[] = []> = (ctx: CommandContext, services: Services, ...args: A) => Promise<Reply[]>;

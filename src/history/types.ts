@@ -1,0 +1,158 @@
+/**
+ * History: what voicemood remembers about voice it analysed, and per-user / per-chat settings.
+ *
+ * Users, chats and guilds are kept apart by construction: every key carries the platform, so a
+ * Telegram user 42 and a Discord user 42 never meet, and every read is scoped to one user or one
+ * chat. Audio is NEVER stored: an entry holds only what the card showed (emotion and scores).
+ */
+import type { Emotion, EmotionScores, Lang } from '../mood/emotions.ts';
+
+export type Platform = 'telegram' | 'discord';
+export const PLATFORMS: readonly Platform[] = ['telegram', 'discord'];
+
+/** Where an analysed piece of voice came from. */
+export type EntrySource = 'voice_note' | 'voice_channel';
+
+/** One analysed voice note or voice-channel utterance. */
+export interface HistoryEntry {
+  /** Unique id (assigned by the store on append when absent). */
+  id: string;
+  /** When it was analysed: ms since the epoch. */
+  at: number;
+  platform: Platform;
+  userId: string;
+  /** Display name at the time (for summaries); deleted with the user by forgetUser. */
+  userName?: string;
+  /** Telegram chat id, or the Discord channel id (text channel or voice channel). */
+  chatId: string;
+  /** Discord guild id; absent on Telegram and in DMs. */
+  guildId?: string;
+  source: EntrySource;
+  durationS: number;
+  emotion: Emotion;
+  confidence: number;
+  scores: EmotionScores;
+}
+
+/** What append() takes: the store fills in `id` when it is missing. */
+export type NewHistoryEntry = Omit<HistoryEntry, 'id'> & { id?: string };
+
+export interface ListOptions {
+  /** Only entries at or after this time (ms epoch). */
+  since?: number;
+  /** Only entries before this time (ms epoch). */
+  until?: number;
+  /** At most this many, the most recent ones. */
+  limit?: number;
+}
+
+/** Per-user settings (one set per platform + user). */
+export interface UserSettings {
+  lang?: Lang;
+  /**
+   * Voice analysis consent of this person: 'out' = never analyse or store their voice (Telegram:
+   * notes are not analysed; Discord: packets dropped before decoding); 'in' = explicitly opted in
+   * (needed in Discord servers whose consent mode is 'opt_in'); undefined = not chosen.
+   */
+  privacy?: 'in' | 'out';
+}
+
+export type ReplyMode = 'auto' | 'on_demand';
+export type ConsentMode = 'opt_in' | 'opt_out';
+
+/** Moderation thresholds a chat/guild may override (see src/mood/moderation.ts for defaults). */
+export interface ModerationThresholds {
+  /** Telegram rule: this many angry/disgusted notes by one member … */
+  repeatCount: number;
+  /** … within this many seconds → a signal. */
+  repeatWindowS: number;
+  /** Discord rule: anger+disgust share of a speaker at or above this … */
+  heatedShare: number;
+  /** … over a rolling window of this many seconds … */
+  heatedWindowS: number;
+  /** … with at least this much speech in the window. */
+  heatedMinSpeechS: number;
+  /** This many speakers heated at once → one group signal. */
+  groupSpeakers: number;
+  /** No second signal for the same (chat, member) within this many seconds. */
+  cooldownS: number;
+  /** At most this many signals per chat per hour. */
+  maxPerHour: number;
+}
+
+/**
+ * Per-chat settings. On Discord the scope is the guild (settings are per server); on Telegram the
+ * chat. Use `settingsScope()` from src/commands to pick the id.
+ */
+export interface ChatSettings {
+  lang?: Lang;
+  /** Groups: answer every voice note ('auto', default) or only when asked ('on_demand'). */
+  replyMode: ReplyMode;
+  /** Whether the one-time privacy notice was already posted here. */
+  privacyNoticeShown: boolean;
+  /** Overrides of the moderation defaults. */
+  moderation: Partial<ModerationThresholds>;
+  /** User ids of admins who asked to receive moderation alerts privately. */
+  alertAdmins: string[];
+  /** Discord: channel id where moderation alerts are posted. */
+  logChannelId?: string;
+  /** Discord continuous listening: analyse only members who opted in (default) or all but opted-out. */
+  consentMode: ConsentMode;
+}
+
+export const DEFAULT_CHAT_SETTINGS: Readonly<ChatSettings> = Object.freeze({
+  replyMode: 'auto',
+  privacyNoticeShown: false,
+  moderation: {},
+  alertAdmins: [],
+  consentMode: 'opt_in',
+});
+
+/** What forgetUser() removed. */
+export interface ForgetReport {
+  /** The user's own entries deleted. */
+  entries: number;
+  /** Copies of them removed from chat indexes (used by /mood). */
+  chatEntries: number;
+  /** Settings records deleted (0 or 1). */
+  settings: number;
+  /** Chats where the user was removed from the alert list. */
+  alertSubscriptions: number;
+}
+
+export interface SettingsStore {
+  getUserSettings(platform: Platform, userId: string): Promise<UserSettings>;
+  /** Merges `patch` into the stored settings and returns the result. */
+  setUserSettings(platform: Platform, userId: string, patch: Partial<UserSettings>): Promise<UserSettings>;
+  /** Settings of a chat (Telegram) or guild (Discord); defaults when none are stored. */
+  getChatSettings(platform: Platform, scopeId: string): Promise<ChatSettings>;
+  setChatSettings(platform: Platform, scopeId: string, patch: Partial<ChatSettings>): Promise<ChatSettings>;
+}
+
+export interface HistoryStore extends SettingsStore {
+  /**
+   * Stores one entry durably; resolves only once it is committed (an acknowledged entry survives
+   * kill -9). Concurrent appends never lose entries. Refuses ('forbidden') nothing: callers check
+   * opt-out before analysing.
+   */
+  append(entry: NewHistoryEntry): Promise<HistoryEntry>;
+  /** The user's entries (all chats of that platform), oldest first. */
+  listUser(platform: Platform, userId: string, options?: ListOptions): Promise<HistoryEntry[]>;
+  /** The chat's entries (all members), oldest first. */
+  listChat(platform: Platform, chatId: string, options?: ListOptions): Promise<HistoryEntry[]>;
+  /** Deletes everything about the user on that platform: entries, index copies, settings, alert subscriptions. */
+  forgetUser(platform: Platform, userId: string): Promise<ForgetReport>;
+  /** Deletes entries older than the retention period; returns how many were removed. */
+  prune(now?: number): Promise<number>;
+  /** Waits for every pending write. */
+  flush(): Promise<void>;
+  /** flush() then release the backend. */
+  close(): Promise<void>;
+}
+
+export interface HistoryOptions {
+  /** Entries older than this are deleted (default 90 days; VOICEMOOD_RETENTION_DAYS). */
+  retentionDays?: number;
+  /** Clock for retention (ms epoch). */
+  now?: () => number;
+}
