@@ -1,0 +1,49 @@
+/** Maps a Telegram chat and user to the platform-neutral CommandContext. */
+import type { Api } from 'grammy';
+import type { Chat, User } from 'grammy/types';
+import type { Clock, CommandContext } from '../../commands/types.ts';
+import type { Lang } from '../../mood/emotions.ts';
+
+export function langOf(languageCode: string | undefined): Lang {
+  return languageCode?.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}
+
+export function displayName(user: User): string {
+  const full = [user.first_name, user.last_name].filter(Boolean).join(' ').trim();
+  return full || (user.username ? `@${user.username}` : `user ${user.id}`);
+}
+
+export function isGroup(chat: Chat): boolean {
+  return chat.type === 'group' || chat.type === 'supergroup';
+}
+
+export function commandContext(api: Api, chat: Chat, user: User, now: Clock): CommandContext {
+  let admin: Promise<boolean> | undefined;
+  return {
+    platform: 'telegram',
+    user: { id: String(user.id), name: displayName(user) },
+    chat: {
+      id: String(chat.id),
+      kind: isGroup(chat) ? 'group' : 'private',
+      ...('title' in chat && chat.title ? { title: chat.title } : {}),
+    },
+    lang: langOf(user.language_code),
+    // Asked at most once per update, and only by commands that need it.
+    isAdmin() {
+      admin ??= isChatAdmin(api, chat, user.id);
+      return admin;
+    },
+    now,
+  };
+}
+
+async function isChatAdmin(api: Api, chat: Chat, userId: number): Promise<boolean> {
+  // In a private chat the user is the only one who can change its settings.
+  if (!isGroup(chat)) return chat.id === userId;
+  try {
+    const member = await api.getChatMember(chat.id, userId);
+    return member.status === 'creator' || member.status === 'administrator';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Downloads a Telegram file: getFile, then GET <apiRoot>/file/bot<token>/<file_path>.
+ * The public Bot API refuses getFile above 20 MB, so bigger files are refused before any request.
+ * The download URL holds the token: it never goes into an error, a log line or a reply.
+ */
+import { GrammyError, type Api } from 'grammy';
+import { VoicemoodError } from '../../errors.ts';
+
+/** getFile's limit on the public Bot API server. */
+export const TELEGRAM_GET_FILE_LIMIT = 20 * 1024 * 1024;
+
+export interface DownloadTarget {
+  api: Api;
+  token: string;
+  apiRoot: string;
+}
+
+export function tooLargeError(sizeBytes: number | undefined, limitBytes: number): VoicemoodError {
+  const mb = (n: number): string => (n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
+  return new VoicemoodError(
+    'too_large',
+    `This file is ${sizeBytes === undefined ? 'too big' : `${mb(sizeBytes)} MB`}; Telegram lets bots download files up to ${mb(limitBytes)} MB. Please send a shorter recording.`,
+    { details: { sizeBytes, limitBytes } },
+  );
+}
+
+export async function downloadTelegramFile(target: DownloadTarget, fileId: string, knownSize: number | undefined, options: { limitBytes?: number; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  const limit = Math.min(options.limitBytes ?? TELEGRAM_GET_FILE_LIMIT, TELEGRAM_GET_FILE_LIMIT);
+  if (knownSize !== undefined && knownSize > limit) throw tooLargeError(knownSize, limit);
+  let filePath: string | undefined;
+  let size = knownSize;
+  try {
+    const file = await target.api.getFile(fileId);
+    filePath = file.file_path;
+    size = file.file_size ?? size;
+  } catch (e) {
+    if (e instanceof GrammyError && /too big/i.test(e.description)) throw tooLargeError(size, limit);
+    throw downloadFailed(e);
+  }
+  if (size !== undefined && size > limit) throw tooLargeError(size, limit);
+  if (!filePath) throw downloadFailed(new Error('getFile returned no file_path'));
+  let response: Response;
+  try {
+    response = await fetch(`${target.apiRoot}/file/bot${target.token}/${filePath}`, { signal: options.signal ?? null });
+  } catch (e) {
+    throw downloadFailed(e instanceof Error ? new Error(e.name) : e);
+  }
+  if (!response.ok) throw downloadFailed(new Error(`HTTP ${response.status}`));
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw tooLargeError(declared, limit);
+  }
+  // Read in chunks so that a server that lies about the length cannot make us buffer without bound.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body ?? []) {
+    total += chunk.length;
+    if (total > limit) throw tooLargeError(total, limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function downloadFailed(cause: unknown): VoicemoodError {
+  return new VoicemoodError('download_failed', 'I could not download this file from Telegram. Please try sending it again.', { cause });
+}
