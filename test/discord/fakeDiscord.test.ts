@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, Events, GatewayIntentBits, type Message } from 'discord.js';
+import { FakeDiscord } from '../fakes/discord/server.ts';
+
+const TOKEN = 'fake-discord-token-for-tests';
+
+function guild() {
+  return {
+    id: '100000000000000001',
+    name: 'Test Guild',
+    ownerId: '200000000000000001',
+    channels: [
+      { id: '300000000000000001', name: 'general', type: 0 },
+      { id: '300000000000000002', name: 'Voice', type: 2 },
+    ],
+    members: [{ id: '200000000000000001', username: 'alice' }],
+  };
+}
+
+test('the real discord.js client logs in, sees the guild, receives a message and posts through REST', async () => {
+  const fake = await new FakeDiscord({ token: TOKEN, guilds: [guild()] }).start();
+  const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages], rest: { api: fake.apiBase } });
+  try {
+    const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    await client.login(TOKEN);
+    await ready;
+    assert.equal(client.user?.id, fake.botUser.id);
+    assert.equal(client.guilds.cache.get('100000000000000001')?.name, 'Test Guild');
+
+    const got = new Promise<Message>((resolve) => client.once(Events.MessageCreate, resolve));
+    fake.dispatch('MESSAGE_CREATE', fake.message('100000000000000001', '300000000000000001', '200000000000000001', { content: 'hello' }));
+    const msg = await got;
+    assert.equal(msg.content, 'hello');
+    assert.equal(msg.author.username, 'alice');
+
+    await msg.channel.isSendable() && (await msg.channel.send({ content: 'hi', files: [{ attachment: Buffer.from('png!'), name: 'a.png' }] }));
+    const call = await fake.waitForCall((c) => c.method === 'POST' && c.path === '/channels/300000000000000001/messages');
+    assert.equal(call.body.content, 'hi');
+    assert.equal(call.files.length, 1);
+    assert.equal(Buffer.from(call.files[0].bytes).toString(), 'png!');
+    assert.ok(fake.calls.some((c) => c.path === '/gateway/bot'));
+  } finally {
+    await client.destroy();
+    await fake.close();
+  }
+});
+
+test('a wrong token is refused with 401', async () => {
+  const fake = await new FakeDiscord({ token: TOKEN, guilds: [guild()] }).start();
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiBase } });
+  try {
+    await assert.rejects(client.login('wrong-token-123456'));
+    assert.ok(fake.unauthorized >= 1);
+  } finally {
+    await client.destroy();
+    await fake.close();
+  }
+});
