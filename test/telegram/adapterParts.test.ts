@@ -1,0 +1,105 @@
+/** The small pure parts of the Telegram adapter, and the download against the fake Bot API server. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Api } from 'grammy';
+import type { Message, ReactionTypeEmoji } from 'grammy/types';
+import { EMOTIONS } from '../../src/mood/emotions.ts';
+import { isVoicemoodError } from '../../src/errors.ts';
+import { REACTION_FOR } from '../../src/bots/telegram/reactions.ts';
+import { mediaOf } from '../../src/bots/telegram/media.ts';
+import { downloadTelegramFile, TELEGRAM_GET_FILE_LIMIT } from '../../src/bots/telegram/download.ts';
+import { COMMAND_MENU } from '../../src/bots/telegram/commandMenu.ts';
+import { escapeHtml } from '../../src/bots/telegram/html.ts';
+import { InFlight } from '../../src/bots/telegram/inFlight.ts';
+import { TimelineCache } from '../../src/bots/telegram/timelineCache.ts';
+import { langOf } from '../../src/bots/telegram/context.ts';
+import { FakeTelegram } from '../fakes/telegram/server.ts';
+
+// The Bot API's list of emoji allowed in reactions (ReactionTypeEmoji), copied from the docs.
+const ALLOWED = new Set<string>(
+  '👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡'.split(' '),
+);
+
+test('every reaction the bot can use is one Telegram accepts; unknown gets none', () => {
+  for (const e of EMOTIONS) {
+    const r: ReactionTypeEmoji['emoji'] | undefined = REACTION_FOR[e];
+    if (r !== undefined) assert.ok(ALLOWED.has(r), `${e} → ${r} is not an allowed reaction`);
+  }
+  assert.equal(REACTION_FOR.unknown, undefined);
+  assert.equal(REACTION_FOR.sad, '😢');
+  assert.equal(REACTION_FOR.fearful, '😨');
+});
+
+const base = { message_id: 1, date: 0, chat: { id: 1, type: 'private', first_name: 'a' } } as const;
+
+test('mediaOf finds voice, audio, video notes and audio documents, and nothing else', () => {
+  const file = { file_id: 'F', file_unique_id: 'U', file_size: 10 };
+  assert.equal(mediaOf({ ...base, voice: { ...file, duration: 3 } } as Message)?.kind, 'voice');
+  assert.equal(mediaOf({ ...base, audio: { ...file, duration: 3, mime_type: 'audio/mpeg' } } as Message)?.mimeType, 'audio/mpeg');
+  assert.equal(mediaOf({ ...base, video_note: { ...file, duration: 3, length: 240 } } as Message)?.kind, 'video_note');
+  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'audio/ogg', file_name: 'x.bin' } } as Message)?.kind, 'document');
+  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'application/octet-stream', file_name: 'rec.m4a' } } as Message)?.kind, 'document');
+  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'application/pdf', file_name: 'a.pdf' } } as Message), undefined);
+  assert.equal(mediaOf({ ...base, text: 'hi' } as Message), undefined);
+  assert.equal(mediaOf(undefined), undefined);
+});
+
+test('command menus: same commands in en and zh, valid names and descriptions', () => {
+  assert.deepEqual(COMMAND_MENU.zh.map((c) => c.command), COMMAND_MENU.en.map((c) => c.command));
+  for (const c of [...COMMAND_MENU.en, ...COMMAND_MENU.zh]) {
+    assert.match(c.command, /^[a-z0-9_]{1,32}$/);
+    assert.ok(c.description.length >= 1 && c.description.length <= 256);
+  }
+});
+
+test('escapeHtml, langOf', () => {
+  assert.equal(escapeHtml('<b>&</b>'), '&lt;b&gt;&amp;&lt;/b&gt;');
+  assert.equal(langOf('zh-hans'), 'zh');
+  assert.equal(langOf('de'), 'en');
+  assert.equal(langOf(undefined), 'en');
+});
+
+test('InFlight.drain waits for tasks started while draining', async () => {
+  const inFlight = new InFlight();
+  const done: number[] = [];
+  inFlight.run(async () => {
+    await new Promise((r) => setImmediate(r));
+    done.push(1);
+    inFlight.run(async () => {
+      await new Promise((r) => setImmediate(r));
+      done.push(2);
+    });
+  });
+  await inFlight.drain();
+  assert.deepEqual(done, [1, 2]);
+  assert.equal(inFlight.size, 0);
+});
+
+test('TimelineCache keeps the newest entries within its bound', () => {
+  const cache = new TimelineCache(2);
+  const item = { timeline: { windowS: 0.5, durationS: 1, windows: [] }, cardHtml: '', chatId: 1 };
+  const a = cache.put(item);
+  const b = cache.put(item);
+  const c = cache.put(item);
+  assert.equal(cache.get(a), undefined);
+  assert.ok(cache.get(b) && cache.get(c));
+  assert.ok(`tl:${c}`.length <= 64);
+});
+
+test('downloadTelegramFile: downloads, refuses > 20 MB without calling getFile, turns a bad file id into a typed error', async (t) => {
+  const token = '777:download-test-token';
+  const tg = await new FakeTelegram({ token }).start();
+  t.after(() => tg.close());
+  const target = { api: new Api(token, { apiRoot: tg.apiRoot }), token, apiRoot: tg.apiRoot };
+  tg.addFile('ok', { bytes: new Uint8Array([9, 8, 7]) });
+  assert.deepEqual(new Uint8Array(await downloadTelegramFile(target, 'ok', 3)), new Uint8Array([9, 8, 7]));
+
+  await assert.rejects(downloadTelegramFile(target, 'huge', TELEGRAM_GET_FILE_LIMIT + 1), (e: unknown) => isVoicemoodError(e, 'too_large') && /20 MB/.test(e.message));
+  assert.equal(tg.callsOf('getFile').length, 1, 'no getFile for a note known to be too big');
+
+  // Size unknown in the message, but getFile says too big.
+  tg.addFile('big', { bytes: new Uint8Array(1), size: TELEGRAM_GET_FILE_LIMIT + 5 });
+  await assert.rejects(downloadTelegramFile(target, 'big', undefined), (e: unknown) => isVoicemoodError(e, 'too_large'));
+
+  await assert.rejects(downloadTelegramFile(target, 'missing', 5), (e: unknown) => isVoicemoodError(e, 'download_failed') && !e.message.includes(token));
+});
