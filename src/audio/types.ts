@@ -9,6 +9,8 @@ export interface DecodedAudio {
   format: string;
   sourceSampleRate: number;
   sourceChannels: number;
+  /** Things the user should know about the input, e.g. that it was truncated (added by issue 3). */
+  notes?: string[];
 }
 
 export interface AudioLimits {

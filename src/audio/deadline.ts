@@ -1,0 +1,44 @@
+/**
+ * A decoding deadline plus the caller's AbortSignal, checked by in-process decoders between
+ * chunks and used to kill ffmpeg.
+ */
+import { VoicemoodError, isVoicemoodError } from '../errors.ts';
+
+export class Deadline {
+  readonly timeoutMs: number;
+  readonly #end: number;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(timeoutMs: number, signal?: AbortSignal) {
+    this.timeoutMs = timeoutMs;
+    this.#end = performance.now() + timeoutMs;
+    this.#signal = signal;
+  }
+
+  get remainingMs(): number {
+    return Math.max(0, this.#end - performance.now());
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  /** The error to throw now, if any. */
+  error(): VoicemoodError | undefined {
+    if (this.#signal?.aborted) {
+      const reason: unknown = this.#signal.reason;
+      return isVoicemoodError(reason) ? reason : new VoicemoodError('timeout', 'The request was cancelled before the audio was decoded.', { cause: reason });
+    }
+    if (performance.now() > this.#end) return this.timeoutError();
+    return undefined;
+  }
+
+  timeoutError(): VoicemoodError {
+    return new VoicemoodError('timeout', `Decoding this audio took longer than ${Math.round(this.timeoutMs / 1000)} s, so I gave up.`, { details: { timeoutMs: this.timeoutMs } });
+  }
+
+  check(): void {
+    const e = this.error();
+    if (e) throw e;
+  }
+}
