@@ -1,0 +1,64 @@
+/**
+ * Builds the emotion2vec graph for an architecture and writes it with its voicemood metadata:
+ * the one path shared by the checkpoint converter and the random tiny model.
+ */
+import { metadataProps } from '../onnx/metadata.ts';
+import type { WriteProgress } from '../onnx/writer.ts';
+import { writeModel } from '../onnx/writer.ts';
+import type { ModelMetadata } from '../types.ts';
+import { SAMPLE_RATE } from '../types.ts';
+import type { Emotion2vecArch } from './arch.ts';
+import { samplesPerFrame } from './arch.ts';
+import { buildEmotion2vecGraph } from './emotion2vecGraph.ts';
+import type { WeightSource } from './layers.ts';
+import { CONVERTER_VERSION } from './version.ts';
+
+export type Quantization = ModelMetadata['quantization'];
+
+export interface WriteEmotion2vecOptions {
+  labelsEn: string[];
+  labelsZh: string[];
+  sourceModel: string;
+  sourceRevision: string;
+  checkpointSha256: string;
+  /** Only 'fp32' is written today; 'int8' is the seam for a quantizing Layers.linear. */
+  quantization?: Quantization;
+  onProgress?: (p: WriteProgress) => void;
+}
+
+export interface WrittenModel {
+  path: string;
+  bytes: number;
+  tensors: number;
+  metadata: ModelMetadata;
+}
+
+export function emotion2vecMetadata(arch: Emotion2vecArch, o: WriteEmotion2vecOptions): ModelMetadata {
+  return {
+    labelsEn: o.labelsEn,
+    labelsZh: o.labelsZh,
+    sampleRate: SAMPLE_RATE,
+    frameRate: SAMPLE_RATE / samplesPerFrame(arch),
+    embedDim: arch.embedDim,
+    sourceModel: o.sourceModel,
+    sourceRevision: o.sourceRevision,
+    checkpointSha256: o.checkpointSha256,
+    converterVersion: CONVERTER_VERSION,
+    quantization: o.quantization ?? 'fp32',
+    convSpec: arch.convSpec.map((l) => [...l] as [number, number, number]),
+  };
+}
+
+export async function writeEmotion2vec(path: string, arch: Emotion2vecArch, src: WeightSource, o: WriteEmotion2vecOptions): Promise<WrittenModel> {
+  if ((o.quantization ?? 'fp32') !== 'fp32') throw new Error(`quantization ${o.quantization} is not implemented yet`);
+  const graph = buildEmotion2vecGraph(arch, src);
+  const metadata = emotion2vecMetadata(arch, o);
+  const bytes = await writeModel(path, graph, {
+    metadata: metadataProps(metadata),
+    producerName: 'voicemood',
+    producerVersion: CONVERTER_VERSION,
+    docString: `emotion2vec graph converted by voicemood from ${o.sourceModel}`,
+    onProgress: o.onProgress,
+  });
+  return { path, bytes, tensors: graph.initializers.length, metadata };
+}
