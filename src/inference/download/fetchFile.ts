@@ -1,0 +1,274 @@
+/**
+ * Resumable download of one file over HTTP(S).
+ *
+ * Bytes go to `<dest>.part` (with a small `<dest>.part.json` remembering the server's size and
+ * ETag); an interrupted download resumes from the .part file with an HTTP Range request. Only a
+ * complete file whose size (and sha256, when one is known) checks out is renamed to `dest`, so a
+ * file at `dest` is always a verified one.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { VoicemoodError } from '../../errors.ts';
+
+export interface DownloadProgress {
+  file: string;
+  received: number;
+  /** Undefined while the server has not said. */
+  total: number | undefined;
+}
+
+export interface DownloadOptions {
+  url: string;
+  dest: string;
+  /** Short name for messages and progress, e.g. "model.pt". */
+  label?: string;
+  /** A sha256 (hex) that the file must have; checked when given. */
+  sha256?: string;
+  /** Attempts after the first one (default 5). */
+  retries?: number;
+  /** First back-off delay, doubled after each failed attempt (default 1000 ms, at most 30 s). */
+  backoffMs?: number;
+  onProgress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+  /** Replaceable for tests; the global fetch otherwise. */
+  fetchImpl?: typeof fetch;
+}
+
+export interface DownloadResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** sha256 the server vouched for (Hugging Face X-Linked-Etag), when it sent one. */
+  serverSha256: string | undefined;
+  /** Bytes that were already on disk from an earlier, interrupted attempt. */
+  resumedFrom: number;
+}
+
+interface PartInfo {
+  url: string;
+  total?: number;
+  etag?: string;
+  serverSha256?: string;
+}
+
+const MAX_REDIRECTS = 8;
+
+/** Failures worth another attempt: network errors, 5xx, 408, 429. */
+class RetryableError extends Error {}
+
+export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
+  const { url, dest } = options;
+  const label = options.label ?? dest;
+  const retries = options.retries ?? 5;
+  const part = `${dest}.part`;
+  const partInfoPath = `${dest}.part.json`;
+  await mkdir(dirname(dest), { recursive: true });
+
+  let info: PartInfo = await readPartInfo(partInfoPath, url);
+  let resumedFrom = existsSync(part) ? (await stat(part)).size : 0;
+  if (resumedFrom > 0 && info.url !== url) {
+    // A .part from another source cannot be continued.
+    await rm(part, { force: true });
+    resumedFrom = 0;
+    info = { url };
+  }
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (attempt > 0) {
+      const delay = Math.min(30_000, (options.backoffMs ?? 1000) * 2 ** (attempt - 1));
+      await sleep(delay, undefined, { signal: options.signal });
+    }
+    try {
+      await fetchOnce(options, part, info, label);
+      await writeFile(partInfoPath, JSON.stringify(info));
+      const verified = await verifyPart(part, info, options.sha256, label);
+      await rename(part, dest);
+      await rm(partInfoPath, { force: true });
+      return { path: dest, bytes: verified.bytes, sha256: verified.sha256, serverSha256: info.serverSha256, resumedFrom };
+    } catch (e) {
+      if (options.signal?.aborted) throw e;
+      if (!(e instanceof RetryableError)) {
+        if (e instanceof VoicemoodError && e.details.discardPart) {
+          await rm(part, { force: true });
+          await rm(partInfoPath, { force: true });
+        }
+        throw e;
+      }
+      lastError = e;
+      // Keep the .part (and what we learnt about it) for the next attempt.
+      await writeFile(partInfoPath, JSON.stringify(info)).catch(() => undefined);
+    }
+  }
+  throw new VoicemoodError('download_failed', `Downloading ${label} failed after ${retries + 1} attempts (${(lastError as Error)?.message ?? 'unknown error'}). Run the same command again to resume.`, {
+    cause: lastError,
+    details: { url },
+  });
+}
+
+async function readPartInfo(path: string, url: string): Promise<PartInfo> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as PartInfo;
+    return typeof parsed.url === 'string' ? parsed : { url };
+  } catch {
+    return { url };
+  }
+}
+
+/**
+ * One request: appends to the .part from where it ends. Records what the server told us (size,
+ * ETag, sha256) in `info` as soon as it is known, so that a failed attempt still teaches the next.
+ */
+async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo, label: string): Promise<void> {
+  const doFetch = options.fetchImpl ?? fetch;
+  let offset = existsSync(part) ? (await stat(part)).size : 0;
+  if (info.total !== undefined && offset === info.total) return; // already complete
+  if (info.total !== undefined && offset > info.total) {
+    await rm(part, { force: true });
+    offset = 0;
+  }
+  const headers: Record<string, string> = { 'user-agent': 'voicemood-model-pull', 'accept-encoding': 'identity' };
+  if (offset > 0) {
+    headers.range = `bytes=${offset}-`;
+    // Only continue if the remote file is the same one we started (strong ETags only).
+    if (info.etag && !info.etag.startsWith('W/')) headers['if-range'] = info.etag;
+  }
+
+  // Follow redirects ourselves so that the first hop's headers (X-Linked-Etag/Size) are seen.
+  let current = options.url;
+  let response: Response | undefined;
+  let linkedSize: number | undefined;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    try {
+      response = await doFetch(current, { headers, redirect: 'manual', signal: options.signal });
+    } catch (e) {
+      if (options.signal?.aborted) throw e;
+      throw new RetryableError(`cannot reach ${new URL(current).host}: ${(e as Error).message}`, { cause: e });
+    }
+    const linkedEtag = response.headers.get('x-linked-etag')?.replace(/"/g, '');
+    if (linkedEtag && /^[0-9a-f]{64}$/i.test(linkedEtag)) info.serverSha256 = linkedEtag.toLowerCase();
+    const ls = Number(response.headers.get('x-linked-size'));
+    if (Number.isSafeInteger(ls) && ls > 0) linkedSize = ls;
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.body?.cancel();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    break;
+  }
+  if (!response) throw new RetryableError('no response');
+  const status = response.status;
+  if (status >= 300 && status < 400) throw new VoicemoodError('download_failed', `Too many redirects while downloading ${label} from ${options.url}.`);
+  if (status === 404) {
+    await response.body?.cancel();
+    throw new VoicemoodError('download_failed', `${label} was not found at ${options.url} (HTTP 404). Check the model id, the --revision and the mirror or base URL.`, { details: { status } });
+  }
+  if (status === 416) {
+    // Our .part is at least as long as the file: trust the server's size, re-check from scratch.
+    await response.body?.cancel();
+    const total = totalFromContentRange(response.headers.get('content-range'));
+    // Complete only if the size is the one we were told before (or we were never told one).
+    if (total !== undefined && total === offset && (info.total === undefined || info.total === total)) {
+      info.total = total;
+      return;
+    }
+    await rm(part, { force: true });
+    info.total = undefined;
+    throw new RetryableError('the partial file does not fit the remote file; starting over');
+  }
+  if (status === 408 || status === 429 || status >= 500) {
+    await response.body?.cancel();
+    throw new RetryableError(`HTTP ${status}`);
+  }
+  if (status !== 200 && status !== 206) {
+    await response.body?.cancel();
+    throw new VoicemoodError('download_failed', `Downloading ${label} from ${options.url} failed with HTTP ${status}.`, { details: { status } });
+  }
+
+  let start = 0;
+  let total: number | undefined;
+  const length = Number(response.headers.get('content-length'));
+  if (status === 206) {
+    const range = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(response.headers.get('content-range') ?? '');
+    start = range ? Number(range[1]) : Number.NaN;
+    if (start !== offset) {
+      await response.body?.cancel();
+      await rm(part, { force: true });
+      throw new RetryableError(`the server resumed at byte ${range?.[1]} instead of ${offset}; starting over`);
+    }
+    total = range && range[3] !== '*' ? Number(range[3]) : Number.isFinite(length) && response.headers.has('content-length') ? offset + length : undefined;
+    if (info.total !== undefined && total !== undefined && total !== info.total) {
+      const before = info.total;
+      await response.body?.cancel();
+      await rm(part, { force: true });
+      info.total = undefined;
+      throw new RetryableError(`the remote file changed size (${before} → ${total}); starting over`);
+    }
+  } else {
+    // 200: a full body (first request, or the server ignored Range / the file changed).
+    total = response.headers.has('content-length') && Number.isFinite(length) ? length : linkedSize;
+  }
+  info.url = options.url;
+  info.total = total;
+  info.etag = response.headers.get('etag') ?? undefined;
+  if (!response.body) throw new RetryableError('empty response body');
+
+  let received = start;
+  const report = (): void => options.onProgress?.({ file: label, received, total });
+  report();
+  const counter = async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      received += chunk.byteLength;
+      report();
+      yield chunk;
+    }
+  };
+  try {
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }), {
+      signal: options.signal,
+    });
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    // Saved what arrived; the next attempt continues from there.
+    throw new RetryableError(`the connection broke after ${received} bytes: ${(e as Error).message}`, { cause: e });
+  }
+  if (total !== undefined && received < total) throw new RetryableError(`the connection closed after ${received} of ${total} bytes`);
+}
+
+function totalFromContentRange(header: string | null): number | undefined {
+  const m = /\/(\d+)$/.exec(header ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Size and sha256 checks of a finished .part. Failures discard the .part: it is not good. */
+async function verifyPart(part: string, info: PartInfo, expectedSha: string | undefined, label: string): Promise<{ bytes: number; sha256: string }> {
+  const bytes = (await stat(part)).size;
+  if (info.total !== undefined && bytes !== info.total) {
+    throw new VoicemoodError('download_failed', `${label} is ${bytes} bytes but the server announced ${info.total}: the download is damaged and was discarded. Run the command again.`, {
+      details: { discardPart: true, bytes, expected: info.total },
+    });
+  }
+  const sha256 = await sha256File(part);
+  for (const [want, who] of [
+    [expectedSha, 'the registry'],
+    [info.serverSha256, 'the server'],
+  ] as const) {
+    if (want && want.toLowerCase() !== sha256) {
+      throw new VoicemoodError('download_failed', `${label} does not have the sha256 ${who} expects (got ${sha256.slice(0, 12)}…, want ${want.slice(0, 12)}…): the download is damaged and was discarded. Run the command again.`, {
+        details: { discardPart: true, sha256, expected: want },
+      });
+    }
+  }
+  return { bytes, sha256 };
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
