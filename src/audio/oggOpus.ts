@@ -41,21 +41,25 @@ export function opusInProcess(head: OpusHead | undefined): head is OpusHead {
  * Walks the page structure without decoding: a last page that runs past the end of the bytes
  * means the file was cut off (the demuxer would silently wait for the rest).
  */
-export function scanOggPages(bytes: Uint8Array): { pages: number; truncated: boolean } {
+export function scanOggPages(bytes: Uint8Array): { pages: number; truncated: boolean; lastGranule: number | undefined } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   let pages = 0;
+  let lastGranule: number | undefined;
   while (pos < bytes.length) {
-    if (pos + 27 > bytes.length) return { pages, truncated: true };
-    if (bytes[pos] !== 0x4f || bytes[pos + 1] !== 0x67 || bytes[pos + 2] !== 0x67 || bytes[pos + 3] !== 0x53) return { pages, truncated: false };
+    if (pos + 27 > bytes.length) return { pages, truncated: true, lastGranule };
+    if (bytes[pos] !== 0x4f || bytes[pos + 1] !== 0x67 || bytes[pos + 2] !== 0x67 || bytes[pos + 3] !== 0x53) return { pages, truncated: false, lastGranule };
     const segments = bytes[pos + 26];
-    if (pos + 27 + segments > bytes.length) return { pages, truncated: true };
+    if (pos + 27 + segments > bytes.length) return { pages, truncated: true, lastGranule };
     let size = 0;
     for (let i = 0; i < segments; i++) size += bytes[pos + 27 + i];
+    const granule = view.getBigInt64(pos + 6, true);
     pos += 27 + segments + size;
-    if (pos > bytes.length) return { pages, truncated: true };
+    if (pos > bytes.length) return { pages, truncated: true, lastGranule };
+    if (granule >= 0n && granule < BigInt(Number.MAX_SAFE_INTEGER)) lastGranule = Number(granule);
     pages++;
   }
-  return { pages, truncated: false };
+  return { pages, truncated: false, lastGranule };
 }
 
 function undecodable(why: string, cause?: unknown): VoicemoodError {
@@ -71,6 +75,8 @@ export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: A
   const resampler = await MonoResampler.open(OPUS_RATE, limits, Math.min(bytes.length * 100, limits.maxDecodeS * OPUS_RATE));
   const gain = head.gainDb === 0 ? 1 : 10 ** (head.gainDb / 20);
   let skip = head.preSkip; // encoder delay, in frames at 48 kHz
+  // The last page's granule position counts pre-skip plus the real samples: the rest is padding.
+  let remaining = pages.lastGranule !== undefined && pages.lastGranule > head.preSkip ? pages.lastGranule - head.preSkip : Infinity;
   let packets = 0;
   const onDemuxError = (e: unknown) => decoder.destroy(e instanceof Error ? e : new Error(String(e)));
   source.on('error', onDemuxError);
@@ -84,16 +90,19 @@ export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: A
       const pcm = new Int16Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + frames * 2 * channels));
       const from = Math.min(frames, skip) * channels;
       skip -= from / channels;
-      if (from >= pcm.length) continue;
-      const out = new Float32Array(pcm.length - from);
+      const to = Math.min(pcm.length, from + remaining * channels);
+      if (from >= to) continue;
+      remaining -= (to - from) / channels;
+      const out = new Float32Array(to - from);
       for (let i = 0; i < out.length; i++) out[i] = (pcm[from + i] / 32768) * gain;
       resampler.push(out, channels);
     }
-    if (packets === 0) throw undecodable('it holds no audio packets (the file is empty after its headers, or cut off before its first page of audio).');
     if (pages.truncated) {
       const got = resampler.inputFrames / OPUS_RATE;
-      throw undecodable(`it is truncated: it ends in the middle of an Ogg page after ${formatSeconds(got)} of audio (the download or recording was cut off).`);
+      const where = got > 0 ? `after ${formatSeconds(got)} of audio` : 'before its first complete page of audio';
+      throw undecodable(`it is truncated: it ends in the middle of an Ogg page, ${where} (the download or recording was cut off).`);
     }
+    if (packets === 0) throw undecodable('it holds no audio packets (the file is empty after its headers).');
     const samples = resampler.finish();
     return { samples, sampleRate: 16000, durationS: samples.length / 16000, format: 'ogg/opus', sourceSampleRate: OPUS_RATE, sourceChannels: channels };
   } catch (e) {
