@@ -1,5 +1,6 @@
 /** Test helpers: the reference fixture, .npy reading, running a model, error measures. */
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { parseWavHeader, samplesToFloat } from '../../src/audio/wav.ts';
@@ -95,4 +96,52 @@ export async function runBatch(session: ort.InferenceSession, clips: Float32Arra
 /** Row `i` of a row-major [rows, width] array. */
 export function row(data: Float32Array, i: number, width: number): Float32Array {
   return data.subarray(i * width, (i + 1) * width);
+}
+
+/**
+ * Edits data.pkl inside a torch.save zip (stored, not deflated, as torch writes it) and fixes its
+ * CRC-32 in the local header and the central directory. `edit` must keep the length.
+ */
+export function patchPickle(zip: Buffer, edit: (pkl: Buffer) => void): Buffer {
+  const out = Buffer.from(zip);
+  const eocd = out.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('no end of central directory');
+  let p = out.readUInt32LE(eocd + 16);
+  const entries = out.readUInt16LE(eocd + 10);
+  for (let i = 0; i < entries; i++) {
+    const nameLen = out.readUInt16LE(p + 28);
+    const name = out.toString('utf8', p + 46, p + 46 + nameLen);
+    if (name.endsWith('/data.pkl')) {
+      if (out.readUInt16LE(p + 10) !== 0) throw new Error('data.pkl is compressed');
+      const local = out.readUInt32LE(p + 42);
+      const size = out.readUInt32LE(p + 20);
+      const start = local + 30 + out.readUInt16LE(local + 26) + out.readUInt16LE(local + 28);
+      const pkl = out.subarray(start, start + size);
+      edit(pkl);
+      const crc = crc32(pkl) >>> 0;
+      out.writeUInt32LE(crc, p + 16);
+      out.writeUInt32LE(crc, local + 14);
+      return out;
+    }
+    p += 46 + nameLen + out.readUInt16LE(p + 30) + out.readUInt16LE(p + 32);
+  }
+  throw new Error('no data.pkl');
+}
+
+/** Renames a state-dict key in a pickle in place (same length; matches the whole BINUNICODE string only). */
+export function renameKey(pkl: Buffer, from: string, to: string): void {
+  if (from.length !== to.length) throw new Error('keys must have the same length');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(Buffer.byteLength(from));
+  const at = pkl.indexOf(Buffer.concat([Buffer.from('X'), len, Buffer.from(from)]));
+  if (at < 0) throw new Error(`key ${from} not found`);
+  pkl.write(to, at + 5, 'utf8');
+}
+
+/** A copy of the reference checkpoint folder in `dir` whose model.pt is edited by `edit`. */
+export async function editedFixture(dir: string, edit: (pkl: Buffer) => void): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const f of ['config.yaml', 'tokens.txt']) await copyFile(join(FIXTURE, f), join(dir, f));
+  await writeFile(join(dir, 'model.pt'), patchPickle(await readFile(join(FIXTURE, 'model.pt')), edit));
+  return dir;
 }
