@@ -1,0 +1,358 @@
+/**
+ * The history store on any keyv backend (SQLite file, Redis, Postgres).
+ *
+ * Key layout (inside the keyv namespace "voicemood"; ids are URI-encoded so that no id can reach
+ * into another key):
+ *   u/<platform>/<userId>/meta        { days: [YYYY-MM-DD…], chats: [chatId…] }
+ *   u/<platform>/<userId>/d/<day>     HistoryEntry[]   the user's entries of that UTC day
+ *   c/<platform>/<chatId>/meta        { days: […] }
+ *   c/<platform>/<chatId>/d/<day>     HistoryEntry[]   copies for chat summaries (/mood)
+ *   us/<platform>/<userId>            UserSettings
+ *   cs/<platform>/<scopeId>           ChatSettings (Telegram chat / Discord guild)
+ *   ua/<platform>/<userId>            [scopeId…]       chats whose alerts the user receives
+ *
+ * Safety of writes: keyv has no compare-and-swap, so every read-modify-write holds the keys it
+ * touches (KeyedMutex, in this process; one process owns a store). An append writes the user's
+ * bucket, the chat's bucket and both metas with ONE keyv setMany: a single SQLite transaction
+ * (SqliteKeyvStore), a Redis MULTI, a Postgres multi-row upsert — so an entry is in both indexes
+ * or in neither, and append() resolves only after that commit. Day buckets bound the size of each
+ * rewrite.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Keyv } from 'keyv';
+import { VoicemoodError } from '../errors.ts';
+import { EMOTIONS, isEmotion, LANGS } from '../mood/emotions.ts';
+import { KeyedMutex } from './keyedMutex.ts';
+import {
+  DEFAULT_CHAT_SETTINGS,
+  PLATFORMS,
+  type ChatSettings,
+  type ForgetReport,
+  type HistoryEntry,
+  type HistoryOptions,
+  type HistoryStore,
+  type ListOptions,
+  type NewHistoryEntry,
+  type Platform,
+  type UserSettings,
+} from './types.ts';
+
+export const DEFAULT_RETENTION_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+interface UserMeta {
+  days: string[];
+  chats: string[];
+}
+interface ChatMeta {
+  days: string[];
+}
+
+const enc = encodeURIComponent;
+const userBase = (p: Platform, u: string) => `u/${p}/${enc(u)}`;
+const chatBase = (p: Platform, c: string) => `c/${p}/${enc(c)}`;
+const metaKey = (base: string) => `${base}/meta`;
+const dayKey = (base: string, day: string) => `${base}/d/${day}`;
+const userSettingsKey = (p: Platform, u: string) => `us/${p}/${enc(u)}`;
+const chatSettingsKey = (p: Platform, s: string) => `cs/${p}/${enc(s)}`;
+const alertScopesKey = (p: Platform, u: string) => `ua/${p}/${enc(u)}`;
+
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export class KeyvHistoryStore implements HistoryStore {
+  readonly retentionDays: number;
+  private readonly keyv: Keyv;
+  private readonly mutex = new KeyedMutex();
+  private readonly now: () => number;
+  private readonly pending = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(keyv: Keyv, options: HistoryOptions = {}) {
+    this.keyv = keyv;
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    this.now = options.now ?? Date.now;
+  }
+
+  // ---- entries -------------------------------------------------------------------------------
+
+  async append(input: NewHistoryEntry): Promise<HistoryEntry> {
+    const entry = validateEntry(input);
+    const day = dayOf(entry.at);
+    const ub = userBase(entry.platform, entry.userId);
+    const cb = chatBase(entry.platform, entry.chatId);
+    return this.track(() =>
+      this.mutex.withKeys([metaKey(ub), metaKey(cb)], async () => {
+        const [umeta, ubucket, cmeta, cbucket] = (await this.keyv.getMany([metaKey(ub), dayKey(ub, day), metaKey(cb), dayKey(cb, day)])) as [
+          UserMeta | undefined,
+          HistoryEntry[] | undefined,
+          ChatMeta | undefined,
+          HistoryEntry[] | undefined,
+        ];
+        const um: UserMeta = { days: addSorted(umeta?.days ?? [], day), chats: addSorted(umeta?.chats ?? [], entry.chatId) };
+        const cm: ChatMeta = { days: addSorted(cmeta?.days ?? [], day) };
+        // Lazy retention: buckets past the retention period go when their owner writes again.
+        const cutoff = dayOf(this.now() - this.retentionDays * DAY_MS);
+        const expired = [...um.days.filter((d) => d < cutoff).map((d) => dayKey(ub, d)), ...cm.days.filter((d) => d < cutoff).map((d) => dayKey(cb, d))];
+        um.days = um.days.filter((d) => d >= cutoff || d === day);
+        cm.days = cm.days.filter((d) => d >= cutoff || d === day);
+        await this.keyv.setMany([
+          { key: dayKey(ub, day), value: [...(ubucket ?? []), entry] },
+          { key: dayKey(cb, day), value: [...(cbucket ?? []), entry] },
+          { key: metaKey(ub), value: um },
+          { key: metaKey(cb), value: cm },
+        ]);
+        const stale = expired.filter((k) => k !== dayKey(ub, day) && k !== dayKey(cb, day));
+        if (stale.length > 0) await this.keyv.deleteMany(stale);
+        return entry;
+      }),
+    );
+  }
+
+  async listUser(platform: Platform, userId: string, options: ListOptions = {}): Promise<HistoryEntry[]> {
+    checkPlatform(platform);
+    const base = userBase(platform, userId);
+    const all = await this.readBuckets(base, options);
+    // Belt and braces: an entry is only ever returned to its own user.
+    return finish(all.filter((e) => e.userId === userId && e.platform === platform), options);
+  }
+
+  async listChat(platform: Platform, chatId: string, options: ListOptions = {}): Promise<HistoryEntry[]> {
+    checkPlatform(platform);
+    const all = await this.readBuckets(chatBase(platform, chatId), options);
+    return finish(all.filter((e) => e.chatId === chatId && e.platform === platform), options);
+  }
+
+  private async readBuckets(base: string, options: ListOptions): Promise<HistoryEntry[]> {
+    const meta = (await this.keyv.get(metaKey(base))) as UserMeta | ChatMeta | undefined;
+    if (!meta) return [];
+    const since = Math.max(options.since ?? -Infinity, this.now() - this.retentionDays * DAY_MS);
+    const fromDay = dayOf(Number.isFinite(since) ? since : 0);
+    const toDay = options.until !== undefined ? dayOf(options.until) : '9999-12-31';
+    const days = meta.days.filter((d) => d >= fromDay && d <= toDay);
+    if (days.length === 0) return [];
+    const buckets = (await this.keyv.getMany(days.map((d) => dayKey(base, d)))) as (HistoryEntry[] | undefined)[];
+    return buckets.flatMap((b) => b ?? []).filter((e) => e.at >= since && (options.until === undefined || e.at < options.until));
+  }
+
+  // ---- forgetting and retention -----------------------------------------------------------------
+
+  async forgetUser(platform: Platform, userId: string): Promise<ForgetReport> {
+    checkPlatform(platform);
+    return this.track(() => this.forgetLocked(platform, userId));
+  }
+
+  private async forgetLocked(platform: Platform, userId: string): Promise<ForgetReport> {
+    const ub = userBase(platform, userId);
+    const report: ForgetReport = { entries: 0, chatEntries: 0, settings: 0, alertSubscriptions: 0 };
+    // The chats to clean are known only after reading the meta; lock them all at once (sorted, no
+    // deadlock) and retry if an append added a chat in between.
+    for (;;) {
+      const peek = (await this.keyv.get(metaKey(ub))) as UserMeta | undefined;
+      const chats = peek?.chats ?? [];
+      const done = await this.mutex.withKeys([metaKey(ub), ...chats.map((c) => metaKey(chatBase(platform, c)))], async () => {
+        const meta = (await this.keyv.get(metaKey(ub))) as UserMeta | undefined;
+        if (meta && meta.chats.some((c) => !chats.includes(c))) return false;
+        if (meta) {
+          const userBuckets = (await this.keyv.getMany(meta.days.map((d) => dayKey(ub, d)))) as (HistoryEntry[] | undefined)[];
+          report.entries += userBuckets.reduce((n, b) => n + (b?.length ?? 0), 0);
+          for (const chatId of meta.chats) report.chatEntries += await this.removeFromChat(platform, chatId, userId);
+          await this.keyv.deleteMany([...meta.days.map((d) => dayKey(ub, d)), metaKey(ub)]);
+        }
+        return true;
+      });
+      if (done) break;
+    }
+    await this.mutex.withKeys([userSettingsKey(platform, userId), alertScopesKey(platform, userId)], async () => {
+      if ((await this.keyv.get(userSettingsKey(platform, userId))) !== undefined) report.settings++;
+      const scopes = ((await this.keyv.get(alertScopesKey(platform, userId))) as string[] | undefined) ?? [];
+      for (const scope of scopes) {
+        const removed = await this.mutex.withKeys([chatSettingsKey(platform, scope)], async () => {
+          const s = (await this.keyv.get(chatSettingsKey(platform, scope))) as ChatSettings | undefined;
+          if (!s || !s.alertAdmins.includes(userId)) return false;
+          await this.keyv.set(chatSettingsKey(platform, scope), { ...s, alertAdmins: s.alertAdmins.filter((a) => a !== userId) });
+          return true;
+        });
+        if (removed) report.alertSubscriptions++;
+      }
+      await this.keyv.deleteMany([userSettingsKey(platform, userId), alertScopesKey(platform, userId)]);
+    });
+    return report;
+  }
+
+  /** Removes the user's copies from every day bucket of one chat; the caller holds the chat's meta. */
+  private async removeFromChat(platform: Platform, chatId: string, userId: string): Promise<number> {
+    const cb = chatBase(platform, chatId);
+    const meta = (await this.keyv.get(metaKey(cb))) as ChatMeta | undefined;
+    if (!meta) return 0;
+    const buckets = (await this.keyv.getMany(meta.days.map((d) => dayKey(cb, d)))) as (HistoryEntry[] | undefined)[];
+    let removed = 0;
+    const writes: { key: string; value: unknown }[] = [];
+    const deletes: string[] = [];
+    const keptDays: string[] = [];
+    meta.days.forEach((d, i) => {
+      const b = buckets[i] ?? [];
+      const kept = b.filter((e) => e.userId !== userId);
+      removed += b.length - kept.length;
+      if (kept.length === 0) deletes.push(dayKey(cb, d));
+      else {
+        keptDays.push(d);
+        if (kept.length !== b.length) writes.push({ key: dayKey(cb, d), value: kept });
+      }
+    });
+    if (keptDays.length === 0) deletes.push(metaKey(cb));
+    else writes.push({ key: metaKey(cb), value: { days: keptDays } });
+    if (writes.length > 0) await this.keyv.setMany(writes);
+    if (deletes.length > 0) await this.keyv.deleteMany(deletes);
+    return removed;
+  }
+
+  async prune(now: number = this.now()): Promise<number> {
+    return this.track(() => this.pruneAll(now));
+  }
+
+  private async pruneAll(now: number): Promise<number> {
+    if (!this.keyv.iterator) throw new VoicemoodError('internal', 'This history backend cannot list its keys, so old entries cannot be pruned.');
+    const cutoff = dayOf(now - this.retentionDays * DAY_MS);
+    const metas: string[] = [];
+    for await (const [key] of this.keyv.iterator(undefined)) if (typeof key === 'string' && key.endsWith('/meta')) metas.push(key);
+    let removed = 0;
+    for (const mk of metas) {
+      removed += await this.mutex.withKeys([mk], async () => {
+        const meta = (await this.keyv.get(mk)) as UserMeta | ChatMeta | undefined;
+        if (!meta) return 0;
+        const base = mk.slice(0, -'/meta'.length);
+        const old = meta.days.filter((d) => d < cutoff);
+        if (old.length === 0) return 0;
+        const buckets = (await this.keyv.getMany(old.map((d) => dayKey(base, d)))) as (HistoryEntry[] | undefined)[];
+        const rest = meta.days.filter((d) => d >= cutoff);
+        if (rest.length === 0) await this.keyv.delete(mk);
+        else await this.keyv.set(mk, { ...meta, days: rest });
+        await this.keyv.deleteMany(old.map((d) => dayKey(base, d)));
+        // Count each entry once: the user side (chat copies are the same entries).
+        return mk.startsWith('u/') ? buckets.reduce((n, b) => n + (b?.length ?? 0), 0) : 0;
+      });
+    }
+    return removed;
+  }
+
+  // ---- settings ------------------------------------------------------------------------------------
+
+  async getUserSettings(platform: Platform, userId: string): Promise<UserSettings> {
+    checkPlatform(platform);
+    return ((await this.keyv.get(userSettingsKey(platform, userId))) as UserSettings | undefined) ?? {};
+  }
+
+  async setUserSettings(platform: Platform, userId: string, patch: Partial<UserSettings>): Promise<UserSettings> {
+    checkPlatform(platform);
+    if (patch.lang !== undefined && !LANGS.includes(patch.lang)) throw new VoicemoodError('bad_input', `Unknown language ${String(patch.lang)}.`);
+    const key = userSettingsKey(platform, userId);
+    return this.track(() =>
+      this.mutex.withKeys([key], async () => {
+        const next = dropUndefined({ ...(((await this.keyv.get(key)) as UserSettings | undefined) ?? {}), ...patch });
+        await this.keyv.set(key, next);
+        return next;
+      }),
+    );
+  }
+
+  async getChatSettings(platform: Platform, scopeId: string): Promise<ChatSettings> {
+    checkPlatform(platform);
+    const stored = (await this.keyv.get(chatSettingsKey(platform, scopeId))) as Partial<ChatSettings> | undefined;
+    return { ...DEFAULT_CHAT_SETTINGS, moderation: {}, alertAdmins: [], ...stored };
+  }
+
+  async setChatSettings(platform: Platform, scopeId: string, patch: Partial<ChatSettings>): Promise<ChatSettings> {
+    checkPlatform(platform);
+    const key = chatSettingsKey(platform, scopeId);
+    return this.track(async () => {
+        const { before, after } = await this.mutex.withKeys([key], async () => {
+          const before = await this.getChatSettings(platform, scopeId);
+          const after = dropUndefined({ ...before, ...patch, moderation: { ...before.moderation, ...patch.moderation } }) as ChatSettings;
+          await this.keyv.set(key, after);
+          return { before, after };
+        });
+        // Keep each admin's list of alert subscriptions, so that forgetUser can remove them.
+        const added = after.alertAdmins.filter((a) => !before.alertAdmins.includes(a));
+        const gone = before.alertAdmins.filter((a) => !after.alertAdmins.includes(a));
+        for (const [uid, add] of [...added.map((a) => [a, true] as const), ...gone.map((a) => [a, false] as const)]) {
+          const ak = alertScopesKey(platform, uid);
+          await this.mutex.withKeys([ak], async () => {
+            const cur = ((await this.keyv.get(ak)) as string[] | undefined) ?? [];
+            const next = add ? addSorted(cur, scopeId) : cur.filter((s) => s !== scopeId);
+            if (next.length > 0) await this.keyv.set(ak, next);
+            else await this.keyv.delete(ak);
+          });
+        }
+        return after;
+    });
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------------
+
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flush();
+    await this.keyv.disconnect();
+  }
+
+  /** Runs a write unless the store is closed, and remembers it until it settles (for flush). */
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new VoicemoodError('internal', 'The history store is closed.'));
+    const p = work();
+    this.pending.add(p);
+    const done = () => this.pending.delete(p);
+    p.then(done, done);
+    return p;
+  }
+}
+
+function checkPlatform(p: Platform): void {
+  if (!PLATFORMS.includes(p)) throw new VoicemoodError('bad_input', `Unknown platform ${String(p)}.`);
+}
+
+function validateEntry(input: NewHistoryEntry): HistoryEntry {
+  checkPlatform(input.platform);
+  const bad = (what: string) => new VoicemoodError('bad_input', `A history entry needs ${what}.`, { details: { field: what } });
+  if (typeof input.userId !== 'string' || input.userId === '') throw bad('a user id');
+  if (typeof input.chatId !== 'string' || input.chatId === '') throw bad('a chat id');
+  if (!Number.isFinite(input.at)) throw bad('a time');
+  if (!isEmotion(input.emotion)) throw bad('a known emotion');
+  if (!Number.isFinite(input.durationS) || input.durationS < 0) throw bad('a duration');
+  for (const e of EMOTIONS) if (!Number.isFinite(input.scores?.[e])) throw bad(`a score for ${e}`);
+  // Copy only the known fields: nothing else (never audio) can slip into storage.
+  const entry: HistoryEntry = {
+    id: input.id ?? randomUUID(),
+    at: input.at,
+    platform: input.platform,
+    userId: input.userId,
+    chatId: input.chatId,
+    source: input.source,
+    durationS: input.durationS,
+    emotion: input.emotion,
+    confidence: input.confidence,
+    scores: Object.fromEntries(EMOTIONS.map((e) => [e, input.scores[e]])) as HistoryEntry['scores'],
+  };
+  if (input.userName !== undefined) entry.userName = input.userName;
+  if (input.guildId !== undefined) entry.guildId = input.guildId;
+  return entry;
+}
+
+function finish(entries: HistoryEntry[], options: ListOptions): HistoryEntry[] {
+  entries.sort((a, b) => a.at - b.at);
+  return options.limit !== undefined ? entries.slice(Math.max(0, entries.length - options.limit)) : entries;
+}
+
+function addSorted(list: string[], item: string): string[] {
+  return list.includes(item) ? list : [...list, item].sort();
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,65 @@
+/**
+ * Opens the history store from the environment:
+ *   KEYV_URL unset          → SQLite file <VOICEMOOD_DATA_DIR>/history.sqlite (node:sqlite, WAL, synchronous=FULL)
+ *   KEYV_URL=sqlite://PATH  → that SQLite file
+ *   KEYV_URL=redis://…  / rediss://…       → @keyv/redis
+ *   KEYV_URL=postgres://… / postgresql://… → @keyv/postgres
+ * VOICEMOOD_RETENTION_DAYS (default 90) bounds how long entries are kept.
+ * KEYV_URL may hold a password: it is read with readSecret (so KEYV_URL_FILE works) and redacted.
+ */
+import { join } from 'node:path';
+import { Keyv, type KeyvStoreAdapter } from 'keyv';
+import { dataDir, numberFromEnv, readSecret, type Env } from '../config.ts';
+import { VoicemoodError } from '../errors.ts';
+import { KeyvHistoryStore, DEFAULT_RETENTION_DAYS } from './keyvHistoryStore.ts';
+import { SqliteKeyvStore } from './sqliteKeyvStore.ts';
+import type { HistoryStore } from './types.ts';
+
+export const HISTORY_NAMESPACE = 'voicemood';
+export const HISTORY_FILE = 'history.sqlite';
+
+export interface OpenHistoryOptions {
+  env?: Env;
+  /** Overrides KEYV_URL. */
+  url?: string;
+  retentionDays?: number;
+  now?: () => number;
+}
+
+/** The backend in words, for the startup log (never with a password). */
+export function describeHistoryBackend(env: Env = process.env): string {
+  const url = env.KEYV_URL?.trim();
+  if (!url) return `sqlite file ${join(dataDir(env), HISTORY_FILE)}`;
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export async function openHistory(options: OpenHistoryOptions = {}): Promise<HistoryStore & { backend: string }> {
+  const env = options.env ?? process.env;
+  const url = options.url ?? readSecret(env, 'KEYV_URL');
+  const retentionDays = options.retentionDays ?? numberFromEnv(env, 'VOICEMOOD_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, { min: 1, max: 36500 });
+  const store = await storeFor(url, env);
+  const keyv = new Keyv({ store, namespace: HISTORY_NAMESPACE, throwOnErrors: true });
+  const history = new KeyvHistoryStore(keyv, { retentionDays, ...(options.now ? { now: options.now } : {}) });
+  return Object.assign(history, { backend: describeHistoryBackend(url ? { ...env, KEYV_URL: url } : { ...env, KEYV_URL: undefined }) });
+}
+
+async function storeFor(url: string | undefined, env: Env): Promise<KeyvStoreAdapter> {
+  if (!url) return new SqliteKeyvStore(join(dataDir(env), HISTORY_FILE));
+  const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
+  try {
+    if (scheme === 'sqlite') return new SqliteKeyvStore(url.replace(/^sqlite:\/\//i, ''));
+    if (scheme === 'redis' || scheme === 'rediss') {
+      const { default: KeyvRedis } = await import('@keyv/redis');
+      const store = new KeyvRedis(url, { throwOnErrors: true, throwOnConnectError: true, connectionTimeout: 10_000 });
+      await store.getClient(); // connect now: a wrong URL fails at startup, not at the first note
+      return store as unknown as KeyvStoreAdapter;
+    }
+    if (scheme === 'postgres' || scheme === 'postgresql') {
+      const { default: KeyvPostgres } = await import('@keyv/postgres');
+      return new KeyvPostgres({ uri: url }) as unknown as KeyvStoreAdapter;
+    }
+  } catch (e) {
+    throw new VoicemoodError('internal', `The history backend (${scheme}) cannot be reached.`, { cause: e });
+  }
+  throw new VoicemoodError('bad_input', `KEYV_URL must start with redis://, rediss://, postgres:// or sqlite:// (got "${scheme}:").`);
+}
