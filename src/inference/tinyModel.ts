@@ -11,8 +11,9 @@
  *     Builds in well under a second (~175 KB).
  *   TINY_MODEL_SIZES.base / .large: the real sizes, for benchmarks (random weights, ~370 MB /
  *     ~1.2 GB fp32; building them takes seconds to a minute).
- *   options: { embedDim, numHeads, depth, prenetDepth, convChannels, numExtraTokens, seed,
- *     labelMask (true = an `unuse*` label forced to -inf), sourceModel }
+ *   options: { embedDim, numHeads, depth, prenetDepth, convChannels, numExtraTokens, convPosGroups,
+ *     alibiScalePerLayer, seed, labelMask (true = an `unuse*` label forced to -inf), sourceModel }
+ *   tinyArch(options) → the Emotion2vecArch it builds (e.g. frameCount(tinyArch(), samples)).
  *
  *   const { path } = await writeTinyModel(join(tmpdir(), 'tiny.onnx'));
  *   const session = await ort.InferenceSession.create(path);   // inputs waveform, lengths
@@ -32,6 +33,8 @@ export interface TinyModelOptions {
   /** Channels of every local-encoder conv layer. */
   convChannels?: number;
   numExtraTokens?: number;
+  /** One learned ALiBi scale row per block (else one shared row, as in the published models). */
+  alibiScalePerLayer?: boolean;
   /** conv_pos_groups (must divide embedDim; default min(16, embedDim)). */
   convPosGroups?: number;
   seed?: number;
@@ -67,7 +70,7 @@ export function tinyArch(o: TinyModelOptions = {}): Emotion2vecArch {
     convPosDepth: 5,
     convPosGroups: o.convPosGroups ?? Math.min(16, D),
     numExtraTokens: o.numExtraTokens ?? 10,
-    alibiScaleLayers: 1,
+    alibiScaleLayers: o.alibiScalePerLayer ? prenetDepth + depth : 1,
     alibiScalePerHead: true,
     labelMask: o.labelMask ?? EMOTIONS.map(() => false),
   };
