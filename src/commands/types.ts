@@ -54,8 +54,11 @@ export interface RateLimiter {
 
 /** Cooldown, per-chat rate limit and Acknowledge/Snooze state for moderation signals. */
 export interface ModerationGate {
-  /** Whether a signal may be sent now; records it when yes. */
-  admit(signal: ModerationSignal): boolean;
+  /**
+   * Whether a signal may be sent now; records it when yes. `limits` are the chat's cooldown and
+   * per-hour cap (defaults: src/mood/moderation.ts).
+   */
+  admit(signal: ModerationSignal, limits?: { cooldownS?: number; maxPerHour?: number }): boolean;
   /** Marks a signal as handled (stops repeats for its members until the cooldown ends). */
   acknowledge(signalId: string, byUserId: string): boolean;
   /** Silences signals of the signal's chat for `seconds`. */
