@@ -7,11 +7,9 @@
  * file at `dest` is always a verified one.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VoicemoodError } from '../../errors.ts';
 
@@ -219,23 +217,21 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
   if (!response.body) throw new RetryableError('empty response body');
 
   let received = start;
-  const report = (): void => options.onProgress?.({ file: label, received, total });
-  report();
-  const counter = async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of source) {
-      received += chunk.byteLength;
-      report();
-      yield chunk;
-    }
-  };
+  options.onProgress?.({ file: label, received, total });
+  // Each chunk is on disk before the next is read, so after a broken connection the .part holds
+  // exactly what arrived and the next attempt asks for the rest.
+  const fh = await open(part, start > 0 ? 'a' : 'w');
   try {
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }), {
-      signal: options.signal,
-    });
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      await fh.write(chunk);
+      received += chunk.byteLength;
+      options.onProgress?.({ file: label, received, total });
+    }
   } catch (e) {
     if (options.signal?.aborted) throw e;
-    // Saved what arrived; the next attempt continues from there.
     throw new RetryableError(`the connection broke after ${received} bytes: ${(e as Error).message}`, { cause: e });
+  } finally {
+    await fh.close();
   }
   if (total !== undefined && received < total) throw new RetryableError(`the connection closed after ${received} of ${total} bytes`);
 }

@@ -8,17 +8,14 @@ import { join } from 'node:path';
 import { modelsDir as defaultModelsDir, type Env } from '../../config.ts';
 import { VoicemoodError } from '../../errors.ts';
 import { checkpointDirFor, fileUrl, isMirrorName, loadRegistry, mirrorEndpoint, onnxPathFor, type MirrorName, type Quantization } from '../modelStore.ts';
+import { convertCheckpoint, type ConvertOptions } from '../convert/convertCheckpoint.ts';
 import { readModelMetadata } from '../onnx/metadata.ts';
 import { downloadFile, sha256File } from './fetchFile.ts';
 import type { PullProgress } from './progress.ts';
 import { verifyConfig, verifyTokens, verifyTorchZip } from './verify.ts';
 
-/** Converts an official checkpoint folder into our .onnx (src/inference/convert). */
-export type ConvertFn = (
-  checkpointDir: string,
-  out: string,
-  options: { sourceModel: string; sourceRevision: string; quantization: Quantization; onStage: (text: string) => void },
-) => Promise<void>;
+/** Converts an official checkpoint folder into our .onnx (default: convertCheckpoint). */
+export type ConvertFn = (checkpointDir: string, out: string, options: ConvertOptions) => Promise<unknown>;
 
 export interface PullOptions {
   id: string;
@@ -36,7 +33,7 @@ export interface PullOptions {
   retries?: number;
   backoffMs?: number;
   fetchImpl?: typeof fetch;
-  /** The converter; the default loads src/inference/convert lazily. */
+  /** The converter (default convertCheckpoint). */
   convert?: ConvertFn;
 }
 
@@ -115,16 +112,24 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
     return { id: options.id, revision, checkpointDir: dir, onnxPath, sha256, converted: true };
   }
   progress({ type: 'stage', text: `Converting ${options.id} to ONNX${quantization === 'int8' ? ' (int8)' : ''}…` });
-  const convert = options.convert ?? (await defaultConvert());
+  const convert = options.convert ?? convertCheckpoint;
   const tmp = `${onnxPath}.${process.pid}.tmp`;
+  const label = onnxPath.slice(root.length + 1);
   try {
-    await convert(dir, tmp, { sourceModel: options.id, sourceRevision: revision, quantization, onStage: (text) => progress({ type: 'stage', text }) });
+    await convert(dir, tmp, {
+      sourceModel: options.id,
+      sourceRevision: revision,
+      quantization,
+      onProgress: (p) => progress({ type: 'file', file: label, received: p.bytesWritten, total: p.bytesTotal }),
+    });
     // The converted model must say it came from exactly what we downloaded.
     const meta = await readModelMetadata(tmp);
     if (meta.checkpointSha256 !== sha256['model.pt']) {
       throw new VoicemoodError('internal', `The converted model records checkpoint sha256 ${meta.checkpointSha256}, not that of the downloaded model.pt (${sha256['model.pt']}).`);
     }
     await rename(tmp, onnxPath);
+  } catch (e) {
+    throw await discardBadCheckpoint(e, dir, record, recordPath);
   } finally {
     await rm(tmp, { force: true });
   }
@@ -169,10 +174,19 @@ export async function fileMatchesRecord(dir: string, file: string): Promise<bool
   return known !== undefined && existsSync(join(dir, file)) && (await sha256File(join(dir, file))) === known.sha256;
 }
 
-async function defaultConvert(): Promise<ConvertFn> {
-  // Loaded lazily: the converter is only needed when something has to be converted.
-  const specifier = '../convert/convertCheckpoint.ts';
-  const mod = (await import(specifier)) as { convertCheckpoint?: unknown };
-  if (typeof mod.convertCheckpoint !== 'function') throw new VoicemoodError('internal', 'The checkpoint converter is not available in this build.');
-  return mod.convertCheckpoint as ConvertFn;
+/**
+ * A model.pt that opened as a zip but that the converter refuses (damaged pickle, tensors that do
+ * not fit config.yaml, a forbidden global) is no good: it leaves the cache, so that the next pull
+ * downloads it again instead of trusting it.
+ */
+async function discardBadCheckpoint(e: unknown, dir: string, record: DownloadRecord, recordPath: string): Promise<unknown> {
+  if (!(e instanceof VoicemoodError) || !['model_invalid', 'checkpoint_mismatch', 'unsafe_checkpoint'].includes(e.code)) return e;
+  await rm(join(dir, 'model.pt'), { force: true });
+  delete record.files['model.pt'];
+  await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
+  if (e.code === 'unsafe_checkpoint') return e; // say exactly why: it is a refusal, not a glitch
+  return new VoicemoodError('download_failed', `The downloaded model.pt cannot be converted (${e.message}); it was removed. Run the command again, or try the other mirror.`, {
+    cause: e,
+    details: { code: e.code },
+  });
 }

@@ -1,0 +1,180 @@
+/**
+ * `model pull` end to end against a local server that publishes the reference fixture checkpoint
+ * as if it were emotion2vec_plus_seed: download (resumable), verify, convert, open, analyze.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isVoicemoodError } from '../../src/errors.ts';
+import { pullModel } from '../../src/inference/download/pull.ts';
+import type { PullEvent } from '../../src/inference/download/progress.ts';
+import { openEngine } from '../../src/inference/engine.ts';
+import { listCachedModels } from '../../src/inference/modelStore.ts';
+import { readModelMetadata } from '../../src/inference/onnx/metadata.ts';
+import { EMOTIONS } from '../../src/mood/emotions.ts';
+import { randomBytes, startFileServer, type FileServer, type ServedFile } from './fileServer.ts';
+
+const FIXTURE = new URL('../fixtures/emotion2vec-reference/', import.meta.url);
+const ID = 'emotion2vec_plus_seed';
+const fixtureFile = (name: string): Buffer => readFileSync(new URL(name, FIXTURE));
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** The official files, served where Hugging Face serves them. */
+function hfFiles(overrides: Partial<Record<string, Partial<ServedFile>>> = {}, revision = 'main'): Record<string, ServedFile> {
+  const out: Record<string, ServedFile> = {};
+  for (const f of ['config.yaml', 'tokens.txt', 'model.pt']) out[`/emotion2vec/${ID}/resolve/${revision}/${f}`] = { body: fixtureFile(f), ...overrides[f] };
+  return out;
+}
+
+/** Mono float32 samples of an IEEE-float WAV (the fixture inputs). */
+function readFloatWav(bytes: Buffer): Float32Array {
+  let pos = 12;
+  while (pos + 8 <= bytes.length) {
+    const id = bytes.toString('ascii', pos, pos + 4);
+    const size = bytes.readUInt32LE(pos + 4);
+    if (id === 'data') return new Float32Array(bytes.buffer.slice(bytes.byteOffset + pos + 8, bytes.byteOffset + pos + 8 + size));
+    pos += 8 + size + (size % 2);
+  }
+  throw new Error('no data chunk');
+}
+
+describe('model pull against a local mirror', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'vm-pull-'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('first start with no model: openEngine pulls, resumes a broken model.pt, converts and answers like FunASR', async () => {
+    const modelPt = fixtureFile('model.pt');
+    const dropAfter = 700_001;
+    const server = await startFileServer(hfFiles({ 'model.pt': { dropAfter, dropTimes: 1 } }));
+    const modelsDir = join(root, 'first');
+    const events: PullEvent[] = [];
+    try {
+      const engine = await openEngine({
+        env: { VOICEMOOD_MODEL: ID, VOICEMOOD_MODELS_DIR: modelsDir, VOICEMOOD_HF_ENDPOINT: server.url, VOICEMOOD_CACHE_DIR: join(root, 'cache'), VOICEMOOD_ENGINE_THREADS: '1' },
+        onProgress: (e) => events.push(e),
+        pull: { backoffMs: 1 },
+      });
+      try {
+        // Downloaded into <id>/<revision>/, byte-identical, resumed with the right Range.
+        const dir = join(modelsDir, ID, 'main');
+        assert.deepEqual(readFileSync(join(dir, 'model.pt')), modelPt);
+        const ptRequests = server.requests.filter((r) => r.path.endsWith('/model.pt'));
+        assert.equal(ptRequests.length, 2);
+        assert.equal(ptRequests[1].headers.range, `bytes=${dropAfter}-`);
+        assert.equal(existsSync(join(dir, 'model.pt.part')), false);
+        // Converted next to it, from exactly these bytes.
+        const onnx = join(modelsDir, `${ID}.onnx`);
+        assert.equal(engine.model.path, onnx);
+        const meta = await readModelMetadata(onnx);
+        assert.equal(meta.sourceModel, ID);
+        assert.equal(meta.sourceRevision, 'main');
+        assert.equal(meta.checkpointSha256, sha(modelPt));
+        const record = JSON.parse(readFileSync(join(dir, 'download.json'), 'utf8'));
+        assert.equal(record.files['model.pt'].sha256, sha(modelPt));
+        // Progress was reported for every file and for the conversion.
+        const done = events.filter((e) => e.type === 'file-done').map((e) => (e as { file: string }).file);
+        assert.deepEqual(done, ['config.yaml', 'tokens.txt', 'model.pt']);
+        assert.ok(events.some((e) => e.type === 'file' && e.file.endsWith('.onnx')));
+        // And the pulled model answers as FunASR does on the fixture input.
+        const expected = JSON.parse(fixtureFile('expected.json').toString('utf8'));
+        const r = await engine.analyze(readFloatWav(fixtureFile('input2.wav')));
+        const want = expected.cases[2].scores as number[];
+        EMOTIONS.forEach((e, i) => assert.ok(Math.abs(r.scores[e] - want[i]) < 1e-5, `${e}: ${r.scores[e]} vs ${want[i]}`));
+      } finally {
+        await engine.close();
+      }
+
+      // A second pull finds everything cached: no downloads, no conversion.
+      const before = server.requests.length;
+      const again = await pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} });
+      assert.equal(again.converted, true);
+      assert.equal(server.requests.length, before);
+      const listed = listCachedModels(modelsDir);
+      assert.equal(listed.length, 1);
+      assert.equal(listed[0].id, ID);
+      assert.equal(listed[0].onnx[0].quantization, 'fp32');
+      assert.ok(listed[0].onnx[0].bytes > 100_000);
+      assert.deepEqual(
+        listed[0].revisions.map((r) => [r.revision, r.complete]),
+        [['main', true]],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('downloads from the ModelScope URL form when asked', async () => {
+    const files: Record<string, ServedFile> = {};
+    for (const f of ['config.yaml', 'tokens.txt', 'model.pt']) files[`/api/v1/models/iic/${ID}/repo?Revision=v1.0&FilePath=${f}`] = { body: fixtureFile(f) };
+    const server = await startFileServer(files);
+    try {
+      const r = await pullModel({ id: ID, mirror: 'modelscope', revision: 'v1.0', modelsDir: join(root, 'ms'), baseUrl: server.url, env: {} });
+      assert.equal(r.revision, 'v1.0');
+      assert.ok(existsSync(r.onnxPath));
+      assert.equal(server.requests.length, 3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rejects a model.pt that is not a torch archive and keeps nothing of it', async () => {
+    const server = await startFileServer(hfFiles({ 'model.pt': { body: randomBytes(100_000, 21) } }));
+    const modelsDir = join(root, 'notzip');
+    try {
+      await assert.rejects(pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} }), (e) => {
+        assert.ok(isVoicemoodError(e, 'download_failed'));
+        assert.match(e.message, /model\.pt .*not a PyTorch checkpoint/);
+        return true;
+      });
+      assert.equal(existsSync(join(modelsDir, ID, 'main', 'model.pt')), false);
+      assert.equal(existsSync(join(modelsDir, `${ID}.onnx`)), false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rejects a model.pt whose pickle is damaged (the zip CRC catches it) and removes it', async () => {
+    // Flip bytes inside data.pkl, torch's first entry: the archive still opens, its CRC-32 fails.
+    const damaged = Buffer.from(fixtureFile('model.pt'));
+    const pkl = damaged.indexOf('data.pkl');
+    assert.ok(pkl > 0 && pkl < 200);
+    for (let i = 0; i < 16; i++) damaged[pkl + 200 + i] ^= 0xff;
+    const server = await startFileServer(hfFiles({ 'model.pt': { body: damaged } }));
+    const modelsDir = join(root, 'damaged');
+    try {
+      await assert.rejects(pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} }), (e) => isVoicemoodError(e, 'download_failed') && /cannot be converted/.test(e.message));
+      const dir = join(modelsDir, ID, 'main');
+      assert.equal(existsSync(join(dir, 'model.pt')), false, 'not left in the cache as good');
+      assert.equal(JSON.parse(readFileSync(join(dir, 'download.json'), 'utf8')).files['model.pt'], undefined);
+      assert.equal(existsSync(join(modelsDir, `${ID}.onnx`)), false);
+      assert.ok(existsSync(join(dir, 'config.yaml')), 'the good small files stay');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('says clearly when a revision does not exist (404)', async () => {
+    const server = await startFileServer(hfFiles());
+    try {
+      await assert.rejects(pullModel({ id: ID, revision: 'v9', modelsDir: join(root, 'v9'), baseUrl: server.url, env: {} }), (e) => {
+        assert.ok(isVoicemoodError(e, 'download_failed'));
+        assert.match(e.message, /config\.yaml was not found at .*\/resolve\/v9\/config\.yaml \(HTTP 404\)/);
+        return true;
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses unknown ids, mirrors and odd revisions before any request', async () => {
+    await assert.rejects(pullModel({ id: 'emotion2vec_plus_huge', env: {} }), (e) => isVoicemoodError(e, 'bad_input') && /emotion2vec_plus_base/.test(e.message));
+    await assert.rejects(pullModel({ id: ID, env: { VOICEMOOD_MODEL_MIRROR: 'ftp' } }), (e) => isVoicemoodError(e, 'bad_input'));
+    await assert.rejects(pullModel({ id: ID, revision: '../../etc', modelsDir: root, env: {} }), (e) => isVoicemoodError(e, 'bad_input'));
+  });
+});
