@@ -1,0 +1,225 @@
+/**
+ * A listening session in one voice channel: who may be heard, one receive pipeline per speaking
+ * member, the shared engine per utterance, and the channel's mood state.
+ *
+ * Its input is what @discordjs/voice's VoiceReceiver offers (`speaking` start events and
+ * `subscribe(userId)` giving a stream of Opus packets), so tests feed packets through the same
+ * code without a voice gateway.
+ *
+ * Consent is decided BEFORE subscribing: a member who may not be analysed is never subscribed, so
+ * @discordjs/voice drops their packets before decryption — we never decode, keep or count them.
+ */
+import { EndBehaviorType } from '@discordjs/voice';
+import type { Readable } from 'node:stream';
+import type { EventEmitter } from 'node:events';
+import type { Utterance, VadOptions } from '../../../audio/vad.ts';
+import { isVoicemoodError } from '../../../errors.ts';
+import type { EmotionEngine } from '../../../inference/types.ts';
+import type { Clock } from '../../../commands/types.ts';
+import type { Logger } from '../../../util/log.ts';
+import { ChannelMood, type ChannelMoodLimits, type UtteranceRecord } from './channelMood.ts';
+import { PacketResampler } from './downmix.ts';
+import { OpusDecoder, type OpusPacketDecoder } from './opus.ts';
+import { SpeakerPipeline } from './speakerPipeline.ts';
+
+/** The part of @discordjs/voice's VoiceReceiver we use. */
+export interface ReceiverLike {
+  readonly speaking: EventEmitter;
+  readonly subscriptions: Map<string, unknown>;
+  subscribe(userId: string, options?: { end?: { behavior: EndBehaviorType; duration?: number } }): Readable;
+}
+
+export interface VoiceSessionOptions {
+  guildId: string;
+  channelId: string;
+  engine: EmotionEngine;
+  /** Whether this member's voice may be analysed now (their /privacy choice and the server's consent mode). */
+  mayAnalyse(userId: string): Promise<boolean>;
+  displayName(userId: string): string;
+  clock: Clock;
+  logger: Logger;
+  limits?: Partial<ChannelMoodLimits>;
+  vad?: Partial<VadOptions>;
+  /** Silence after which a speaker's receive stream ends (it is resubscribed on the next start). */
+  silenceMs?: number;
+  /** Utterances waiting for the engine before new ones are dropped (per session). */
+  maxPendingAnalyses?: number;
+  createDecoder?: (userId: string) => OpusPacketDecoder;
+  /** Called after each analysed utterance has been added to the state. */
+  onResult?: (speaker: { userId: string; name: string }, record: UtteranceRecord) => void | Promise<void>;
+  /** Called once per member who could not be analysed because the speaker cap was reached. */
+  onSpeakerCapped?: (userId: string) => void;
+}
+
+export interface VoiceSessionStats {
+  streams: number;
+  packets: number;
+  decodeFailures: number;
+  utterances: number;
+  analysed: number;
+  /** Utterances dropped because the engine or the session queue was full. */
+  dropped: number;
+  failed: number;
+}
+
+export class VoiceSession {
+  readonly guildId: string;
+  channelId: string;
+  readonly mood: ChannelMood;
+  readonly startedAt: number;
+  readonly stats: VoiceSessionStats = { streams: 0, packets: 0, decodeFailures: 0, utterances: 0, analysed: 0, dropped: 0, failed: 0 };
+
+  readonly #o: VoiceSessionOptions;
+  readonly #pipelines = new Map<string, { pipeline: SpeakerPipeline; stream: Readable }>();
+  readonly #starting = new Set<string>();
+  readonly #capped = new Set<string>();
+  readonly #pending = new Set<Promise<void>>();
+  #receiver: ReceiverLike | undefined;
+  #stopped = false;
+  readonly #onStart = (userId: string): void => void this.#startSpeaker(userId);
+
+  constructor(options: VoiceSessionOptions) {
+    this.#o = options;
+    this.guildId = options.guildId;
+    this.channelId = options.channelId;
+    this.mood = new ChannelMood(options.limits);
+    this.startedAt = options.clock();
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Member ids with a live receive stream. */
+  activeSpeakers(): string[] {
+    return [...this.#pipelines.keys()];
+  }
+
+  /** Starts listening on a receiver (again after a reconnect: the old streams are ended first). */
+  attach(receiver: ReceiverLike): void {
+    if (this.#stopped) return;
+    this.detach();
+    this.#receiver = receiver;
+    receiver.speaking.on('start', this.#onStart);
+  }
+
+  /** Stops receiving (the connection is gone or being rebuilt); keeps the mood state. */
+  detach(): void {
+    this.#receiver?.speaking.off('start', this.#onStart);
+    this.#receiver = undefined;
+    for (const userId of [...this.#pipelines.keys()]) this.#endStream(userId);
+  }
+
+  /**
+   * A member opted out (or asked to be forgotten) during the session: their stream ends now and
+   * everything the session held about them goes.
+   */
+  forgetSpeaker(userId: string): void {
+    const live = this.#pipelines.get(userId);
+    if (live) {
+      this.#pipelines.delete(userId);
+      live.stream.destroy();
+      live.pipeline.destroy();
+    }
+    this.mood.remove(userId);
+    this.#capped.delete(userId);
+  }
+
+  /** Waits until every utterance handed to the engine so far has been handled. */
+  async idle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.detach();
+    this.#stopped = true;
+    await this.idle();
+  }
+
+  async #startSpeaker(userId: string): Promise<void> {
+    const receiver = this.#receiver;
+    if (!receiver || this.#stopped || this.#starting.has(userId) || this.#pipelines.has(userId) || receiver.subscriptions.has(userId)) return;
+    this.#starting.add(userId);
+    try {
+      let allowed = false;
+      try {
+        allowed = await this.#o.mayAnalyse(userId);
+      } catch (e) {
+        this.#o.logger.warn({ err: e }, 'consent lookup failed; not analysing this speaker');
+      }
+      if (!allowed) return;
+      const now = this.#o.clock();
+      if (!this.mood.canAdmit(userId, now) || this.#pipelines.size >= this.mood.limits.maxSpeakers) {
+        if (!this.#capped.has(userId)) {
+          this.#capped.add(userId);
+          this.#o.onSpeakerCapped?.(userId);
+        }
+        return;
+      }
+      const resampler = await PacketResampler.open();
+      if (this.#stopped || this.#receiver !== receiver) {
+        resampler.destroy();
+        return;
+      }
+      const decoder = (this.#o.createDecoder ?? (() => new OpusDecoder(2)))(userId);
+      const pipeline = new SpeakerPipeline(userId, { decoder, resampler, vad: this.#o.vad, onUtterance: (u, startMs) => this.#onUtterance(userId, u, startMs) });
+      const stream = receiver.subscribe(userId, { end: { behavior: EndBehaviorType.AfterSilence, duration: this.#o.silenceMs ?? 1000 } });
+      pipeline.begin(this.#o.clock());
+      this.#pipelines.set(userId, { pipeline, stream });
+      this.stats.streams++;
+      stream.on('data', (packet: Buffer) => {
+        this.stats.packets++;
+        const before = pipeline.stats.decodeFailures;
+        pipeline.push(packet);
+        this.stats.decodeFailures += pipeline.stats.decodeFailures - before;
+      });
+      // A stream ends after silence; the next 'speaking start' subscribes again.
+      stream.once('end', () => this.#endStream(userId, stream));
+      stream.once('close', () => this.#endStream(userId, stream));
+      stream.on('error', (e: unknown) => this.#o.logger.debug({ err: e }, 'voice receive stream error'));
+    } catch (e) {
+      this.#o.logger.warn({ err: e }, 'could not start receiving a speaker');
+    } finally {
+      this.#starting.delete(userId);
+    }
+  }
+
+  #endStream(userId: string, stream?: Readable): void {
+    const live = this.#pipelines.get(userId);
+    if (!live || (stream && live.stream !== stream)) return;
+    this.#pipelines.delete(userId);
+    live.pipeline.destroy();
+    if (!live.stream.destroyed) live.stream.destroy();
+  }
+
+  #onUtterance(userId: string, u: Utterance, streamStartMs: number): void {
+    this.stats.utterances++;
+    if (this.#pending.size >= (this.#o.maxPendingAnalyses ?? 16)) {
+      this.stats.dropped++;
+      return;
+    }
+    const at = streamStartMs + Math.round(u.startS * 1000);
+    const job = this.#analyse(userId, u.samples, u.durationS, at).finally(() => this.#pending.delete(job));
+    this.#pending.add(job);
+  }
+
+  async #analyse(userId: string, samples: Float32Array, durationS: number, at: number): Promise<void> {
+    try {
+      const r = await this.#o.engine.analyze(samples);
+      // The member may have opted out while the engine worked: ask again before keeping anything.
+      if (this.#stopped || !(await this.#o.mayAnalyse(userId))) return;
+      const record: UtteranceRecord = { at, durationS, emotion: r.emotion, confidence: r.confidence, scores: r.scores };
+      const name = this.#o.displayName(userId);
+      if (!this.mood.add(userId, name, record, this.#o.clock())) return;
+      this.stats.analysed++;
+      await this.#o.onResult?.({ userId, name }, record);
+    } catch (e) {
+      if (isVoicemoodError(e, 'busy')) this.stats.dropped++;
+      else {
+        this.stats.failed++;
+        this.#o.logger.warn({ err: e }, 'utterance analysis failed');
+      }
+    }
+  }
+}
