@@ -1,0 +1,66 @@
+/**
+ * The shared services of one process, created once and handed to every bot: the emotion engine
+ * (VOICEMOOD_MODEL; the first start pulls the default model, with progress on stderr), the history
+ * store (KEYV_URL or the SQLite file under VOICEMOOD_DATA_DIR), the rate limiter, the moderation
+ * gate, the logger and the clock. `close()` finishes the analyses in flight, then flushes history.
+ */
+import { numberFromEnv, type Env } from './config.ts';
+import { TokenBucketLimiter } from './commands/rateLimit.ts';
+import type { Services } from './commands/types.ts';
+import type { HistoryStore } from './history/types.ts';
+import { openHistory } from './history/open.ts';
+import { openEngine } from './inference/engine.ts';
+import { createProgressReporter } from './inference/download/progress.ts';
+import type { EmotionEngine } from './inference/types.ts';
+import { InMemoryModerationGate } from './mood/moderation.ts';
+import type { Logger } from './util/log.ts';
+
+export interface AppServices extends Services {
+  /** Where history lives, in words without passwords (for the startup line). */
+  historyBackend: string;
+  /** Engine first (answers everything accepted), then history (flush, release). */
+  close(): Promise<void>;
+}
+
+/** Rate-limit rules from the environment (defaults: 10 notes/min per user, 60 per chat). */
+export function rateRulesFromEnv(env: Env): ConstructorParameters<typeof TokenBucketLimiter>[0] {
+  const user = numberFromEnv(env, 'VOICEMOOD_RATE_USER_PER_MIN', 10, { min: 1, max: 100_000 });
+  const chat = numberFromEnv(env, 'VOICEMOOD_RATE_CHAT_PER_MIN', 60, { min: 1, max: 100_000 });
+  return { rules: { user: { capacity: user, perMinute: user }, chat: { capacity: chat, perMinute: chat } } };
+}
+
+export async function createServices(env: Env, logger: Logger): Promise<AppServices> {
+  const clock = Date.now;
+  const progress = createProgressReporter();
+  let engine: EmotionEngine;
+  try {
+    engine = await openEngine({ env, onProgress: progress.handle });
+  } finally {
+    progress.stop();
+  }
+  let history: HistoryStore & { backend: string };
+  try {
+    history = await openHistory({ env, now: clock });
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  logger.info({ model: engine.model.id, history: history.backend }, 'services ready');
+  return {
+    engine,
+    history,
+    settings: history,
+    limiter: new TokenBucketLimiter({ ...rateRulesFromEnv(env), clock }),
+    moderation: new InMemoryModerationGate({ clock }),
+    logger,
+    clock,
+    historyBackend: history.backend,
+    async close() {
+      try {
+        await engine.close();
+      } finally {
+        await history.close();
+      }
+    },
+  };
+}
