@@ -16,10 +16,14 @@ function shapeLiteral(shape: readonly number[]): string {
   return `(${shape.join(', ')})`;
 }
 
-export function npyHeader(shape: readonly number[]): Uint8Array {
+function checkShape(shape: readonly number[]): void {
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw new VoicemoodError('bad_input', `A .npy shape needs non-negative whole numbers; got [${shape.join(', ')}].`);
   }
+}
+
+export function npyHeader(shape: readonly number[]): Uint8Array {
+  checkShape(shape);
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeLiteral(shape)}, }`;
   const unpadded = PREFIX + dict.length + 1; // +1 for the final '\n'
   const total = Math.ceil(unpadded / ALIGN) * ALIGN;
@@ -38,6 +42,7 @@ export function npyHeader(shape: readonly number[]): Uint8Array {
 
 /** A whole .npy file holding `data` (row-major) with the given shape. */
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
+  checkShape(shape);
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new VoicemoodError('bad_input', `A .npy shape of [${shape.join(', ')}] needs ${count} values, not ${data.length}.`);
   const header = npyHeader(shape);
