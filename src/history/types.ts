@@ -130,6 +130,8 @@ export interface SettingsStore {
 }
 
 export interface HistoryStore extends SettingsStore {
+  /** Days entries are kept (shown in the privacy notice). */
+  readonly retentionDays: number;
   /**
    * Stores one entry durably; resolves only once it is committed (an acknowledged entry survives
    * kill -9). Concurrent appends never lose entries. Refuses ('forbidden') nothing: callers check

@@ -1,0 +1,40 @@
+/** /me: the user's recent voice notes and the trend of their mood (their own entries only). */
+import { EMOJI, EMOTION_LABELS } from '../mood/emotions.ts';
+import { formatPercent, formatSeconds, t } from '../mood/i18n.ts';
+import { dominantOf, weightedShares } from '../mood/summary.ts';
+import { safely, text } from './common.ts';
+import type { CommandContext, Reply, Services } from './types.ts';
+
+export const ME_RECENT = 10;
+export const ME_DAYS = 30;
+
+export function handleMe(ctx: CommandContext, s: Services): Promise<Reply[]> {
+  return safely(ctx, s, async (lang) => {
+    const strings = t(lang);
+    const now = ctx.now();
+    const all = await s.history.listUser(ctx.platform, ctx.user.id, { since: now - ME_DAYS * 86_400_000 });
+    if (all.length === 0) return [text(strings.meEmpty)];
+    const recent = all.slice(-ME_RECENT);
+    const lines = [strings.meTitle(recent.length)];
+    for (const e of [...recent].reverse()) {
+      const age = strings.ago(formatSeconds(Math.max(0, (now - e.at) / 1000)).replace(/ \d+ s$/, ''));
+      lines.push(`${EMOJI[e.emotion]} ${EMOTION_LABELS[lang][e.emotion].padEnd(lang === 'zh' ? 2 : 9)} ${formatPercent(e.confidence).padStart(4)}  ${formatSeconds(e.durationS).padStart(6)}  ${age}`);
+    }
+    const shares = weightedShares(all);
+    const top = dominantOf(shares);
+    lines.push('', `${strings.meOverall(ME_DAYS)}: ${EMOJI[top]} ${EMOTION_LABELS[lang][top]} ${formatPercent(shares[top])} · ${strings.notes(all.length)}`);
+    if (all.length >= 4) {
+      // Trend: the older half against the newer half of the last 30 days.
+      const half = Math.floor(all.length / 2);
+      const older = weightedShares(all.slice(0, half));
+      const newer = weightedShares(all.slice(half));
+      const neg = (x: typeof older) => x.angry + x.disgusted;
+      const d = neg(newer) - neg(older);
+      const trend = d > 0.1 ? 'rising' : d < -0.1 ? 'falling' : 'steady';
+      const o = dominantOf(older);
+      const n = dominantOf(newer);
+      lines.push(`${strings.meTrend}: ${strings.trend[trend]} (${strings.trendMood(`${EMOJI[o]} ${EMOTION_LABELS[lang][o]}`, `${EMOJI[n]} ${EMOTION_LABELS[lang][n]}`)})`);
+    }
+    return [text(lines.join('\n'), true)];
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * A voice note: consent and reply-mode checks, rate limits, analysis, history, the card, the
+ * one-time privacy notice, and the Telegram-style moderation rule.
+ */
+import { analyzeVoice } from '../mood/analyzeVoice.ts';
+import { buildCard, renderCardBars, renderCardTitle } from '../mood/card.ts';
+import { t } from '../mood/i18n.ts';
+import { checkRepeatedNegative, resolveThresholds } from '../mood/moderation.ts';
+import { buildTimeline } from '../mood/timeline.ts';
+import type { HistoryEntry } from '../history/types.ts';
+import type { Lang } from '../mood/emotions.ts';
+import { buildAlertReply } from './alert.ts';
+import { errorReply, safely, settingsScope, text } from './common.ts';
+import { limiterKeys } from './rateLimit.ts';
+import type { CardReply, CommandContext, Reply, Services, VoiceInput } from './types.ts';
+
+export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput): Promise<Reply[]> {
+  return safely(ctx, s, async (lang) => {
+    const strings = t(lang);
+    const user = await s.settings.getUserSettings(ctx.platform, ctx.user.id);
+    if (user.privacy === 'out') return input.trigger === 'request' ? [text(strings.optedOutRequest)] : [];
+    const scope = settingsScope(ctx);
+    const chat = await s.settings.getChatSettings(ctx.platform, scope);
+    if (ctx.chat.kind === 'group' && input.trigger === 'auto' && chat.replyMode === 'on_demand') return [];
+
+    const limit = s.limiter.take(limiterKeys(ctx));
+    if (!limit.ok) {
+      const isChat = limit.key.startsWith('chat:');
+      return [{ kind: 'error', code: 'rate_limited', retryAfterS: limit.retryAfterS, text: isChat ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS) }];
+    }
+
+    let analysis;
+    try {
+      analysis = await analyzeVoice(s.engine, input.bytes, {
+        ...(input.filename !== undefined ? { filename: input.filename } : {}),
+        ...(input.mimeType !== undefined ? { mimeType: input.mimeType } : {}),
+        frames: input.frames ?? true,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+    } catch (e) {
+      return [errorReply(e, lang)];
+    }
+
+    const now = ctx.now();
+    let stored: HistoryEntry | undefined;
+    try {
+      stored = await s.history.append({
+        at: now,
+        platform: ctx.platform,
+        userId: ctx.user.id,
+        userName: ctx.user.name,
+        chatId: ctx.chat.id,
+        ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}),
+        source: 'voice_note',
+        durationS: analysis.durationS,
+        emotion: analysis.emotion,
+        confidence: analysis.confidence,
+        scores: analysis.scores,
+      });
+    } catch (e) {
+      // The user still gets the card; the failure is for the operator.
+      s.logger.error({ err: e, platform: ctx.platform }, 'history append failed');
+    }
+
+    const card = buildCard(analysis, lang);
+    const cardReply: CardReply = { kind: 'card', card, title: renderCardTitle(card), body: renderCardBars(card) };
+    if (analysis.frames) cardReply.timeline = buildTimeline(analysis.frames, { durationS: analysis.durationS });
+    if (stored) cardReply.entryId = stored.id;
+    const replies: Reply[] = [cardReply];
+
+    if (!chat.privacyNoticeShown) {
+      await s.settings.setChatSettings(ctx.platform, scope, { privacyNoticeShown: true });
+      replies.push(text(privacyNotice(lang, s)));
+    }
+
+    if (ctx.chat.kind === 'group' && stored) {
+      const alert = await checkModeration(ctx, s, lang, now);
+      if (alert) replies.push(alert);
+    }
+    return replies;
+  });
+}
+
+export function privacyNotice(lang: Lang, s: Services): string {
+  return t(lang).privacyNotice.replace('{days}', String(s.history.retentionDays));
+}
+
+async function checkModeration(ctx: CommandContext, s: Services, lang: Lang, now: number): Promise<Reply | undefined> {
+  const settings = await s.settings.getChatSettings(ctx.platform, settingsScope(ctx));
+  const th = resolveThresholds(settings.moderation);
+  const recent = await s.history.listChat(ctx.platform, ctx.chat.id, { since: now - th.repeatWindowS * 1000, until: now + 1 });
+  const items = recent.filter((e) => e.userId === ctx.user.id).map((e) => ({ userId: e.userId, name: e.userName ?? e.userId, at: e.at, durationS: e.durationS, emotion: e.emotion, scores: e.scores }));
+  const signal = checkRepeatedNegative(items, ctx.user.id, { platform: ctx.platform, chatId: ctx.chat.id, ...(ctx.chat.guildId ? { guildId: ctx.chat.guildId } : {}) }, now, th);
+  if (!signal) return undefined;
+  if (settings.alertAdmins.length === 0 && !settings.logChannelId) return undefined; // nobody asked for alerts
+  if (!s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour })) return undefined;
+  return buildAlertReply(signal, settings, settings.lang ?? lang, ctx.chat.title);
+}
