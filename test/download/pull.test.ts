@@ -80,7 +80,8 @@ describe('model pull against a local mirror', () => {
         // Progress was reported for every file and for the conversion.
         const done = events.filter((e) => e.type === 'file-done').map((e) => (e as { file: string }).file);
         assert.deepEqual(done, ['config.yaml', 'tokens.txt', 'model.pt']);
-        assert.ok(events.some((e) => e.type === 'file' && e.file.endsWith('.onnx')));
+        assert.ok(events.some((e) => e.type === 'file' && e.kind === 'convert' && e.file.endsWith('.onnx')));
+        assert.ok(events.some((e) => e.type === 'stage' && /^model\.pt: .*retrying in \d+ s \(attempt 2 of 6\)/.test(e.text)), 'the retry was announced');
         // And the pulled model answers as FunASR does on the fixture input.
         const expected = JSON.parse(fixtureFile('expected.json').toString('utf8'));
         const r = await engine.analyze(readFloatWav(fixtureFile('input2.wav')));

@@ -32,6 +32,8 @@ export interface DownloadOptions {
   /** First back-off delay, doubled after each failed attempt (default 1000 ms, at most 30 s). */
   backoffMs?: number;
   onProgress?: (p: DownloadProgress) => void;
+  /** Told before each new attempt; `attempt` counts from 1. */
+  onRetry?: (r: { attempt: number; attempts: number; delayMs: number; reason: string }) => void;
   signal?: AbortSignal;
   /** Replaceable for tests; the global fetch otherwise. */
   fetchImpl?: typeof fetch;
@@ -79,6 +81,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) {
       const delay = Math.min(30_000, (options.backoffMs ?? 1000) * 2 ** (attempt - 1));
+      options.onRetry?.({ attempt, attempts: retries + 1, delayMs: delay, reason: (lastError as Error).message });
       await sleep(delay, undefined, { signal: options.signal });
     }
     try {

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 /** What a pull reports while it works. */
 export type PullEvent =
   | { type: 'stage'; text: string }
-  | { type: 'file'; file: string; received: number; total: number | undefined }
+  /** Bytes of a file so far: downloaded (`download`) or written by the converter (`convert`). */
+  | { type: 'file'; file: string; received: number; total: number | undefined; kind?: 'download' | 'convert' }
   | { type: 'file-done'; file: string; bytes: number; resumedFrom: number; cached: boolean };
 
 export type PullProgress = (event: PullEvent) => void;
@@ -55,7 +56,8 @@ function plainReporter(stream: NodeJS.WritableStream, intervalMs: number, now: (
       const quarter = e.total ? Math.floor((4 * e.received) / e.total) : 0;
       if (!seen) {
         last.set(e.file, { at: now(), quarter });
-        stream.write(`${e.file}: ${e.received > 0 ? `resuming at ${formatBytes(e.received)}` : 'starting'}${e.total ? ` of ${formatBytes(e.total)}` : ''}\n`);
+        const verb = e.kind === 'convert' ? 'writing' : e.received > 0 ? `resuming at ${formatBytes(e.received)}` : 'starting';
+        stream.write(`${e.file}: ${verb}${e.total ? `${e.kind === 'convert' ? '' : ' of'} ${formatBytes(e.total)}` : ''}\n`);
         return;
       }
       if (now() - seen.at >= intervalMs || quarter > seen.quarter) {

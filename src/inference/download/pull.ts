@@ -96,7 +96,8 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
       backoffMs: options.backoffMs,
       signal: options.signal,
       fetchImpl: options.fetchImpl,
-      onProgress: (p) => progress({ type: 'file', file, received: p.received, total: p.total }),
+      onProgress: (p) => progress({ type: 'file', kind: 'download', file, received: p.received, total: p.total }),
+      onRetry: (r) => progress({ type: 'stage', text: `${file}: ${r.reason}; retrying in ${Math.ceil(r.delayMs / 1000)} s (attempt ${r.attempt + 1} of ${r.attempts})` }),
     });
     progress({ type: 'file-done', file, bytes: got.bytes, resumedFrom: got.resumedFrom, cached: false });
     // Verify each file as soon as it is here, so that a bad one is gone before the next starts.
@@ -120,7 +121,7 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
       sourceModel: options.id,
       sourceRevision: revision,
       quantization,
-      onProgress: (p) => progress({ type: 'file', file: label, received: p.bytesWritten, total: p.bytesTotal }),
+      onProgress: (p) => progress({ type: 'file', kind: 'convert', file: label, received: p.bytesWritten, total: p.bytesTotal }),
     });
     // The converted model must say it came from exactly what we downloaded.
     const meta = await readModelMetadata(tmp);

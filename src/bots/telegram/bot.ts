@@ -1,0 +1,148 @@
+/**
+ * The grammY bot: maps Telegram updates to CommandContext, calls the platform-neutral commands of
+ * src/commands and renders their replies (replies.ts). No mood logic lives here.
+ *
+ * Voice analyses run in the background (tracked by InFlight), so one slow note never holds up the
+ * next update, and shutdown can wait for them.
+ */
+import { Bot, InputFile, type Api, type Context } from 'grammy';
+import type { Chat, Message, User } from 'grammy/types';
+import { handleAlerts, handleForget, handleHelp, handleLang, handleMe, handleMood, handlePrivacy, handleSettings, handleStart, handleVoice } from '../../commands/index.ts';
+import type { Command, CommandContext, Reply, Services } from '../../commands/types.ts';
+import { errorReply, resolveLang } from '../../commands/common.ts';
+import { toVoicemoodError } from '../../errors.ts';
+import type { Lang } from '../../mood/emotions.ts';
+import { t } from '../../mood/i18n.ts';
+import { renderTimelinePng, renderTimelineText } from '../../mood/timeline.ts';
+import type { TelegramBotOptions } from './config.ts';
+import { commandContext, isGroup } from './context.ts';
+import { downloadTelegramFile } from './download.ts';
+import { fit, MESSAGE_LIMIT, pre } from './html.ts';
+import { InFlight } from './inFlight.ts';
+import { mediaOf, type TelegramMedia } from './media.ts';
+import { deliver, type ReplyTarget } from './replies.ts';
+import { telegramStrings } from './strings.ts';
+import { TimelineCache } from './timelineCache.ts';
+
+export const DEFAULT_API_ROOT = 'https://api.telegram.org';
+
+/** Timelines longer than this (seconds) also get a PNG chart. */
+export const CHART_AFTER_S = 10;
+
+
+export interface TelegramBot {
+  bot: Bot;
+  inFlight: InFlight;
+}
+
+export function createTelegramBot(services: Services, options: TelegramBotOptions): TelegramBot {
+  const apiRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
+  const bot = new Bot(options.token, { client: { apiRoot } });
+  const inFlight = new InFlight();
+  const timelines = new TimelineCache();
+  const log = services.logger.child({ platform: 'telegram' });
+  const deps = { api: bot.api, timelines, logger: log };
+
+  const context = (chat: Chat, user: User): CommandContext => commandContext(bot.api, chat, user, services.clock);
+
+  /** The language the commands answer in (the user's /lang, the chat's, then Telegram's). */
+  const replyLang = (cctx: CommandContext): Promise<Lang> => resolveLang(cctx, services).catch(() => cctx.lang);
+
+  async function fail(target: Omit<ReplyTarget, 'lang'>, cctx: CommandContext, e: unknown): Promise<void> {
+    const err = toVoicemoodError(e);
+    if (err.code === 'internal') log.error({ err: e }, 'telegram: update failed');
+    else log.info({ code: err.code, details: err.details }, 'telegram: refused');
+    const lang = await replyLang(cctx);
+    await deliver(deps, { ...target, lang }, [errorReply(err, lang)]).catch((e2: unknown) => log.warn({ err: e2 }, 'telegram: could not send an error reply'));
+  }
+
+  /** Downloads and analyses one note, then replies to it; never throws. */
+  function analyze(message: Message, media: TelegramMedia, from: User, trigger: 'auto' | 'request', replyTo: number): void {
+    inFlight.run(async () => {
+      const cctx = context(message.chat, from);
+      const target = { chatId: message.chat.id, replyTo, reactTo: message.message_id };
+      try {
+        const bytes = await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot }, media.fileId, media.fileSize);
+        const replies = await handleVoice(cctx, services, { bytes, filename: media.filename, ...(media.mimeType ? { mimeType: media.mimeType } : {}), trigger, frames: true });
+        await deliver(deps, { ...target, lang: await replyLang(cctx) }, replies);
+      } catch (e) {
+        await fail(target, cctx, e);
+      }
+    });
+  }
+
+  /** Runs a text command and replies to the command message. */
+  async function run(ctx: Context, command: (cctx: CommandContext) => Promise<Reply[]>): Promise<void> {
+    const message = ctx.message;
+    if (!message?.from) return;
+    const cctx = context(message.chat, message.from);
+    const target = { chatId: message.chat.id, replyTo: message.message_id };
+    try {
+      const replies = await command(cctx);
+      await deliver(deps, { ...target, lang: await replyLang(cctx) }, replies);
+    } catch (e) {
+      await fail(target, cctx, e);
+    }
+  }
+
+  const simple = (name: string, command: Command<[]>): void => {
+    bot.command(name, (ctx) => run(ctx, (cctx) => command(cctx, services)));
+  };
+  const withArg = (name: string, command: Command<[string | undefined]>): void => {
+    bot.command(name, (ctx) => run(ctx, (cctx) => command(cctx, services, ctx.match.trim() || undefined)));
+  };
+
+  simple('start', handleStart);
+  simple('help', handleHelp);
+  simple('me', handleMe);
+  simple('forget', handleForget);
+  withArg('lang', handleLang);
+  withArg('privacy', handlePrivacy);
+  withArg('alerts', handleAlerts);
+  bot.command('settings', (ctx) => run(ctx, (cctx) => handleSettings(cctx, services, ctx.match.trim().split(/\s+/).filter(Boolean))));
+
+  // /mood: as a reply to a voice note it analyses that note; otherwise the chat's last 24 h.
+  bot.command('mood', async (ctx) => {
+    const message = ctx.message;
+    const target = message?.reply_to_message;
+    const media = mediaOf(target);
+    if (message?.from && target && media) return analyze(target, media, message.from, 'request', target.message_id);
+    await run(ctx, (cctx) => handleMood(cctx, services, {}));
+  });
+
+  bot.on(['message:voice', 'message:audio', 'message:video_note', 'message:document'], async (ctx) => {
+    const message = ctx.message;
+    const media = mediaOf(message);
+    if (!media || !message.from || message.from.is_bot) return;
+    if (isGroup(message.chat)) {
+      // On-demand groups: do not even download; someone replies /mood to the note instead.
+      const settings = await services.settings.getChatSettings('telegram', String(message.chat.id));
+      if (settings.replyMode === 'on_demand') return;
+    }
+    analyze(message, media, message.from, 'auto', message.message_id);
+  });
+
+  bot.callbackQuery(/^tl:([0-9a-z]+)$/, async (ctx) => {
+    const cctx = ctx.chat && context(ctx.chat, ctx.from);
+    const lang = cctx ? await replyLang(cctx) : 'en';
+    const item = timelines.get(ctx.match[1]!);
+    const message = ctx.callbackQuery.message;
+    if (!item || !message || message.chat.id !== item.chatId) {
+      await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineGone });
+      return;
+    }
+    await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineShown });
+    const html = `${item.cardHtml}\n${pre(fit(renderTimelineText(item.timeline, lang), MESSAGE_LIMIT - item.cardHtml.length - 20))}`;
+    await ctx.api.editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } });
+    // Past a couple of strip rows a chart reads better than emoji.
+    if (item.timeline.durationS > CHART_AFTER_S) {
+      const png = renderTimelinePng(item.timeline, lang);
+      await ctx.api.sendPhoto(message.chat.id, new InputFile(png, 'timeline.png'), { caption: t(lang).chartTitle, reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true } });
+    }
+  });
+
+  bot.catch((err) => log.error({ err: err.error, updateId: err.ctx.update.update_id }, 'telegram: unhandled error in an update'));
+  return { bot, inFlight };
+}
+
+export type { Api };

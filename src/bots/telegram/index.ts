@@ -1,0 +1,64 @@
+/**
+ * Starts the Telegram bot: long polling by default, a webhook server when TELEGRAM_WEBHOOK_URL is
+ * set. `stop()` stops taking updates, then waits for the analyses in flight.
+ */
+import type { Server } from 'node:http';
+import type { Bot } from 'grammy';
+import type { Services } from '../../commands/types.ts';
+import { createTelegramBot } from './bot.ts';
+import { COMMAND_MENU } from './commandMenu.ts';
+import type { TelegramStartOptions } from './config.ts';
+import { startWebhookServer } from './webhook.ts';
+
+
+export type { TelegramStartOptions } from './config.ts';
+
+export interface RunningBot {
+  /** Stops taking updates and finishes the analyses in flight. */
+  stop(): Promise<void>;
+  /** "long polling" or "webhook on port N". */
+  mode: string;
+  /** The bot's @username. */
+  username: string;
+}
+
+export async function startTelegramBot(services: Services, options: TelegramStartOptions): Promise<RunningBot> {
+  const { bot, inFlight } = createTelegramBot(services, options);
+  const log = services.logger.child({ platform: 'telegram' });
+  await bot.init(); // getMe: fails fast on a wrong token
+  await registerCommands(bot).catch((e: unknown) => log.warn({ err: e }, 'telegram: setMyCommands failed (the menu may be missing)'));
+
+  if (options.webhookUrl) {
+    const port = options.port ?? 8080;
+    const server: Server = await startWebhookServer(bot, { url: options.webhookUrl, secret: options.webhookSecret, port, host: options.host ?? '0.0.0.0', logger: log });
+    await bot.api.setWebhook(options.webhookUrl, { ...(options.webhookSecret ? { secret_token: options.webhookSecret } : {}), allowed_updates: ['message', 'callback_query'] });
+    return {
+      mode: `webhook on port ${port}`,
+      username: bot.botInfo.username,
+      async stop() {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await inFlight.drain();
+      },
+    };
+  }
+
+  // Polling and webhooks exclude each other on Telegram's side.
+  await bot.api.deleteWebhook();
+  const polling = bot.start({ allowed_updates: ['message', 'callback_query'], drop_pending_updates: false }).catch((e: unknown) => {
+    log.error({ err: e }, 'telegram: long polling stopped with an error');
+  });
+  return {
+    mode: 'long polling',
+    username: bot.botInfo.username,
+    async stop() {
+      if (bot.isRunning()) await bot.stop().catch((e: unknown) => log.warn({ err: e }, 'telegram: stopping polling failed'));
+      await polling;
+      await inFlight.drain();
+    },
+  };
+}
+
+async function registerCommands(bot: Bot): Promise<void> {
+  await bot.api.setMyCommands([...COMMAND_MENU.en]);
+  await bot.api.setMyCommands([...COMMAND_MENU.zh], { language_code: 'zh' });
+}
