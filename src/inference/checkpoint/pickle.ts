@@ -9,6 +9,7 @@
  * Memory is bounded by the input: every opcode adds at most one value or moves existing ones,
  * strings and ints are length-checked against the bytes left, and the interpreter never recurses.
  */
+import { isUtf8 } from 'node:buffer';
 import { VoicemoodError } from '../../errors.ts';
 
 /** A Python tuple. */
@@ -207,8 +208,6 @@ function construct(fn: PyValue, args: PyValue): PyValue {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Runs the pickle program in `data` and returns the value it builds. */
 export function unpickle(data: Uint8Array): PyValue {
   if (data.length > MAX_PICKLE_BYTES) throw invalid('the pickle is implausibly large.', { bytes: data.length });
@@ -236,11 +235,8 @@ export function unpickle(data: Uint8Array): PyValue {
   };
   const text = (n: number): string => {
     need(n);
-    try {
-      return utf8.decode(buf.subarray(p, (p += n)));
-    } catch {
-      throw invalid('a string is not valid UTF-8.', { at: p });
-    }
+    if (!isUtf8(buf.subarray(p, p + n))) throw invalid('a string is not valid UTF-8.', { at: p });
+    return buf.toString('utf8', p, (p += n));
   };
   const line = (): string => {
     const end = buf.indexOf(0x0a, p);
@@ -254,8 +250,7 @@ export function unpickle(data: Uint8Array): PyValue {
     return memo.get(i) as PyValue;
   };
 
-  while (true) {
-    need(1);
+  while (p < buf.length) {
     const op = buf[p++];
     switch (op) {
       case 0x80: // PROTO
@@ -466,4 +461,5 @@ export function unpickle(data: Uint8Array): PyValue {
       }
     }
   }
+  throw invalid('the pickle ends without a STOP instruction.');
 }
