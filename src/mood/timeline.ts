@@ -17,7 +17,7 @@ export function buildTimeline(frames: FrameScores, options: { windowS?: number; 
   const count = Math.max(0, Math.min(frames.count, Math.floor(frames.scores.length / k)));
   const lastT = count > 0 ? frameTime(frames, count - 1) + 1 / frames.frameRate : 0;
   const durationS = Math.max(options.durationS ?? 0, lastT);
-  const n = Math.max(count > 0 ? 1 : 0, Math.ceil(durationS / windowS - 1e-9));
+  const n = Math.max(count > 0 ? 1 : 0, Math.ceil(durationS / windowS - 1e-6));
   const sums = Array.from({ length: n }, () => new Float64Array(k));
   const counts = new Uint32Array(n);
   for (let f = 0; f < count; f++) {

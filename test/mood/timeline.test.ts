@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Resvg } from '@resvg/resvg-js';
+import { buildTimeline, renderTimelinePng, renderTimelineText } from '../../src/mood/timeline.ts';
+import { EMOTION_COLORS, renderSharesChartSvg } from '../../src/mood/chart.ts';
+import { EMOTIONS, type Emotion } from '../../src/mood/emotions.ts';
+
+/** T frames at 50 fps; frame i's top class is pick(i) with score 0.8, the rest share 0.2. */
+function frames(T: number, pick: (i: number) => Emotion) {
+  const scores = new Float32Array(T * 9);
+  for (let i = 0; i < T; i++) for (let j = 0; j < 9; j++) scores[i * 9 + j] = EMOTIONS[j] === pick(i) ? 0.8 : 0.025;
+  return { count: T, frameRate: 50, scores };
+}
+
+test('timeline: one window per 0.5 s with the dominant emotion of its frames', () => {
+  // 2 s: first second angry, second second happy; window 2 mixes 20 angry + 5 happy frames.
+  const tl = buildTimeline(frames(100, (i) => (i < 45 ? 'angry' : 'happy')));
+  assert.equal(tl.windowS, 0.5);
+  assert.equal(tl.durationS, 2);
+  assert.deepEqual(tl.windows.map((w) => w.emotion), ['angry', 'happy', 'happy', 'happy'].map((e, i) => (i === 0 ? 'angry' : i === 1 ? 'angry' : e)));
+  assert.deepEqual(tl.windows.map((w) => [w.startS, w.endS]), [[0, 0.5], [0.5, 1], [1, 1.5], [1.5, 2]]);
+  const mixed = tl.windows[1]!.shares;
+  assert.ok(Math.abs(mixed.angry - (20 * 0.8 + 5 * 0.025) / 25) < 1e-6);
+  assert.ok(Math.abs(EMOTIONS.reduce((s, e) => s + mixed[e], 0) - 1) < 1e-5);
+});
+
+test('timeline: frames with start times (concatenated segments) land in the right windows', () => {
+  const f = frames(50, (i) => (i < 25 ? 'sad' : 'surprised'));
+  const times = new Float32Array(50);
+  for (let i = 0; i < 50; i++) times[i] = i < 25 ? i / 50 : 2 + (i - 25) / 50; // a gap from 0.5 s to 2 s
+  const tl = buildTimeline({ ...f, times }, { durationS: 2.5 });
+  assert.deepEqual(tl.windows.map((w) => w.emotion), ['sad', 'unknown', 'unknown', 'unknown', 'surprised']);
+});
+
+test('timeline text: rows of 10 s with a time axis, a space every 5 s, and a legend', () => {
+  const tl = buildTimeline(frames(1250, (i) => (i < 600 ? 'neutral' : 'angry'))); // 25 s
+  const text = renderTimelineText(tl, 'en').split('\n');
+  assert.equal(text[0], 'Timeline (one symbol per 0.5 s)');
+  assert.equal(text[1], '   0s ' + '😐'.repeat(10) + ' ' + '😐'.repeat(10));
+  assert.equal(text[2], '  10s ' + '😐'.repeat(4) + '😠'.repeat(6) + ' ' + '😠'.repeat(10));
+  assert.equal(text[3], '  20s ' + '😠'.repeat(10));
+  assert.equal(text[4], '😠 Angry  😐 Neutral');
+  assert.match(renderTimelineText(buildTimeline({ count: 0, frameRate: 50, scores: [] }), 'zh'), /没有逐帧时间线/);
+});
+
+test('timeline PNG: a real PNG whose columns carry the emotion colours', () => {
+  const tl = buildTimeline(frames(100, (i) => (i < 50 ? 'angry' : 'sad')));
+  const png = renderTimelinePng(tl, 'en');
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  assert.ok(png.length > 2000);
+  // Rasterise the same SVG and read pixels: the bottom of the first column is angry red, the
+  // bottom of the last column is sad blue.
+  const svg = renderSharesChartSvg({ title: 'x', lang: 'en', columns: tl.windows.map((w) => w.shares) });
+  const img = new Resvg(svg).render();
+  const px = (x: number, y: number) => [...img.pixels.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3)];
+  const hex = (c: string) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+  assert.deepEqual(px(50 + 80, 200), hex(EMOTION_COLORS.angry));
+  assert.deepEqual(px(50 + 680 - 80, 200), hex(EMOTION_COLORS.sad));
+});
