@@ -13,11 +13,30 @@ import type { AudioLimits } from './types.ts';
 
 const { create, ConverterType } = libsamplerate;
 
-/** Sample rates outside this range are not plausible audio (and outside the resampler's 1:256). */
+/** Sample rates outside this range are not plausible audio (libsamplerate-js accepts up to 192 kHz). */
 export const MIN_SOURCE_RATE = 1000;
-export const MAX_SOURCE_RATE = 768_000;
+export const MAX_SOURCE_RATE = 192_000;
 
 type Src = Awaited<ReturnType<typeof create>>;
+
+/**
+ * Idle converters for reuse: each one owns a WebAssembly instance that takes ~20 ms to create,
+ * while re-initialising it for another rate (the inputSampleRate setter) is cheap and resets it.
+ */
+const idle: Src[] = [];
+const MAX_IDLE = 4;
+
+async function acquire(inRate: number): Promise<Src> {
+  const src = idle.pop();
+  if (!src) return create(1, inRate, SAMPLE_RATE, { converterType: ConverterType.SRC_SINC_MEDIUM_QUALITY });
+  src.inputSampleRate = inRate; // re-initialises the converter: no state from the last use
+  return src;
+}
+
+function release(src: Src): void {
+  if (idle.length < MAX_IDLE) idle.push(src);
+  else src.destroy();
+}
 
 export class MonoResampler {
   readonly inRate: number;
@@ -45,9 +64,9 @@ export class MonoResampler {
   /** expectedFrames: a size hint (source frames) so that the output is allocated once. */
   static async open(inRate: number, limits: AudioLimits, expectedFrames = 0): Promise<MonoResampler> {
     if (!(inRate >= MIN_SOURCE_RATE && inRate <= MAX_SOURCE_RATE) || !Number.isInteger(inRate)) {
-      throw new VoicemoodError('undecodable', `The audio claims a sample rate of ${inRate} Hz, which is not a real audio rate.`, { details: { sampleRate: inRate } });
+      throw new VoicemoodError('undecodable', `The audio claims a sample rate of ${inRate} Hz; rates from ${MIN_SOURCE_RATE} Hz to ${MAX_SOURCE_RATE / 1000} kHz are supported.`, { details: { sampleRate: inRate } });
     }
-    const src = inRate === SAMPLE_RATE ? undefined : await create(1, inRate, SAMPLE_RATE, { converterType: ConverterType.SRC_SINC_MEDIUM_QUALITY });
+    const src = inRate === SAMPLE_RATE ? undefined : await acquire(inRate);
     return new MonoResampler(inRate, limits, src, expectedFrames);
   }
 
@@ -86,8 +105,9 @@ export class MonoResampler {
     return this.#out.slice(0, Math.min(expected, this.#outLength));
   }
 
+  /** Returns the converter to the pool; safe to call more than once. */
   dispose(): void {
-    this.#src?.destroy();
+    if (this.#src) release(this.#src);
     this.#src = undefined;
   }
 

@@ -96,3 +96,9 @@ test('stereo and multichannel WAV are down-mixed to the mean of the channels', a
   const cancelled = await decodeAudio(makeWav([left, inverted], 16000, 'f32'));
   assert.ok(rms(cancelled.samples) < 1e-6);
 });
+
+test('a reused converter starts clean: the previous signal does not leak into the next one', async () => {
+  await resample(tone(3000, 22050, 0.5, 0.9), 22050); // leaves a loud tail in the filter, then goes back to the pool
+  const silence = await resample(new Float32Array(22050), 22050);
+  assert.equal(Math.max(...silence.map(Math.abs)), 0);
+});
