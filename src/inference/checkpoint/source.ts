@@ -38,9 +38,11 @@ export function bufferSource(bytes: Uint8Array, what = 'model.pt'): RandomAccess
 export async function fileSource(path: string, what = 'model.pt'): Promise<RandomAccessSource> {
   const handle = await open(path, 'r');
   const { size } = await handle.stat();
+  let closed = false;
   return {
     size,
     async read(position, length) {
+      if (closed) throw new VoicemoodError('internal', `${what} was closed before everything was read from it.`);
       checkRange(size, position, length, what);
       const out = Buffer.allocUnsafe(length);
       let done = 0;
@@ -54,6 +56,10 @@ export async function fileSource(path: string, what = 'model.pt'): Promise<Rando
       }
       return out;
     },
-    close: () => handle.close(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
   };
 }
