@@ -1,0 +1,324 @@
+/**
+ * The Discord adapter: events and interactions in, src/commands out, replies rendered as embeds,
+ * buttons and files. Thin on purpose — decisions live in src/commands and src/mood; what is here
+ * is Discord's shape of things (deferring, ephemeral errors, buttons, voice channels).
+ */
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  Partials,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Guild,
+  type Interaction,
+  type Message,
+  type SendableChannels,
+} from 'discord.js';
+import { handleForget, handleMe, handleMood, handlePrivacy, handleSettings, handleVoice } from '../../commands/index.ts';
+import { errorReply, resolveLang } from '../../commands/common.ts';
+import type { CommandContext, Reply, Services } from '../../commands/types.ts';
+import { VoicemoodError } from '../../errors.ts';
+import type { Lang } from '../../mood/emotions.ts';
+import { t } from '../../mood/i18n.ts';
+import { downloadAttachment, isAudioAttachment, type AttachmentLike } from './attachments.ts';
+import { MOOD_DEFAULT_LISTEN_S, MOOD_DEFAULT_WINDOW_MIN, MOOD_MAX_LISTEN_S } from './commandDefs.ts';
+import { contextFromInteraction, contextFromMessage, isGuildAdmin } from './context.ts';
+import { BUTTON, forChannel, forInteraction, renderAlert, renderCard, renderCardWithTimeline, renderSummary, renderText, type DiscordPayload } from './render.ts';
+import { ds } from './strings.ts';
+import { TimelineStore } from './timelineStore.ts';
+import { VoiceListeners, type Connector } from './voice/listeners.ts';
+import { voiceSummaryReply } from './voice/summary.ts';
+import type { VoiceSessionOptions } from './voice/session.ts';
+
+export interface DiscordBotOptions {
+  token: string;
+  /** REST base (DISCORD_API_BASE), e.g. a proxy or a test server; discord.js appends /v10. */
+  apiBase?: string;
+  /** Analyse voice messages posted in servers (needs the Message Content intent; default true). */
+  voiceMessages?: boolean;
+  /** Tests: voice connections without a voice gateway, and session knobs. */
+  connector?: Connector;
+  session?: Partial<Pick<VoiceSessionOptions, 'limits' | 'vad' | 'silenceMs' | 'createDecoder'>>;
+  /** Tests: how long /mood listens is capped by this (ms per requested second; default 1000). */
+  msPerListenSecond?: number;
+}
+
+export class DiscordBot {
+  readonly client: Client;
+  readonly listeners: VoiceListeners;
+  readonly #s: Services;
+  readonly #o: DiscordBotOptions;
+  readonly #timelines = new TimelineStore(500);
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #stopping = false;
+
+  constructor(services: Services, options: DiscordBotOptions) {
+    this.#s = services;
+    this.#o = options;
+    const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
+    // Attachments of server messages are empty without Message Content; only needed for voice messages.
+    if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
+    this.client = new Client({ intents, partials: [Partials.Channel], ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
+    this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.session ? { session: options.session } : {}) });
+    this.client.on(Events.MessageCreate, (m) => this.#track(this.#onMessage(m)));
+    this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
+    this.client.on(Events.Error, (e) => services.logger.warn({ err: e }, 'discord client error'));
+  }
+
+  /** Stops taking events, lets what is in flight finish, leaves voice channels, disconnects. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.client.removeAllListeners(Events.MessageCreate);
+    this.client.removeAllListeners(Events.InteractionCreate);
+    await this.listeners.stopAll();
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.client.destroy();
+  }
+
+  #track(p: Promise<unknown>): void {
+    const tracked = p.catch((e: unknown) => this.#s.logger.error({ err: e }, 'discord handler failed')).finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+
+  // ---- voice messages ---------------------------------------------------------------------------
+
+  async #onMessage(m: Message): Promise<void> {
+    if (this.#stopping || m.author.bot || m.system) return;
+    const audio = m.attachments.find((a) => isAudioAttachment(a));
+    if (!audio) return;
+    // Voice messages (MessageFlags.IsVoiceMessage) and plain audio files are treated alike.
+    const ctx = contextFromMessage(m, this.#s);
+    const replies = await this.#analyse(ctx, audio, 'auto');
+    for (const r of replies) await this.#deliver(r, (p) => m.reply({ ...forChannel(p), allowedMentions: { repliedUser: false } }), m.channel.isSendable() ? m.channel : undefined);
+  }
+
+  async #analyse(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await downloadAttachment(a);
+    } catch (e) {
+      return [errorReply(e, await resolveLang(ctx, this.#s))];
+    }
+    return handleVoice(ctx, this.#s, { bytes, filename: a.name, ...(a.contentType ? { mimeType: a.contentType } : {}), trigger });
+  }
+
+  /**
+   * Sends one structured reply: the first through `primary` (reply/edit), alerts to the log
+   * channel, and further texts to the channel.
+   */
+  async #deliver(r: Reply, primary: (p: DiscordPayload) => Promise<unknown>, channel?: SendableChannels): Promise<void> {
+    switch (r.kind) {
+      case 'card': {
+        const key = r.timeline && r.timeline.windows.length > 0 ? this.#timelines.put(r) : undefined;
+        await primary(renderCard(r, key));
+        return;
+      }
+      case 'summary':
+        await primary(renderSummary(r));
+        return;
+      case 'alert':
+        if (r.logChannelId) await this.#postTo(r.logChannelId, renderAlert(r));
+        return;
+      case 'text':
+      case 'error':
+        if (channel && r.kind === 'text') await channel.send(forChannel(renderText(r)));
+        else await primary(renderText(r));
+        return;
+    }
+  }
+
+  async #postTo(channelId: string, p: DiscordPayload): Promise<void> {
+    try {
+      const ch = await this.client.channels.fetch(channelId);
+      if (ch?.isSendable()) await ch.send(forChannel(p));
+    } catch (e) {
+      this.#s.logger.warn({ err: e, channelId }, 'could not post to the log channel');
+    }
+  }
+
+  // ---- interactions -----------------------------------------------------------------------------
+
+  async #onInteraction(i: Interaction): Promise<void> {
+    if (this.#stopping) return;
+    if (i.isChatInputCommand()) await this.#onCommand(i);
+    else if (i.isButton()) await this.#onButton(i);
+  }
+
+  async #onCommand(i: ChatInputCommandInteraction): Promise<void> {
+    const ctx = contextFromInteraction(i, this.#s);
+    const lang = await resolveLang(ctx, this.#s);
+    try {
+      switch (i.commandName) {
+        case 'analyze': {
+          await i.deferReply();
+          const a = i.options.getAttachment('audio', true);
+          const replies = isAudioAttachment(a) ? await this.#analyse(ctx, a, 'request') : [errorReply(new VoicemoodError('bad_input', ds(lang).noVoiceAttachment), lang)];
+          await this.#replyAll(i, replies);
+          return;
+        }
+        case 'me':
+          await i.deferReply({ flags: MessageFlags.Ephemeral });
+          await this.#replyAll(i, await handleMe(ctx, this.#s));
+          return;
+        case 'forget': {
+          await i.deferReply({ flags: MessageFlags.Ephemeral });
+          this.listeners.forgetUser(ctx.user.id);
+          await this.#replyAll(i, await handleForget(ctx, this.#s));
+          return;
+        }
+        case 'privacy': {
+          const choice = i.options.getString('choice') ?? undefined;
+          const replies = await handlePrivacy(ctx, this.#s, choice);
+          if (choice === 'out') this.listeners.forgetUser(ctx.user.id);
+          await i.reply(forInteraction({ ...this.#textPayload(replies), ephemeral: true }));
+          return;
+        }
+        case 'settings': {
+          const name = i.options.getString('name');
+          const value = i.options.getChannel('channel')?.id ?? i.options.getString('value');
+          const args = name ? [name, ...(value ? [value] : [])] : [];
+          await i.reply(forInteraction({ ...this.#textPayload(await handleSettings(ctx, this.#s, args)), ephemeral: true }));
+          return;
+        }
+        case 'listen':
+          await this.#onListen(i, ctx, lang);
+          return;
+        case 'mood':
+          await this.#onMood(i, ctx, lang);
+          return;
+        default:
+          await i.reply(forInteraction(renderText(errorReply(new VoicemoodError('not_found', 'I do not know that command.'), lang))));
+      }
+    } catch (e) {
+      this.#s.logger.warn({ err: e, command: i.commandName }, 'discord command failed');
+      const p = forInteraction(renderText(errorReply(e, lang)));
+      const { flags: _flags, ...edit } = p;
+      if (i.deferred || i.replied) await i.editReply(edit).catch(() => undefined);
+      else await i.reply(p).catch(() => undefined);
+    }
+  }
+
+  /** Replies of a command after deferReply: the first edits the deferred answer, the rest follow. */
+  async #replyAll(i: ChatInputCommandInteraction, replies: Reply[]): Promise<void> {
+    let first = true;
+    for (const r of replies) {
+      await this.#deliver(r, async (p) => {
+        if (first) {
+          first = false;
+          const { flags: _flags, ...rest } = forInteraction(p);
+          return i.editReply(rest);
+        }
+        return i.followUp(forInteraction(p));
+      });
+    }
+    if (first) await i.editReply({ content: '✅' });
+  }
+
+  /** Text replies joined into one message (for commands that answer in words only). */
+  #textPayload(replies: Reply[]): DiscordPayload {
+    const texts = replies.filter((r): r is Reply & { kind: 'text' | 'error' } => r.kind === 'text' || r.kind === 'error');
+    if (texts.length === 0) return { content: '✅' };
+    return { content: texts.map((r) => renderText(r).content).join('\n\n') };
+  }
+
+  #voiceChannelOf(i: ChatInputCommandInteraction): { guild: Guild; channelId: string } | undefined {
+    const guild = i.guild;
+    const channelId = guild?.voiceStates.cache.get(i.user.id)?.channelId;
+    return guild && channelId ? { guild, channelId } : undefined;
+  }
+
+  async #onListen(i: ChatInputCommandInteraction, ctx: CommandContext, lang: Lang): Promise<void> {
+    const strings = ds(lang);
+    if (!i.inGuild()) return void (await i.reply(forInteraction({ content: strings.guildOnly, ephemeral: true })));
+    if (!(await ctx.isAdmin())) return void (await i.reply(forInteraction({ content: t(lang).settingsAdminOnly, ephemeral: true })));
+    if (i.options.getSubcommand() === 'stop') {
+      const stopped = await this.listeners.stop(i.guildId, 'requested');
+      await i.reply(forInteraction({ content: stopped ? strings.listeningStopped(`<#${stopped.scope.channelId}>`) : strings.notListening, ephemeral: true }));
+      return;
+    }
+    const where = this.#voiceChannelOf(i);
+    if (!where) return void (await i.reply(forInteraction({ content: strings.notInVoice, ephemeral: true })));
+    const current = this.listeners.get(where.guild.id);
+    if (current?.scope.channelId === where.channelId && current.mode === 'continuous') {
+      return void (await i.reply(forInteraction({ content: strings.alreadyListening(`<#${where.channelId}>`), ephemeral: true })));
+    }
+    await i.deferReply({ flags: MessageFlags.Ephemeral });
+    try {
+      await this.listeners.start(where.guild, where.channelId, { mode: 'continuous', textChannelId: i.channelId, lang });
+      await i.editReply({ content: strings.listenStarted(`<#${where.channelId}>`) });
+    } catch (e) {
+      this.#s.logger.warn({ err: e }, 'joining a voice channel failed');
+      await i.editReply({ content: strings.listenFailed });
+    }
+  }
+
+  async #onMood(i: ChatInputCommandInteraction, ctx: CommandContext, lang: Lang): Promise<void> {
+    const strings = ds(lang);
+    const where = this.#voiceChannelOf(i);
+    if (!where) {
+      // Not in voice: the mood of this channel's voice messages, from history.
+      await i.deferReply();
+      const minutes = i.options.getInteger('window');
+      await this.#replyAll(i, await handleMood(ctx, this.#s, minutes ? { windowMs: minutes * 60_000 } : {}));
+      return;
+    }
+    const current = this.listeners.get(where.guild.id);
+    if (current && current.scope.channelId === where.channelId) {
+      await i.deferReply();
+      const windowMs = (i.options.getInteger('window') ?? MOOD_DEFAULT_WINDOW_MIN) * 60_000;
+      await current.session.idle();
+      const now = this.#s.clock();
+      await this.#replyAll(i, [voiceSummaryReply(current.session.mood, current.scope, now - windowMs, now, lang)]);
+      return;
+    }
+    if (current) {
+      // Busy in another channel of this server (one voice connection per server).
+      await i.reply(forInteraction({ content: strings.alreadyListening(`<#${current.scope.channelId}>`), ephemeral: true }));
+      return;
+    }
+    const seconds = Math.min(MOOD_MAX_LISTEN_S, i.options.getInteger('duration') ?? MOOD_DEFAULT_LISTEN_S);
+    await i.deferReply();
+    let listening;
+    try {
+      listening = await this.listeners.start(where.guild, where.channelId, { mode: 'once', textChannelId: i.channelId, lang, seconds });
+    } catch (e) {
+      this.#s.logger.warn({ err: e }, 'joining a voice channel failed');
+      await i.editReply({ content: strings.listenFailed });
+      return;
+    }
+    await i.editReply({ content: strings.moodListening(seconds) });
+    const from = this.#s.clock();
+    await new Promise((r) => setTimeout(r, seconds * (this.#o.msPerListenSecond ?? 1000)));
+    if (this.listeners.get(where.guild.id) !== listening) return; // stopped or replaced meanwhile
+    await this.listeners.stop(where.guild.id, 'done');
+    const summary = voiceSummaryReply(listening.session.mood, listening.scope, from, this.#s.clock(), lang);
+    await i.followUp(forInteraction(renderSummary(summary)));
+  }
+
+  async #onButton(i: ButtonInteraction): Promise<void> {
+    const ctx = contextFromInteraction(i, this.#s);
+    const lang = await resolveLang(ctx, this.#s);
+    const strings = ds(lang);
+    const id = i.customId;
+    if (id.startsWith(BUTTON.timeline)) {
+      const kept = this.#timelines.get(id.slice(BUTTON.timeline.length));
+      if (!kept?.timeline) return void (await i.reply(forInteraction({ content: strings.timelineGone, ephemeral: true })));
+      const { flags: _f, ...p } = forInteraction(renderCardWithTimeline(kept, kept.timeline, kept.card.lang));
+      await i.update(p);
+      return;
+    }
+    if (id.startsWith(BUTTON.ack) || id.startsWith(BUTTON.snooze)) {
+      if (!isGuildAdmin(i.memberPermissions)) return void (await i.reply(forInteraction({ content: t(lang).settingsAdminOnly, ephemeral: true })));
+      const ack = id.startsWith(BUTTON.ack);
+      const signalId = id.slice((ack ? BUTTON.ack : BUTTON.snooze).length);
+      const ok = ack ? this.#s.moderation.acknowledge(signalId, i.user.id) : this.#s.moderation.snooze(signalId, 3600);
+      if (!ok) return void (await i.reply(forInteraction({ content: strings.alertGone, ephemeral: true })));
+      const note = ack ? strings.acknowledged(ctx.user.name) : strings.snoozed(ctx.user.name);
+      const embeds = i.message.embeds.map((e) => ({ ...e.toJSON(), footer: { text: note } }));
+      await i.update({ embeds, components: [] });
+    }
+  }
+}
+

@@ -1,0 +1,196 @@
+/**
+ * Voice connections and their listening sessions, one per guild (Discord allows one voice
+ * connection per guild and bot). Handles what the voice gateway does to us: reconnects (resume
+ * and re-subscribe), being moved (follow the new channel), being kicked or the channel vanishing
+ * (stop and say so). Every start is announced in the voice channel's text chat.
+ */
+import { VoiceConnectionStatus, entersState, joinVoiceChannel, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
+import type { Client, Guild, SendableChannels } from 'discord.js';
+import type { Services } from '../../../commands/types.ts';
+import type { Lang } from '../../../mood/emotions.ts';
+import { forChannel, renderAlert, type DiscordPayload } from '../render.ts';
+import { ds } from '../strings.ts';
+import { mayAnalyseVoice } from './consent.ts';
+import { voiceAlerts } from './moderation.ts';
+import { VoiceSession, type ReceiverLike, type VoiceSessionOptions } from './session.ts';
+import type { VoiceScope } from './summary.ts';
+
+export type ListenMode = 'continuous' | 'once';
+
+export interface Listening {
+  session: VoiceSession;
+  connection: VoiceConnection | undefined;
+  mode: ListenMode;
+  scope: VoiceScope;
+  /** Where /listen or /mood was asked: announcements fall back to it. */
+  textChannelId: string;
+  lang: Lang;
+}
+
+/** How a voice connection is made; tests replace it to run without a voice gateway. */
+export type Connector = (guild: Guild, channelId: string) => Promise<{ connection?: VoiceConnection; receiver: ReceiverLike }>;
+
+export const defaultConnector: Connector = async (guild, channelId) => {
+  const connection = joinVoiceChannel({
+    guildId: guild.id,
+    channelId,
+    adapterCreator: guild.voiceAdapterCreator,
+    selfDeaf: false,
+    selfMute: true,
+    // DAVE key transitions drop a burst of packets; tolerate them rather than reconnecting.
+    decryptionFailureTolerance: 48,
+  });
+  try {
+    await entersState(connection, VoiceConnectionStatus.Ready, 20_000);
+  } catch (e) {
+    connection.destroy();
+    throw e;
+  }
+  return { connection, receiver: connection.receiver };
+};
+
+export interface VoiceListenersOptions {
+  client: Client;
+  services: Services;
+  connector?: Connector;
+  session?: Partial<Pick<VoiceSessionOptions, 'limits' | 'vad' | 'silenceMs' | 'createDecoder'>>;
+}
+
+export class VoiceListeners {
+  readonly #o: VoiceListenersOptions;
+  readonly #byGuild = new Map<string, Listening>();
+
+  constructor(options: VoiceListenersOptions) {
+    this.#o = options;
+  }
+
+  get(guildId: string): Listening | undefined {
+    return this.#byGuild.get(guildId);
+  }
+
+  all(): Listening[] {
+    return [...this.#byGuild.values()];
+  }
+
+  async start(guild: Guild, channelId: string, options: { mode: ListenMode; textChannelId: string; lang: Lang; seconds?: number }): Promise<Listening> {
+    const existing = this.#byGuild.get(guild.id);
+    if (existing) await this.stop(guild.id, 'replaced');
+    const s = this.#o.services;
+    const channelName = guild.channels.cache.get(channelId)?.name ?? channelId;
+    const scope: VoiceScope = { guildId: guild.id, channelId, channelName };
+    const { connection, receiver } = await (this.#o.connector ?? defaultConnector)(guild, channelId);
+    let listening: Listening;
+    const session = new VoiceSession({
+      guildId: guild.id,
+      channelId,
+      engine: s.engine,
+      clock: s.clock,
+      logger: s.logger,
+      ...this.#o.session,
+      mayAnalyse: (userId) => mayAnalyseVoice(s.settings, guild.id, userId),
+      displayName: (userId) => {
+        const m = guild.members.cache.get(userId);
+        return m?.displayName ?? this.#o.client.users.cache.get(userId)?.username ?? userId;
+      },
+      onResult: async (speaker, record) => {
+        try {
+          await s.history.append({
+            at: record.at,
+            platform: 'discord',
+            userId: speaker.userId,
+            userName: speaker.name,
+            chatId: listening.scope.channelId,
+            guildId: guild.id,
+            source: 'voice_channel',
+            durationS: record.durationS,
+            emotion: record.emotion,
+            confidence: record.confidence,
+            scores: record.scores,
+          });
+        } catch (e) {
+          s.logger.error({ err: e }, 'history append failed (voice channel)');
+        }
+        if (listening.mode !== 'continuous') return;
+        for (const alert of await voiceAlerts(session.mood, listening.scope, s, s.clock())) {
+          if (alert.logChannelId) await this.#post(alert.logChannelId, renderAlert(alert));
+        }
+      },
+      onSpeakerCapped: (userId) => {
+        const name = guild.members.cache.get(userId)?.displayName ?? userId;
+        void this.#announce(listening, ds(listening.lang).speakerCap(name, session.mood.limits.maxSpeakers));
+      },
+    });
+    listening = { session, connection, mode: options.mode, scope, textChannelId: options.textChannelId, lang: options.lang };
+    this.#byGuild.set(guild.id, listening);
+    session.attach(receiver);
+    if (connection) this.#watch(listening, connection);
+    const consentMode = (await s.settings.getChatSettings('discord', guild.id)).consentMode;
+    await this.#announce(listening, ds(options.lang).listeningStarted(`<#${channelId}>`, consentMode, options.seconds));
+    return listening;
+  }
+
+  /** Stops listening in a guild; the session's state is returned for a last summary. */
+  async stop(guildId: string, why: 'requested' | 'done' | 'kicked' | 'replaced' | 'shutdown'): Promise<Listening | undefined> {
+    const l = this.#byGuild.get(guildId);
+    if (!l) return undefined;
+    this.#byGuild.delete(guildId);
+    await l.session.stop();
+    if (l.connection && l.connection.state.status !== VoiceConnectionStatus.Destroyed) l.connection.destroy();
+    const where = `<#${l.scope.channelId}>`;
+    if (why === 'kicked') await this.#announce(l, ds(l.lang).listeningKicked(where));
+    else if (why === 'requested' || why === 'done') await this.#announce(l, ds(l.lang).listeningStopped(where));
+    return l;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#byGuild.keys()].map((g) => this.stop(g, 'shutdown')));
+  }
+
+  /** A member opted out or asked to be forgotten: drop them from every live session at once. */
+  forgetUser(userId: string): void {
+    for (const l of this.#byGuild.values()) l.session.forgetSpeaker(userId);
+  }
+
+  #watch(l: Listening, connection: VoiceConnection): void {
+    const log = this.#o.services.logger;
+    connection.on('debug', (m: string) => log.debug({ voice: m }, 'voice debug'));
+    connection.on('error', (e: Error) => log.warn({ err: e }, 'voice connection error'));
+    connection.on('stateChange', (oldState: VoiceConnectionState, newState: VoiceConnectionState) => {
+      if (this.#byGuild.get(l.scope.guildId) !== l) return;
+      if (newState.status === VoiceConnectionStatus.Disconnected) {
+        // Moved to another channel or a network hiccup: it reconnects by itself within seconds.
+        // Kicked (or the channel deleted): it does not, and we stop.
+        Promise.race([entersState(connection, VoiceConnectionStatus.Signalling, 5_000), entersState(connection, VoiceConnectionStatus.Connecting, 5_000)]).catch(() => {
+          void this.stop(l.scope.guildId, 'kicked');
+        });
+      } else if (newState.status === VoiceConnectionStatus.Ready && oldState.status !== VoiceConnectionStatus.Ready) {
+        // After a reconnect the receiver is fresh: follow a move and subscribe again.
+        const channelId = connection.joinConfig.channelId;
+        if (channelId && channelId !== l.scope.channelId) {
+          l.scope = { ...l.scope, channelId, channelName: this.#o.client.channels.cache.get(channelId)?.toString() ?? channelId };
+          l.session.channelId = channelId;
+        }
+        l.session.attach(connection.receiver);
+      } else if (newState.status === VoiceConnectionStatus.Destroyed) {
+        void this.stop(l.scope.guildId, 'kicked');
+      }
+    });
+  }
+
+  async #announce(l: Listening, content: string): Promise<void> {
+    // The voice channel's own text chat first (where the listeners are), else where we were asked.
+    if (!(await this.#post(l.scope.channelId, { content }))) await this.#post(l.textChannelId, { content });
+  }
+
+  async #post(channelId: string, payload: DiscordPayload): Promise<boolean> {
+    try {
+      const channel = await this.#o.client.channels.fetch(channelId);
+      if (!channel || !channel.isSendable()) return false;
+      await (channel as SendableChannels).send(forChannel(payload));
+      return true;
+    } catch (e) {
+      this.#o.services.logger.warn({ err: e, channelId }, 'could not post to a Discord channel');
+      return false;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Moderation during continuous listening: after each analysed utterance, the Discord rules of
+ * src/mood/moderation.ts (heated speaker / heated group over a rolling window) run on the
+ * session's live state; what the gate admits becomes an alert for the guild's log channel.
+ * Never audio: the alert carries names, shares, window, trend and scores.
+ */
+import { buildAlertReply } from '../../../commands/alert.ts';
+import type { AlertReply, Services } from '../../../commands/types.ts';
+import { checkHeated, resolveThresholds } from '../../../mood/moderation.ts';
+import type { ChannelMood } from './channelMood.ts';
+import { moderationItems, type VoiceScope } from './summary.ts';
+
+export async function voiceAlerts(mood: ChannelMood, scope: VoiceScope, s: Pick<Services, 'settings' | 'moderation'>, now: number): Promise<AlertReply[]> {
+  const settings = await s.settings.getChatSettings('discord', scope.guildId);
+  // Without a log channel there is nobody to tell: do not spend the cooldown.
+  if (!settings.logChannelId) return [];
+  const th = resolveThresholds(settings.moderation);
+  const items = moderationItems(mood, now - th.heatedWindowS * 1000, now);
+  const signals = checkHeated(items, { platform: 'discord', chatId: scope.channelId, guildId: scope.guildId }, now, th);
+  const out: AlertReply[] = [];
+  for (const signal of signals) {
+    if (!s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour })) continue;
+    out.push(buildAlertReply(signal, settings, settings.lang ?? 'en', `#${scope.channelName}`));
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+/**
+ * A listening session's state → the shared summary and moderation models. Pure: the channel's
+ * utterance results become the same entries history holds, so /mood in a voice channel renders
+ * exactly like /mood anywhere else, and the heated rules run on the live state.
+ */
+import type { HistoryEntry } from '../../../history/types.ts';
+import type { Lang } from '../../../mood/emotions.ts';
+import type { ModerationItem } from '../../../mood/moderation.ts';
+import { renderSummaryBody, renderSummaryPng, summarize, formatWindow } from '../../../mood/summary.ts';
+import type { SummaryReply } from '../../../commands/types.ts';
+import type { ChannelMood } from './channelMood.ts';
+import { ds } from '../strings.ts';
+
+export interface VoiceScope {
+  guildId: string;
+  channelId: string;
+  channelName: string;
+}
+
+export function voiceEntries(mood: ChannelMood, scope: VoiceScope, fromMs: number, toMs: number): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  for (const s of mood.window(fromMs, toMs)) {
+    s.records.forEach((r, i) =>
+      out.push({
+        id: `${s.userId}:${r.at}:${i}`,
+        at: r.at,
+        platform: 'discord',
+        userId: s.userId,
+        userName: s.name,
+        chatId: scope.channelId,
+        guildId: scope.guildId,
+        source: 'voice_channel',
+        durationS: r.durationS,
+        emotion: r.emotion,
+        confidence: r.confidence,
+        scores: r.scores,
+      }),
+    );
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
+
+/** The /mood reply for a voice channel: overall mood, each speaker, and the shares chart. */
+export function voiceSummaryReply(mood: ChannelMood, scope: VoiceScope, fromMs: number, toMs: number, lang: Lang): SummaryReply {
+  const summary = summarize(voiceEntries(mood, scope, fromMs, toMs), { platform: 'discord', chatId: scope.channelId, fromMs, toMs: toMs + 1 });
+  const title = ds(lang).moodTitle(scope.channelName, formatWindow(toMs - fromMs));
+  const png = renderSummaryPng(summary, lang, title);
+  return { kind: 'summary', summary, title, body: renderSummaryBody(summary, lang), ...(png ? { png } : {}) };
+}
+
+/** Items for the heated rules; the rules want `at` = when an utterance ended. */
+export function moderationItems(mood: ChannelMood, fromMs: number, toMs: number): ModerationItem[] {
+  return mood
+    .window(fromMs - 60_000, toMs)
+    .flatMap((s) => s.records.map((r) => ({ userId: s.userId, name: s.name, at: r.at + Math.round(r.durationS * 1000), durationS: r.durationS, emotion: r.emotion, scores: r.scores })));
+}
