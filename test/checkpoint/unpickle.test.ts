@@ -70,6 +70,15 @@ test('object-building opcodes are refused as unsafe, unknown ones name the opcod
   // Allowed storage types are data, not callables.
   const callStorage = new PickleWriter().proto(2).global('torch', 'FloatStorage').emptyTuple().reduce().stop().bytes();
   assert.throws(() => unpickle(callStorage), (e: unknown) => isVoicemoodError(e, 'model_invalid') && /torch\.FloatStorage/.test(e.message));
+  // ...and globals are never stored as data: {'x': torch.FloatStorage}, [OrderedDict], or returned.
+  const asData = [
+    new PickleWriter().proto(2).op(0x7d).str('x').global('torch', 'FloatStorage').op(0x73).stop().bytes(),
+    new PickleWriter().proto(2).op(0x5d).global('collections', 'OrderedDict').op(0x61).stop().bytes(),
+    new PickleWriter().proto(2).global('torch._utils', '_rebuild_tensor_v2').stop().bytes(),
+  ];
+  for (const bytes of asData) {
+    assert.throws(() => unpickle(bytes), (e: unknown) => isVoicemoodError(e, 'model_invalid') && /global as data/.test(e.message));
+  }
 });
 
 test('a checkpoint folder with a hostile model.pt is refused by openCheckpoint', async () => {

@@ -154,6 +154,17 @@ function asIndexTuple(v: PyValue, what: string): number[] {
   return v.items.map((x) => asIndex(x, what));
 }
 
+/**
+ * Globals are only ever consumed: a callable by REDUCE, a storage type inside the persistent id
+ * that BINPERSID turns into a StorageRef. One stored anywhere else is not a state dict.
+ */
+function stored(v: PyValue): PyValue {
+  if (v instanceof PyGlobal || (v instanceof PyTuple && v.items.some((x) => x instanceof PyGlobal))) {
+    throw invalid('it stores a Python global as data, which a state dict never does.');
+  }
+  return v;
+}
+
 function asKey(v: PyValue): PyKey {
   if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return v;
   throw invalid('a dict key is not a plain value.');
@@ -174,7 +185,7 @@ function persistentLoad(pid: PyValue): StorageRef {
 function construct(fn: PyValue, args: PyValue): PyValue {
   if (!(fn instanceof PyGlobal)) throw invalid('it calls something that is not a function.');
   if (!(args instanceof PyTuple)) throw invalid('a call has no argument tuple.');
-  const a = args.items;
+  const a = args.items.map(stored);
   switch (fn.qualifiedName) {
     case 'collections.OrderedDict': {
       const dict = new PyDict();
@@ -183,7 +194,7 @@ function construct(fn: PyValue, args: PyValue): PyValue {
       if (a.length !== 1 || !(pairs instanceof PyList || pairs instanceof PyTuple)) throw invalid('an OrderedDict is built from something other than pairs.');
       for (const pair of pairs.items) {
         if (!(pair instanceof PyTuple) || pair.items.length !== 2) throw invalid('an OrderedDict is built from something other than pairs.');
-        dict.map.set(asKey(pair.items[0]), pair.items[1]);
+        dict.map.set(asKey(pair.items[0]), stored(pair.items[1]));
       }
       return dict;
     }
@@ -263,7 +274,7 @@ export function unpickle(data: Uint8Array): PyValue {
         break;
       case 0x2e: // STOP
         if (stack.length !== 1 || marks.length !== 0) throw invalid('the pickle stops with a malformed stack.');
-        return stack[0];
+        return stored(stack[0]);
       case 0x28: // MARK
         marks.push(stack.length);
         break;
@@ -388,28 +399,28 @@ export function unpickle(data: Uint8Array): PyValue {
         const key = pop();
         const dict = top();
         if (!(dict instanceof PyDict)) throw invalid('SETITEM targets something that is not a dict.');
-        dict.map.set(asKey(key), value);
+        dict.map.set(asKey(key), stored(value));
         break;
       }
       case 0x75: { // SETITEMS
         const items = popMark();
         const dict = top();
         if (!(dict instanceof PyDict) || items.length % 2 !== 0) throw invalid('SETITEMS targets something that is not a dict.');
-        for (let i = 0; i < items.length; i += 2) dict.map.set(asKey(items[i]), items[i + 1]);
+        for (let i = 0; i < items.length; i += 2) dict.map.set(asKey(items[i]), stored(items[i + 1]));
         break;
       }
       case 0x61: { // APPEND
         const value = pop();
         const list = top();
         if (!(list instanceof PyList)) throw invalid('APPEND targets something that is not a list.');
-        list.items.push(value);
+        list.items.push(stored(value));
         break;
       }
       case 0x65: { // APPENDS
         const items = popMark();
         const list = top();
         if (!(list instanceof PyList)) throw invalid('APPENDS targets something that is not a list.');
-        for (const item of items) list.items.push(item);
+        for (const item of items) list.items.push(stored(item));
         break;
       }
       case 0x63: { // GLOBAL "module\nname\n": checked before anything else happens
@@ -438,7 +449,7 @@ export function unpickle(data: Uint8Array): PyValue {
         const state = pop();
         const obj = top();
         if (!(obj instanceof PyDict)) throw invalid('BUILD targets something that is not a dict.');
-        obj.attributes = state;
+        obj.attributes = stored(state);
         break;
       }
       default: {
