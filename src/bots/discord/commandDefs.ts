@@ -10,7 +10,7 @@ export const MOOD_DEFAULT_LISTEN_S = 30;
 export const MOOD_MAX_LISTEN_S = 300;
 
 /** /settings names, as src/commands/settings understands them. */
-export const SETTING_NAMES = ['reply', 'lang', 'consent', 'logchannel', 'heated_share', 'heated_window', 'heated_min_speech', 'cooldown', 'max_per_hour', 'repeat_count', 'repeat_window'] as const;
+export const SETTING_NAMES = ['reply', 'lang', 'consent', 'logchannel', 'heated_share', 'heated_window', 'heated_min_speech', 'group_speakers', 'cooldown', 'max_per_hour', 'repeat_count', 'repeat_window'] as const;
 
 export function commandDefinitions(): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
   const zh = (s: string) => ({ 'zh-CN': s, 'zh-TW': s });

@@ -165,6 +165,7 @@ export class FakeDiscord {
   // ---- payload builders --------------------------------------------------------------------
 
   user(id: string): FakeUser {
+    if (id === this.botUser.id) return this.botUser;
     for (const g of this.guilds) for (const m of g.members) if (m.id === id) return m;
     throw new Error(`unknown fake user ${id}`);
   }
@@ -307,7 +308,7 @@ export class FakeDiscord {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const path = url.pathname.replace(/^\/api(\/v\d+)?/, '');
+    const path = decodeURIComponent(url.pathname).replace(/^\/api(\/v\d+)?/, '');
 
     const attachment = this.#attachments.get(url.pathname);
     if (req.method === 'GET' && attachment) {
