@@ -3,7 +3,7 @@
  * under <modelsDir>/<id>/<revision>/, and convert them to <modelsDir>/<id>.onnx.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modelsDir as defaultModelsDir, type Env } from '../../config.ts';
 import { VoicemoodError } from '../../errors.ts';
@@ -11,6 +11,7 @@ import { checkpointDirFor, fileUrl, isMirrorName, loadRegistry, mirrorEndpoint, 
 import { convertCheckpoint, type ConvertOptions } from '../convert/convertCheckpoint.ts';
 import { readModelMetadata } from '../onnx/metadata.ts';
 import { downloadFile, sha256File } from './fetchFile.ts';
+import { acquireLock } from './lock.ts';
 import type { PullProgress } from './progress.ts';
 import { verifyConfig, verifyTokens, verifyTorchZip } from './verify.ts';
 
@@ -75,6 +76,33 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
   const quantization = options.quantization ?? 'fp32';
   const onnxPath = onnxPathFor(root, options.id, quantization);
 
+  await mkdir(root, { recursive: true });
+  const lock = await acquireLock(join(root, `.${options.id}.pull.lock`), {
+    signal: options.signal,
+    onWait: () => progress({ type: 'stage', text: `Another voicemood process is pulling ${options.id}; waiting for it…` }),
+  });
+  try {
+    return await pullLocked(options, { registry, mirror, revision, root, dir, endpoint, progress, quantization, onnxPath });
+  } finally {
+    await lock.release();
+  }
+}
+
+interface PullPlan {
+  registry: ReturnType<typeof loadRegistry>;
+  mirror: MirrorName;
+  revision: string;
+  root: string;
+  dir: string;
+  endpoint: string;
+  progress: PullProgress;
+  quantization: Quantization;
+  onnxPath: string;
+}
+
+async function pullLocked(options: PullOptions, plan: PullPlan): Promise<PullResult> {
+  const { registry, mirror, revision, root, dir, endpoint, progress, quantization, onnxPath } = plan;
+  const model = registry.models[options.id];
   const recordPath = join(dir, 'download.json');
   const record: DownloadRecord = (await readRecord(recordPath)) ?? { id: options.id, revision, mirror, files: {}, at: '' };
   progress({ type: 'stage', text: `Pulling ${options.id} (revision ${revision}) from ${mirror === 'huggingface' ? 'Hugging Face' : 'ModelScope'} into ${dir}` });
