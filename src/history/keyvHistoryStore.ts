@@ -68,11 +68,24 @@ export class KeyvHistoryStore implements HistoryStore {
   private readonly now: () => number;
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
+  private closing: Promise<void> | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(keyv: Keyv, options: HistoryOptions = {}) {
     this.keyv = keyv;
     this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     this.now = options.now ?? Date.now;
+    if (options.pruneEveryMs && options.pruneEveryMs > 0) {
+      // Entries of people who never write again must still go after the retention period.
+      // Failures are harmless (reads filter by retention too); the next round retries.
+      const every = options.pruneEveryMs;
+      const run = () => void this.prune().catch(() => undefined);
+      // First sweep a minute after start (restarts must not postpone it for ever), then regularly.
+      this.pruneTimer = setTimeout(() => {
+        run();
+        this.pruneTimer = setInterval(run, every).unref();
+      }, Math.min(60_000, every)).unref();
+    }
   }
 
   // ---- entries -------------------------------------------------------------------------------
@@ -295,11 +308,16 @@ export class KeyvHistoryStore implements HistoryStore {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.flush();
-    await this.keyv.disconnect();
+  /** Stops the sweep, lets pending writes finish (new ones are still accepted meanwhile), then disconnects. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearTimeout(this.pruneTimer);
+      clearInterval(this.pruneTimer);
+      await this.flush();
+      this.closed = true;
+      await this.keyv.disconnect();
+    })();
+    return this.closing;
   }
 
   /** Runs a write unless the store is closed, and remembers it until it settles (for flush). */

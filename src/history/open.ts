@@ -17,6 +17,7 @@ import type { HistoryStore } from './types.ts';
 
 export const HISTORY_NAMESPACE = 'voicemood';
 export const HISTORY_FILE = 'history.sqlite';
+export const PRUNE_EVERY_MS = 6 * 3_600_000;
 
 export interface OpenHistoryOptions {
   env?: Env;
@@ -24,6 +25,8 @@ export interface OpenHistoryOptions {
   url?: string;
   retentionDays?: number;
   now?: () => number;
+  /** Background retention sweep interval (default 6 h; 0 = off). */
+  pruneEveryMs?: number;
 }
 
 /** The backend in words, for the startup log (never with a password). */
@@ -39,7 +42,7 @@ export async function openHistory(options: OpenHistoryOptions = {}): Promise<His
   const retentionDays = options.retentionDays ?? numberFromEnv(env, 'VOICEMOOD_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, { min: 1, max: 36500 });
   const store = await storeFor(url, env);
   const keyv = new Keyv({ store, namespace: HISTORY_NAMESPACE, throwOnErrors: true });
-  const history = new KeyvHistoryStore(keyv, { retentionDays, ...(options.now ? { now: options.now } : {}) });
+  const history = new KeyvHistoryStore(keyv, { retentionDays, pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS, ...(options.now ? { now: options.now } : {}) });
   return Object.assign(history, { backend: describeHistoryBackend(url ? { ...env, KEYV_URL: url } : { ...env, KEYV_URL: undefined }) });
 }
 

@@ -157,4 +157,6 @@ export interface HistoryOptions {
   retentionDays?: number;
   /** Clock for retention (ms epoch). */
   now?: () => number;
+  /** Run prune() this often in the background (ms; 0/undefined = never). openHistory uses 6 h. */
+  pruneEveryMs?: number;
 }
