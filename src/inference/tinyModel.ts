@@ -12,7 +12,7 @@
  *   TINY_MODEL_SIZES.base / .large: the real sizes, for benchmarks (random weights, ~370 MB /
  *     ~1.2 GB fp32; building them takes seconds to a minute).
  *   options: { embedDim, numHeads, depth, prenetDepth, convChannels, numExtraTokens, convPosGroups,
- *     alibiScalePerLayer, seed, labelMask (true = an `unuse*` label forced to -inf), sourceModel }
+ *     alibiScalePerLayer, seed, quantization, labelMask (true = an `unuse*` label forced to -inf), sourceModel }
  *   tinyArch(options) → the Emotion2vecArch it builds (e.g. frameCount(tinyArch(), samples)).
  *
  *   const { path } = await writeTinyModel(join(tmpdir(), 'tiny.onnx'));
@@ -38,6 +38,8 @@ export interface TinyModelOptions {
   /** conv_pos_groups (must divide embedDim; default min(16, embedDim)). */
   convPosGroups?: number;
   seed?: number;
+  /** fp32 (default) or int8 (dynamically quantized linear layers, as `model convert --quantize int8`). */
+  quantization?: 'fp32' | 'int8';
   /** One entry per label (9 by default); true masks that label like an `unuse*` one. */
   labelMask?: boolean[];
   sourceModel?: string;
@@ -124,6 +126,7 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
   const labelsEn: string[] = EMOTIONS.slice(0, arch.labelMask.length);
   while (labelsEn.length < arch.labelMask.length) labelsEn.push(`unuse_${labelsEn.length}`);
   const labelsZh = labelsEn.map((l) => (l in EMOTION_LABELS.zh ? EMOTION_LABELS.zh[l as keyof typeof EMOTION_LABELS.zh] : l));
+  const quantization = options.quantization ?? 'fp32';
   const id = createHash('sha256').update(JSON.stringify({ arch, seed })).digest('hex');
   return writeEmotion2vec(path, arch, randomWeights(seed), {
     labelsEn,
@@ -131,5 +134,6 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
     sourceModel: options.sourceModel ?? 'tiny-random',
     sourceRevision: `seed-${seed}`,
     checkpointSha256: id,
+    quantization,
   });
 }

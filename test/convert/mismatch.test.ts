@@ -70,6 +70,9 @@ test('variants the graph cannot build are refused with a clear model_invalid', a
   }
 });
 
-test('int8 quantization is refused for now with bad_input', async () => {
-  await assert.rejects(convertCheckpoint(FIXTURE, join(dir, 'q.onnx'), { quantization: 'int8' }), (e) => isVoicemoodError(e, 'bad_input'));
+test('an unknown quantization is refused with bad_input', async () => {
+  await assert.rejects(
+    convertCheckpoint(FIXTURE, join(dir, 'q.onnx'), { quantization: 'fp8' as 'int8' }),
+    (e) => isVoicemoodError(e, 'bad_input') && /fp8/.test(e.message),
+  );
 });

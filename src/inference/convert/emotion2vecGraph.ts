@@ -15,10 +15,16 @@ import { AUDIO, convPosKernel, mlpHidden, validateArch } from './arch.ts';
 import type { WeightSource } from './layers.ts';
 import { Layers } from './layers.ts';
 
-export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource): GraphBuilder {
+export interface GraphOptions {
+  /** int8: the transformer's and the feature projection's linear layers dynamically quantized. */
+  quantization?: 'fp32' | 'int8';
+}
+
+export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, options: GraphOptions = {}): GraphBuilder {
   validateArch(arch);
   const g = new GraphBuilder('emotion2vec');
-  const L = new Layers(g, src);
+  // The label head is tiny and decides the scores directly: it stays float32.
+  const L = new Layers(g, src, { quantization: options.quantization, keepFloat: ['proj'] });
   const D = arch.embedDim;
   const H = arch.numHeads;
   const E = arch.numExtraTokens;
@@ -54,12 +60,13 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource):
     cin = c;
   });
 
-  // 3. Project features to D.
-  x = L.linear(L.layerNorm(feats, `${AUDIO}.project_features.1`, cin, 1e-5), `${AUDIO}.project_features.2`, cin, D); // [B, T, D]
-  const T = L.dim(x, 1);
+  const T = L.dim(feats, 1);
   frameLen = g.op('Min', [frameLen, T]);
   const frames = L.lengthMask(frameLen, T);
   const frameMask = g.op('Unsqueeze', [frames.float, L.ints([2])]); // [B, T, 1]
+
+  // 3. Project features to D.
+  x = L.linear(L.layerNorm(feats, `${AUDIO}.project_features.1`, cin, 1e-5), `${AUDIO}.project_features.2`, cin, D, frameMask); // [B, T, D]
 
   // 4. Convolutional relative position.
   const k = convPosKernel(arch);
@@ -108,16 +115,19 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource):
 
   // 7. Context encoder: LayerNorm, pre-net blocks, main blocks (post-LN).
   x = L.layerNorm(x, `${AUDIO}.context_encoder.norm`, D, eps);
+  // Real positions of the sequence [B, E + T, 1] (int8 scales are taken over these only).
+  const seqMask =
+    options.quantization === 'int8' ? g.op('Unsqueeze', [E > 0 ? g.op('Pad', [frames.float, L.ints([0, E, 0, 0]), L.f(1)]) : frames.float, L.ints([2])]) : undefined;
   const block = (input: string, prefix: string, bias: string): string => {
     const dh = D / H;
-    const qkv = g.op('Transpose', [g.op('Reshape', [L.linear(input, `${prefix}.attn.qkv`, D, 3 * D), L.ints([0, 0, 3, H, dh])])], { perm: [2, 0, 3, 1, 4] });
+    const qkv = g.op('Transpose', [g.op('Reshape', [L.linear(input, `${prefix}.attn.qkv`, D, 3 * D, seqMask), L.ints([0, 0, 3, H, dh])])], { perm: [2, 0, 3, 1, 4] });
     const part = (i: number) => g.op('Gather', [qkv, L.int(i)], { axis: 0 }); // [B, H, S, dh]
     const q = g.op('Mul', [part(0), L.f(dh ** -0.5)]);
     const scores = g.op('Add', [g.op('MatMul', [q, g.op('Transpose', [part(1)], { perm: [0, 1, 3, 2] })]), bias]);
     const attn = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), part(2)]);
     const merged = g.op('Reshape', [g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), L.ints([0, 0, D])]);
-    let y = L.layerNorm(g.op('Add', [input, L.linear(merged, `${prefix}.attn.proj`, D, D)]), `${prefix}.norm1`, D, eps);
-    const mlp = L.linear(L.gelu(L.linear(y, `${prefix}.mlp.fc1`, D, mlpHidden(arch))), `${prefix}.mlp.fc2`, mlpHidden(arch), D);
+    let y = L.layerNorm(g.op('Add', [input, L.linear(merged, `${prefix}.attn.proj`, D, D, seqMask)]), `${prefix}.norm1`, D, eps);
+    const mlp = L.linear(L.gelu(L.linear(y, `${prefix}.mlp.fc1`, D, mlpHidden(arch), seqMask)), `${prefix}.mlp.fc2`, mlpHidden(arch), D, seqMask);
     y = L.layerNorm(g.op('Add', [y, mlp]), `${prefix}.norm2`, D, eps);
     return y;
   };

@@ -21,7 +21,7 @@ export interface WriteEmotion2vecOptions {
   sourceModel: string;
   sourceRevision: string;
   checkpointSha256: string;
-  /** Only 'fp32' is written today; 'int8' is the seam for a quantizing Layers.linear. */
+  /** fp32 (default) or int8 (dynamically quantized linear layers, see layers.ts). */
   quantization?: Quantization;
   onProgress?: (p: WriteProgress) => void;
 }
@@ -50,8 +50,7 @@ export function emotion2vecMetadata(arch: Emotion2vecArch, o: WriteEmotion2vecOp
 }
 
 export async function writeEmotion2vec(path: string, arch: Emotion2vecArch, src: WeightSource, o: WriteEmotion2vecOptions): Promise<WrittenModel> {
-  if ((o.quantization ?? 'fp32') !== 'fp32') throw new Error(`quantization ${o.quantization} is not implemented yet`);
-  const graph = buildEmotion2vecGraph(arch, src);
+  const graph = buildEmotion2vecGraph(arch, src, { quantization: o.quantization ?? 'fp32' });
   const metadata = emotion2vecMetadata(arch, o);
   const bytes = await writeModel(path, graph, {
     metadata: metadataProps(metadata),
