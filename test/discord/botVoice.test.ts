@@ -1,0 +1,180 @@
+/**
+ * Voice channels end to end: the real discord.js client against the fake gateway + REST, with the
+ * voice connection replaced by a fake receiver fed with Opus packets of two espeak-ng speakers
+ * (and one opted-out member), the tiny model and a real history store.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Guild } from 'discord.js';
+import { startDiscordBot } from '../../src/bots/discord/index.ts';
+import { OpusDecoder } from '../../src/bots/discord/voice/opus.ts';
+import { TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
+import type { Services } from '../../src/commands/types.ts';
+import { openHistory } from '../../src/history/open.ts';
+import { InMemoryModerationGate } from '../../src/mood/moderation.ts';
+import { createLogger } from '../../src/util/log.ts';
+import { FakeDiscord, PERMISSIONS, nextSnowflake, type RecordedCall } from '../fakes/discord/server.ts';
+import { FakeVoiceReceiver } from '../fakes/discord/voiceReceiver.ts';
+import { loadSpeech, silencePackets, tinyEngine } from './voiceHarness.ts';
+
+const TOKEN = 'discord-voice-token-abcdef';
+const GUILD = '110000000000000001';
+const TEXT = '310000000000000001';
+const VOICE = '310000000000000002';
+const ALICE = '210000000000000001';
+const BOB = '210000000000000002';
+const CAROL = '210000000000000003';
+
+test('listening in a voice channel: announcement, consent, per-speaker utterances in history, /mood summary with chart, /listen stop', async () => {
+  const fake = await new FakeDiscord({
+    token: TOKEN,
+    guilds: [
+      {
+        id: GUILD,
+        name: 'Voice Guild',
+        ownerId: ALICE,
+        channels: [
+          { id: TEXT, name: 'general', type: 0 },
+          { id: VOICE, name: 'Lounge', type: 2 },
+        ],
+        members: [
+          { id: ALICE, username: 'alice', global_name: 'Alice' },
+          { id: BOB, username: 'bob', global_name: 'Bob' },
+          { id: CAROL, username: 'carol', global_name: 'Carol' },
+        ],
+      },
+    ],
+  }).start();
+  const engine = await tinyEngine();
+  const dataDir = await mkdtemp(join(tmpdir(), 'vm-discord-voice-'));
+  // Packets are pushed faster than real time: the test moves the clock on by itself.
+  let now = Date.now();
+  const clock = () => now;
+  const history = await openHistory({ env: { VOICEMOOD_DATA_DIR: dataDir }, now: clock });
+  const services: Services = {
+    engine,
+    history,
+    settings: history,
+    limiter: new TokenBucketLimiter({ clock }),
+    moderation: new InMemoryModerationGate({ clock }),
+    logger: createLogger({ level: 'silent' }),
+    clock,
+  };
+  const receiver = new FakeVoiceReceiver();
+  const connects: string[] = [];
+  const decoded: string[] = [];
+  const started = await startDiscordBot(services, {
+    token: TOKEN,
+    env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD },
+    connector: async (guild: Guild, channelId: string) => {
+      connects.push(`${guild.id}/${channelId}`);
+      return { receiver };
+    },
+    session: {
+      createDecoder: (userId) => {
+        decoded.push(userId);
+        return new OpusDecoder(2);
+      },
+    },
+  });
+  const slash = (userId: string, name: string, options: unknown[] = [], permissions: string = PERMISSIONS.member) =>
+    fake.interaction(GUILD, TEXT, userId, 2, { id: nextSnowflake(), name, type: 1, options }, { permissions });
+  const callback = (i: { id: string; token: string }, from: number) => fake.waitForCall((c) => c.seq >= from && c.path === `/interactions/${i.id}/${i.token}/callback`);
+  const original = (i: { token: string }, from: number) => fake.waitForCall((c) => c.seq >= from && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
+  try {
+    // Consent: the server is opt-in (default). Alice and Bob opt in, Carol opts out.
+    for (const [who, choice] of [[ALICE, 'in'], [BOB, 'in'], [CAROL, 'out']] as const) {
+      const at = fake.calls.length;
+      const i = slash(who, 'privacy', [{ name: 'choice', type: 3, value: choice }]);
+      fake.dispatch('INTERACTION_CREATE', i);
+      await callback(i, at);
+    }
+    assert.equal((await history.getUserSettings('discord', CAROL)).privacy, 'out');
+
+    for (const userId of [ALICE, BOB, CAROL]) {
+      fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    }
+
+    // A member without Manage Server cannot start continuous listening.
+    let at = fake.calls.length;
+    const refused = slash(BOB, 'listen', [{ name: 'start', type: 1, options: [] }]);
+    fake.dispatch('INTERACTION_CREATE', refused);
+    assert.equal((await callback(refused, at)).body.data.flags, 64);
+    assert.deepEqual(connects, []);
+
+    at = fake.calls.length;
+    const listen = slash(ALICE, 'listen', [{ name: 'start', type: 1, options: [] }], PERMISSIONS.manageGuild);
+    fake.dispatch('INTERACTION_CREATE', listen);
+    const announced = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages`);
+    assert.match(announced.body.content, /listening in <#310000000000000002>/);
+    assert.match(announced.body.content, /No audio is recorded or stored/);
+    assert.match(announced.body.content, /opted in/);
+    assert.match((await original(listen, at)).body.content, /Listening in/);
+    assert.deepEqual(connects, [`${GUILD}/${VOICE}`]);
+
+    // Two speakers interleaved with silences, and Carol talking all along.
+    const [a, b] = await Promise.all([loadSpeech('speaker-a.wav'), loadSpeech('speaker-b.wav')]);
+    for (const id of [ALICE, BOB, CAROL]) receiver.startSpeaking(id);
+    const [sa, sb] = await Promise.all([receiver.subscribed(ALICE), receiver.subscribed(BOB)]);
+    const trackA = [...a.packets, ...silencePackets(3), ...a.packets, ...silencePackets(1)];
+    const trackB = [...silencePackets(1.5), ...b.packets, ...silencePackets(2), ...b.packets, ...silencePackets(1)];
+    let carolDropped = 0;
+    for (let k = 0; k < Math.max(trackA.length, trackB.length); k++) {
+      if (trackA[k]) receiver.packet(ALICE, trackA[k]);
+      if (trackB[k]) receiver.packet(BOB, trackB[k]);
+      if (!receiver.packet(CAROL, a.packets[k % a.packets.length])) carolDropped++;
+    }
+    const closed = Promise.all([sa, sb].map((s) => new Promise((r) => s.once('close', r))));
+    receiver.end(ALICE);
+    receiver.end(BOB);
+    await closed;
+    const listening = started.bot.listeners.get(GUILD)!;
+    await listening.session.idle();
+    now += 30_000;
+
+    const entries = await history.listChat('discord', VOICE);
+    assert.deepEqual(
+      entries.map((e) => e.userId).sort(),
+      [ALICE, ALICE, BOB, BOB],
+      'two utterances each for Alice and Bob, stored as voice-channel entries',
+    );
+    assert.ok(entries.every((e) => e.source === 'voice_channel' && e.guildId === GUILD));
+
+    // /mood while listening: the summary of the last 5 minutes, each speaker, and the chart.
+    at = fake.calls.length;
+    const mood = slash(BOB, 'mood');
+    fake.dispatch('INTERACTION_CREATE', mood);
+    const summary = await original(mood, at);
+    const embed = summary.body.embeds[0];
+    assert.equal(embed.title, 'Mood of Lounge, last 5 min');
+    assert.match(embed.description, /Alice\s+2 notes/);
+    assert.match(embed.description, /Bob\s+2 notes/);
+    assert.equal(embed.image.url, 'attachment://mood.png');
+    assert.equal(summary.files[0]?.filename, 'mood.png');
+
+    // Carol: never subscribed, never decoded, nothing stored, not in the summary.
+    assert.equal(carolDropped, Math.max(trackA.length, trackB.length));
+    assert.ok(!receiver.subscribeCalls.includes(CAROL));
+    assert.ok(!decoded.includes(CAROL));
+    assert.equal(listening.session.mood.has(CAROL), false);
+    assert.equal((await history.listUser('discord', CAROL)).length, 0);
+    assert.doesNotMatch(embed.description, /Carol/);
+
+    at = fake.calls.length;
+    const stop = slash(ALICE, 'listen', [{ name: 'stop', type: 1, options: [] }], PERMISSIONS.manageGuild);
+    fake.dispatch('INTERACTION_CREATE', stop);
+    await callback(stop, at);
+    const bye = await fake.waitForCall((c: RecordedCall) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages`);
+    assert.match(bye.body.content, /stopped listening/);
+    assert.equal(started.bot.listeners.get(GUILD), undefined);
+  } finally {
+    await started.stop();
+    await fake.close();
+    await engine.close();
+    await history.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
