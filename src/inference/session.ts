@@ -63,15 +63,16 @@ function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
   };
 }
 
-/** The cache file name for a model: changes when the model, ORT or the CPU changes. */
+/**
+ * The cache file for a model: `<name>-<path hash>-<key>.onnx`, where the key changes with the
+ * model's size and mtime, the ORT version and the CPU (an 'all'-level graph may be CPU-specific).
+ */
 export function optimizedCachePath(modelPath: string, cacheDir: string): string {
   const real = realpathSync(modelPath);
   const st = statSync(real);
-  const key = createHash('sha256')
-    .update([real, st.size, Math.floor(st.mtimeMs), ort.env.versions.common, process.platform, process.arch, cpus()[0]?.model ?? ''].join('\0'))
-    .digest('hex')
-    .slice(0, 16);
-  return join(cacheDir, 'ort-optimized', `${basename(real, '.onnx')}-${key}.onnx`);
+  const hash = (parts: unknown[]): string => createHash('sha256').update(parts.join('\0')).digest('hex');
+  const key = hash([st.size, Math.floor(st.mtimeMs), ort.env.versions.common, process.platform, process.arch, cpus()[0]?.model ?? '']).slice(0, 16);
+  return join(cacheDir, 'ort-optimized', `${basename(real, '.onnx')}-${hash([real]).slice(0, 8)}-${key}.onnx`);
 }
 
 async function createSession(path: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
@@ -117,13 +118,13 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   return { runner: ortRunner(session), optimizedCache };
 }
 
-/** Older optimised copies of the same model (other mtime or ORT version) are dead weight. */
+/** Older optimised copies of the same model file (other mtime, ORT or CPU) are dead weight. */
 function removeStaleCaches(current: string): void {
   const dir = join(current, '..');
   const name = basename(current);
-  const stem = name.slice(0, name.lastIndexOf('-') + 1);
+  const stem = name.slice(0, name.lastIndexOf('-') + 1); // "<name>-<path hash>-"
   for (const f of readdirSync(dir)) {
-    if (f !== name && f.startsWith(stem) && /-[0-9a-f]{16}\.onnx$/.test(f) && f.length === name.length) rmSync(join(dir, f), { force: true });
+    if (f !== name && f.startsWith(stem) && /^[0-9a-f]{16}\.onnx$/.test(f.slice(stem.length))) rmSync(join(dir, f), { force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isVoicemoodError } from '../../src/errors.ts';
 import { EMOTIONS } from '../../src/mood/emotions.ts';
@@ -9,6 +9,7 @@ import { framesFor } from '../../src/inference/batcher.ts';
 import { Engine, openEngine, type EngineOptions } from '../../src/inference/engine.ts';
 import { GraphBuilder } from '../../src/inference/onnx/graph.ts';
 import { writeModel } from '../../src/inference/onnx/writer.ts';
+import type { BatchOutputs, BatchRunner } from '../../src/inference/session.ts';
 import { writeTinyModel } from '../../src/inference/tinyModel.ts';
 import type { EmotionResult } from '../../src/inference/types.ts';
 
@@ -20,6 +21,15 @@ function clip(samples: number, seed: number): Float32Array {
     out[i] = 0.3 * Math.sin(2 * Math.PI * (110 + 40 * seed) * t) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t)) + 0.05 * Math.sin(2 * Math.PI * (900 + 100 * seed) * t);
   }
   return out;
+}
+
+/** Outputs of a fake session: row r puts all its probability on label 3 (happy), embedding filled with r. */
+function fakeOutputs(rows: number, d: number): BatchOutputs {
+  const scores = new Float32Array(rows * 9);
+  for (let r = 0; r < rows; r++) scores[r * 9 + 3] = 1;
+  const embedding = new Float32Array(rows * d);
+  for (let r = 0; r < rows; r++) embedding.fill(r, r * d, (r + 1) * d);
+  return { scores, logits: scores.slice(), embedding, frameLengths: new BigInt64Array(rows), frameCount: 0 };
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -197,6 +207,40 @@ describe('Engine on the tiny model', () => {
     opened.push(c);
     assert.equal(c.optimizedCache?.hit, false);
     assertSameResult(await c.analyze(samples, { frames: true }), ra);
+  });
+
+  it('rebuilds the optimised graph when the model file changes, and drops the old copy', async () => {
+    const cacheDir = join(dir, 'cache-stale');
+    const a = await Engine.open(modelPath, { optimizedCacheDir: cacheDir, threads: 1 });
+    opened.push(a);
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(modelPath, later, later); // as if the model had been converted again
+    const b = await Engine.open(modelPath, { optimizedCacheDir: cacheDir, threads: 1 });
+    opened.push(b);
+    assert.equal(b.optimizedCache?.hit, false);
+    assert.notEqual(b.optimizedCache?.path, a.optimizedCache?.path);
+    assert.deepEqual(readdirSync(join(cacheDir, 'ort-optimized')), [basename(b.optimizedCache!.path)]);
+  });
+
+  it('rejects every row of a batch the session fails on, and keeps serving', async () => {
+    const real = await Engine.open(modelPath, { optimizedCacheDir: false, threads: 1 });
+    opened.push(real);
+    let calls = 0;
+    const runner: BatchRunner = {
+      run() {
+        calls++;
+        return calls === 1 ? Promise.reject(new Error('onnxruntime exploded')) : Promise.resolve(fakeOutputs(2, real.model.embedDim));
+      },
+      release: () => Promise.resolve(),
+    };
+    const engine = new Engine(real.model, runner);
+    const failed = await Promise.allSettled([engine.analyze(clip(8000, 1)), engine.analyze(clip(8000, 2))]);
+    for (const f of failed) assert.ok(f.status === 'rejected' && isVoicemoodError(f.reason, 'internal'));
+    const ok = await Promise.all([engine.analyze(clip(8000, 1)), engine.analyze(clip(8000, 2))]);
+    assert.equal(calls, 2);
+    assert.equal(ok[1].emotion, 'happy');
+    assert.equal(ok[1].embedding[0], 1);
+    await engine.close();
   });
 
   it('gives clear errors for a missing file, a non-model file and an ONNX model that is not ours', async () => {
