@@ -154,3 +154,12 @@ test('a row too short for one frame gets 0 frames and a zero embedding without d
   assert.ok(Array.from(o.scores).every(Number.isFinite));
   await session.release();
 });
+
+test('an even positional-conv kernel (width 40 → k = 8) drops the extra step and batches exactly', async (t) => {
+  const { session } = await build('even', { convPosWidth: 40 });
+  const clips = [20000, 7000].map((n, i) => signal(n, i + 7));
+  const o = await runBatch(session, clips);
+  assert.deepEqual(o.framesDims, [2, frameCount(tinyArch(), 20000), 32]);
+  t.diagnostic(`max difference ${await assertBatchExact(session, clips, 32)}`);
+  await session.release();
+});

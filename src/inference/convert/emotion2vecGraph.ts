@@ -53,7 +53,7 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
   arch.convSpec.forEach(([c, k, s], i) => {
     const prefix = `${AUDIO}.local_encoder.conv_layers.${i}`;
     const conv = g.op('Conv', [h, L.param(`${prefix}.0.weight`, [c, cin, k])], { kernel_shape: [k], strides: [s] });
-    feats = L.gelu(L.layerNorm(L.swap12(conv), `${prefix}.2.1`, c, 1e-5)); // torch default eps here // [B, T, C]
+    feats = L.gelu(L.layerNorm(L.swap12(conv), `${prefix}.2.1`, c, 1e-5)); // [B, T, C]; torch's default eps, not norm_eps
     if (i < arch.convSpec.length - 1) h = L.swap12(feats);
     // floor((len - k) / s) + 1 = floor((len - k + s) / s), clamped at 0 for rows shorter than k.
     frameLen = g.op('Max', [g.op('Div', [g.op('Add', [frameLen, L.int(s - k)]), L.int(s)]), L.int(0)]);
