@@ -22,7 +22,7 @@ export function handleMe(ctx: CommandContext, s: Services): Promise<Reply[]> {
     }
     const shares = weightedShares(all);
     const top = dominantOf(shares);
-    lines.push('', `${strings.meOverall(ME_DAYS)}: ${EMOJI[top]} ${EMOTION_LABELS[lang][top]} ${formatPercent(shares[top])} · ${strings.notes(all.length)}`);
+    lines.push('', `${strings.meOverall(ME_DAYS)}${EMOJI[top]} ${EMOTION_LABELS[lang][top]} ${formatPercent(shares[top])} · ${strings.notes(all.length)}`);
     if (all.length >= 4) {
       // Trend: the older half against the newer half of the last 30 days.
       const half = Math.floor(all.length / 2);
@@ -33,7 +33,7 @@ export function handleMe(ctx: CommandContext, s: Services): Promise<Reply[]> {
       const trend = d > 0.1 ? 'rising' : d < -0.1 ? 'falling' : 'steady';
       const o = dominantOf(older);
       const n = dominantOf(newer);
-      lines.push(`${strings.meTrend}: ${strings.trend[trend]} (${strings.trendMood(`${EMOJI[o]} ${EMOTION_LABELS[lang][o]}`, `${EMOJI[n]} ${EMOTION_LABELS[lang][n]}`)})`);
+      lines.push(`${strings.meTrend}${strings.trend[trend]} (${strings.trendMood(`${EMOJI[o]} ${EMOTION_LABELS[lang][o]}`, `${EMOJI[n]} ${EMOTION_LABELS[lang][n]}`)})`);
     }
     return [text(lines.join('\n'), true)];
   });

@@ -3,6 +3,7 @@
  * stacked in model order), drawn as SVG and rasterised with @resvg/resvg-js. Text (title, legend,
  * ticks) is decoration only: nothing depends on a font being installed.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 import { EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from './emotions.ts';
 import { escapeXml } from './text.ts';
@@ -27,6 +28,8 @@ export interface SharesChart {
   columns: EmotionScores[];
   /** Tick labels along the x axis at fractions 0..1 of its width. */
   ticks?: { at: number; label: string }[];
+  /** Title in English, used when `lang` is zh but no Chinese font is installed. */
+  fallbackTitle?: string;
   /** Shortcut: ticks from a numeric axis (e.g. 0..12 s). Ignored when `ticks` is given. */
   axis?: { start: number; end: number; unit: string };
 }
@@ -35,13 +38,44 @@ const W = 900;
 const H = 380;
 const PLOT = { x: 50, y: 40, w: 680, h: 290 };
 
+/** Font families tried in order; CJK ones come after DejaVu so Latin text keeps its look. */
+const FONT_FAMILIES = "DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, WenQuanYi Micro Hei, WenQuanYi Zen Hei, AR PL UMing CN, Droid Sans Fallback, sans-serif";
+
+let cjkFont: boolean | undefined;
+/**
+ * Whether a font that can draw Chinese is installed (common Linux packages: fonts-noto-cjk,
+ * fonts-wqy-*, fonts-arphic-*, fonts-droid-fallback). Without one, Chinese chart text would be
+ * empty boxes, so charts fall back to English text (the bars do not depend on it).
+ */
+export function hasCjkFont(): boolean {
+  if (cjkFont !== undefined) return cjkFont;
+  const roots = ['/usr/share/fonts', '/usr/local/share/fonts', `${process.env.HOME ?? ''}/.fonts`, `${process.env.HOME ?? ''}/.local/share/fonts`];
+  const pattern = /cjk|wqy|wenquanyi|uming|ukai|droidsansfallback|notosanssc|sourcehansans|simhei|simsun|msyh|pingfang/i;
+  const seen = (dir: string, depth: number): boolean => {
+    if (depth > 4 || !existsSync(dir)) return false;
+    try {
+      for (const d of readdirSync(dir, { withFileTypes: true })) {
+        if (pattern.test(d.name)) return true;
+        if (d.isDirectory() && seen(`${dir}/${d.name}`, depth + 1)) return true;
+      }
+    } catch {
+      return false;
+    }
+    return false;
+  };
+  cjkFont = roots.some((r) => seen(r, 0));
+  return cjkFont;
+}
+
 export function renderSharesChartSvg(chart: SharesChart): string {
+  const lang: Lang = chart.lang === 'zh' && !hasCjkFont() ? 'en' : chart.lang;
+  const title = lang === chart.lang ? chart.title : (chart.fallbackTitle ?? '');
   const n = Math.max(1, chart.columns.length);
   const colW = PLOT.w / n;
   const gap = colW > 4 ? Math.min(2, colW * 0.15) : 0;
   const parts: string[] = [];
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
-  parts.push(`<text x="${PLOT.x}" y="24" font-size="16" fill="#222">${escapeXml(chart.title)}</text>`);
+  parts.push(`<text x="${PLOT.x}" y="24" font-size="16" fill="#222">${escapeXml(title)}</text>`);
   parts.push(`<rect x="${PLOT.x}" y="${PLOT.y}" width="${PLOT.w}" height="${PLOT.h}" fill="#f7f7f7" stroke="#cccccc"/>`);
   chart.columns.forEach((col, i) => {
     const total = EMOTIONS.reduce((a, e) => a + Math.max(0, col[e] || 0), 0);
@@ -66,9 +100,9 @@ export function renderSharesChartSvg(chart: SharesChart): string {
   EMOTIONS.forEach((e, i) => {
     const y = PLOT.y + 8 + i * 30;
     parts.push(`<rect x="${PLOT.x + PLOT.w + 20}" y="${y}" width="16" height="16" fill="${EMOTION_COLORS[e]}"/>`);
-    parts.push(`<text x="${PLOT.x + PLOT.w + 42}" y="${y + 13}" font-size="13" fill="#222">${escapeXml(EMOTION_LABELS[chart.lang][e])}</text>`);
+    parts.push(`<text x="${PLOT.x + PLOT.w + 42}" y="${y + 13}" font-size="13" fill="#222">${escapeXml(EMOTION_LABELS[lang][e])}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif">${parts.join('')}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT_FAMILIES}">${parts.join('')}</svg>`;
 }
 
 function ticksOf(chart: SharesChart): { at: number; label: string }[] {

@@ -68,6 +68,7 @@ export function renderTimelineText(timeline: Timeline, lang: Lang): string {
 export function renderTimelinePng(timeline: Timeline, lang: Lang): Uint8Array {
   return renderSharesChartPng({
     title: t(lang).chartTitle,
+    fallbackTitle: t('en').chartTitle,
     lang,
     columns: timeline.windows.map((w) => w.shares),
     axis: { start: 0, end: timeline.durationS, unit: 's' },

@@ -41,7 +41,7 @@ test('summary: per member dominant emotion, counts, talk time; overall mood; win
   assert.match(body, /😠 ANN +3 notes · 14 s talk/);
   assert.match(body, /😢 BOB +1 note · 3\.0 s talk/);
   assert.ok(!body.includes('CAT'));
-  assert.match(renderSummaryBody(s, 'zh'), /^整体: 😠 生气/);
+  assert.match(renderSummaryBody(s, 'zh'), /^整体：😠 生气/);
   const png = renderSummaryPng(s, 'en')!;
   assert.equal(Buffer.from(png.subarray(1, 4)).toString(), 'PNG');
 });

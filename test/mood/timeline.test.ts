@@ -57,3 +57,17 @@ test('timeline PNG: a real PNG whose columns carry the emotion colours', () => {
   assert.deepEqual(px(50 + 80, 200), hex(EMOTION_COLORS.angry));
   assert.deepEqual(px(50 + 680 - 80, 200), hex(EMOTION_COLORS.sad));
 });
+
+test('chart text: Chinese when a CJK font is installed, English otherwise (never empty boxes)', async () => {
+  const { hasCjkFont } = await import('../../src/mood/chart.ts');
+  const svg = renderSharesChartSvg({ title: '情绪', fallbackTitle: 'Emotion', lang: 'zh', columns: [] });
+  if (hasCjkFont()) {
+    assert.match(svg, /生气/);
+    assert.match(svg, />情绪</);
+  } else {
+    assert.match(svg, />Angry</);
+    assert.doesNotMatch(svg, /生气|情绪/);
+    assert.match(svg, />Emotion</);
+  }
+  assert.match(renderSharesChartSvg({ title: 'T', lang: 'en', columns: [] }), />Angry</);
+});
