@@ -13,12 +13,17 @@ import { startDiscordBot } from '../../src/bots/discord/index.ts';
 import { OpusDecoder } from '../../src/bots/discord/voice/opus.ts';
 import { TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
 import type { Services } from '../../src/commands/types.ts';
+import type { EmotionEngine } from '../../src/inference/types.ts';
 import { openHistory } from '../../src/history/open.ts';
 import { InMemoryModerationGate } from '../../src/mood/moderation.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { FakeDiscord, PERMISSIONS, nextSnowflake, type RecordedCall } from '../fakes/discord/server.ts';
 import { FakeVoiceReceiver } from '../fakes/discord/voiceReceiver.ts';
 import { loadSpeech, silencePackets, tinyEngine } from './voiceHarness.ts';
+import { EMOTIONS, namedScores, topEmotion } from '../../src/mood/emotions.ts';
+import type { EmotionResult } from '../../src/inference/types.ts';
+import { BUTTON } from '../../src/bots/discord/render.ts';
+import { t } from '../../src/mood/i18n.ts';
 
 const TOKEN = 'discord-voice-token-abcdef';
 const GUILD = '110000000000000001';
@@ -27,8 +32,23 @@ const VOICE = '310000000000000002';
 const ALICE = '210000000000000001';
 const BOB = '210000000000000002';
 const CAROL = '210000000000000003';
+const LOG = '310000000000000003';
 
-test('listening in a voice channel: announcement, consent, per-speaker utterances in history, /mood summary with chart, /listen stop', async () => {
+interface Rig {
+  fake: FakeDiscord;
+  history: Awaited<ReturnType<typeof openHistory>>;
+  receiver: FakeVoiceReceiver;
+  connects: string[];
+  decoded: string[];
+  started: Awaited<ReturnType<typeof startDiscordBot>>;
+  advance(ms: number): void;
+  slash(userId: string, name: string, options?: unknown[], permissions?: string): ReturnType<FakeDiscord['interaction']>;
+  callback(i: { id: string; token: string }, from: number): Promise<RecordedCall>;
+  original(i: { token: string }, from: number): Promise<RecordedCall>;
+  close(): Promise<void>;
+}
+
+async function rig(engineOverride?: EmotionEngine): Promise<Rig> {
   const fake = await new FakeDiscord({
     token: TOKEN,
     guilds: [
@@ -39,6 +59,7 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
         channels: [
           { id: TEXT, name: 'general', type: 0 },
           { id: VOICE, name: 'Lounge', type: 2 },
+          { id: LOG, name: 'mod-log', type: 0 },
         ],
         members: [
           { id: ALICE, username: 'alice', global_name: 'Alice' },
@@ -48,7 +69,8 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
       },
     ],
   }).start();
-  const engine = await tinyEngine();
+  const tiny = await tinyEngine();
+  const engine = engineOverride ?? tiny;
   const dataDir = await mkdtemp(join(tmpdir(), 'vm-discord-voice-'));
   // Packets are pushed faster than real time: the test moves the clock on by itself.
   let now = Date.now();
@@ -84,6 +106,30 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
     fake.interaction(GUILD, TEXT, userId, 2, { id: nextSnowflake(), name, type: 1, options }, { permissions });
   const callback = (i: { id: string; token: string }, from: number) => fake.waitForCall((c) => c.seq >= from && c.path === `/interactions/${i.id}/${i.token}/callback`);
   const original = (i: { token: string }, from: number) => fake.waitForCall((c) => c.seq >= from && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
+  return {
+    fake,
+    history,
+    receiver,
+    connects,
+    decoded,
+    started,
+    advance: (ms) => void (now += ms),
+    slash,
+    callback,
+    original,
+    async close() {
+      await started.stop();
+      await fake.close();
+      await tiny.close();
+      await history.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('listening in a voice channel: announcement, consent, per-speaker utterances in history, /mood summary with chart, /listen stop', async () => {
+  const r = await rig();
+  const { fake, history, receiver, connects, decoded, started, slash, callback, original, advance } = r;
   try {
     // Consent: the server is opt-in (default). Alice and Bob opt in, Carol opts out.
     for (const [who, choice] of [[ALICE, 'in'], [BOB, 'in'], [CAROL, 'out']] as const) {
@@ -133,7 +179,7 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
     await closed;
     const listening = started.bot.listeners.get(GUILD)!;
     await listening.session.idle();
-    now += 30_000;
+    advance(30_000);
 
     const entries = await history.listChat('discord', VOICE);
     assert.deepEqual(
@@ -171,10 +217,108 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
     assert.match(bye.body.content, /stopped listening/);
     assert.equal(started.bot.listeners.get(GUILD), undefined);
   } finally {
-    await started.stop();
-    await fake.close();
-    await engine.close();
-    await history.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await r.close();
+  }
+});
+
+/**
+ * For the alert logic only (allowed by the issue): a fake engine that calls every utterance longer
+ * than 2.6 s angry and the rest neutral. Bob's fixture is 2.8 s long, Alice's 2.4 s, so after the
+ * real receive path (Opus → PCM → 16 kHz → VAD) Bob sounds angry and Alice does not.
+ */
+function angryWhenLong(): EmotionEngine & { calls: number } {
+  const engine = {
+    calls: 0,
+    model: { id: 'fake (fp32)' } as EmotionEngine['model'],
+    load: () => ({ inFlight: 0, queued: 0, capacity: 64 }),
+    close: async () => undefined,
+    async analyze(samples: Float32Array): Promise<EmotionResult> {
+      engine.calls++;
+      const durationS = samples.length / 16000;
+      const top = durationS > 2.6 ? 'angry' : 'neutral';
+      const scores = namedScores(EMOTIONS.map((e) => (e === top ? 0.6 : 0.05)));
+      return { ...topEmotion(scores), scores, logits: [], embedding: new Float32Array(4), durationS, model: 'fake' };
+    },
+  };
+  return engine;
+}
+
+test('a heated speaker triggers one alert in the log channel (cooldown holds the next), with Acknowledge for admins only', async () => {
+  const engine = angryWhenLong();
+  const r = await rig(engine);
+  const { fake, receiver, slash, callback, advance } = r;
+  try {
+    const admin = PERMISSIONS.manageGuild;
+    for (const [name, value] of [['consent', 'opt_out'], ['heated_min_speech', '2'], ['logchannel', LOG]]) {
+      const at = fake.calls.length;
+      const i = slash(ALICE, 'settings', [{ name: 'name', type: 3, value: name }, { name: 'value', type: 3, value }], admin);
+      fake.dispatch('INTERACTION_CREATE', i);
+      assert.match((await callback(i, at)).body.data.content, /Saved/);
+    }
+    for (const userId of [ALICE, BOB]) {
+      fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    }
+    let at = fake.calls.length;
+    const listen = slash(ALICE, 'listen', [{ name: 'start', type: 1, options: [] }], admin);
+    fake.dispatch('INTERACTION_CREATE', listen);
+    const announced = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages`);
+    assert.match(announced.body.content, /privacy out/, 'opt-out servers are told how to opt out');
+
+    const [a, b] = await Promise.all([loadSpeech('speaker-a.wav'), loadSpeech('speaker-b.wav')]);
+    const talk = async () => {
+      receiver.startSpeaking(ALICE);
+      receiver.startSpeaking(BOB);
+      const [sa, sb] = await Promise.all([receiver.subscribed(ALICE), receiver.subscribed(BOB)]);
+      const trackA = [...a.packets, ...silencePackets(1)];
+      const trackB = [...silencePackets(0.5), ...b.packets, ...silencePackets(1)];
+      for (let k = 0; k < Math.max(trackA.length, trackB.length); k++) {
+        if (trackA[k]) receiver.packet(ALICE, trackA[k]);
+        if (trackB[k]) receiver.packet(BOB, trackB[k]);
+      }
+      const closed = Promise.all([sa, sb].map((s) => new Promise((res) => s.once('close', res))));
+      receiver.end(ALICE);
+      receiver.end(BOB);
+      await closed;
+      await r.started.bot.listeners.get(GUILD)!.session.idle();
+    };
+
+    at = fake.calls.length;
+    await talk();
+    const alert = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${LOG}/messages`);
+    const embed = alert.body.embeds[0];
+    assert.equal(embed.title, t('en').alertTitleHeated('Bob'));
+    assert.match(embed.description, /<@210000000000000002>/);
+    assert.doesNotMatch(embed.description, /<@210000000000000001>/, 'Alice is not heated');
+    assert.deepEqual(embed.fields.map((f: { name: string }) => f.name), ['Channel', 'Window', 'Trend', 'Scores']);
+    assert.equal(embed.fields[0].value, `<#${VOICE}>`);
+    assert.equal(embed.fields[1].value, '120 s');
+    assert.match(embed.fields[3].value, /😠 60%/);
+    const [ack, snooze] = alert.body.components[0].components;
+    assert.ok(ack.custom_id.startsWith(BUTTON.ack) && snooze.custom_id.startsWith(BUTTON.snooze));
+    assert.equal(alert.files.length, 0, 'never audio');
+
+    // Bob keeps shouting a minute later: the cooldown holds a second alert back.
+    advance(60_000);
+    const mark = fake.calls.length;
+    await talk();
+    assert.equal(engine.calls, 4);
+    assert.equal(fake.calls.filter((c) => c.seq >= at && c.path === `/channels/${LOG}/messages`).length, 1);
+
+    // Acknowledge: refused to a member without Manage Server, done for an admin.
+    const message = fake.message(GUILD, LOG, fake.botUser.id, { embeds: alert.body.embeds, components: alert.body.components });
+    const click = (userId: string, permissions: string) => fake.interaction(GUILD, LOG, userId, 3, { custom_id: ack.custom_id, component_type: 2 }, { permissions, message });
+    const denied = click(BOB, PERMISSIONS.member);
+    fake.dispatch('INTERACTION_CREATE', denied);
+    const no = await callback(denied, mark);
+    assert.equal(no.body.type, 4);
+    assert.equal(no.body.data.flags, 64);
+    const ok = click(ALICE, admin);
+    fake.dispatch('INTERACTION_CREATE', ok);
+    const yes = await callback(ok, mark);
+    assert.equal(yes.body.type, 7);
+    assert.equal(yes.body.data.embeds[0].footer.text, 'Acknowledged by Alice.');
+    assert.deepEqual(yes.body.data.components, []);
+  } finally {
+    await r.close();
   }
 });

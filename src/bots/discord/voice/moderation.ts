@@ -15,8 +15,12 @@ export async function voiceAlerts(mood: ChannelMood, scope: VoiceScope, s: Pick<
   // Without a log channel there is nobody to tell: do not spend the cooldown.
   if (!settings.logChannelId) return [];
   const th = resolveThresholds(settings.moderation);
-  const items = moderationItems(mood, now - th.heatedWindowS * 1000, now);
-  const signals = checkHeated(items, { platform: 'discord', chatId: scope.channelId, guildId: scope.guildId }, now, th);
+  // The window ends at the later of now and the last utterance's end: utterance times come from
+  // the receive stream (start + offset), which can run a little ahead of the wall clock.
+  const candidates = moderationItems(mood, now - th.heatedWindowS * 1000, now + 60_000);
+  const end = Math.max(now, ...candidates.map((i) => i.at));
+  const items = candidates.filter((i) => i.at >= end - th.heatedWindowS * 1000);
+  const signals = checkHeated(items, { platform: 'discord', chatId: scope.channelId, guildId: scope.guildId }, end, th);
   const out: AlertReply[] = [];
   for (const signal of signals) {
     if (!s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour })) continue;
