@@ -3,10 +3,10 @@
  *
  * Key layout (inside the keyv namespace "voicemood"; ids are URI-encoded so that no id can reach
  * into another key):
- *   u/<platform>/<userId>/meta        { days: [YYYY-MM-DD…], chats: [chatId…] }
- *   u/<platform>/<userId>/d/<day>     HistoryEntry[]   the user's entries of that UTC day
- *   c/<platform>/<chatId>/meta        { days: […] }
- *   c/<platform>/<chatId>/d/<day>     HistoryEntry[]   copies for chat summaries (/mood)
+ *   u/<platform>/<userId>/meta          { slots: ["YYYY-MM-DDTHH"…], chats: [chatId…] }
+ *   u/<platform>/<userId>/h/<slot>      HistoryEntry[]   the user's entries of that UTC hour
+ *   c/<platform>/<chatId>/meta          { slots: […] }
+ *   c/<platform>/<chatId>/h/<slot>      HistoryEntry[]   copies for chat summaries (/mood)
  *   us/<platform>/<userId>            UserSettings
  *   cs/<platform>/<scopeId>           ChatSettings (Telegram chat / Discord guild)
  *   ua/<platform>/<userId>            [scopeId…]       chats whose alerts the user receives
@@ -15,8 +15,8 @@
  * touches (KeyedMutex, in this process; one process owns a store). An append writes the user's
  * bucket, the chat's bucket and both metas with ONE keyv setMany: a single SQLite transaction
  * (SqliteKeyvStore), a Redis MULTI, a Postgres multi-row upsert — so an entry is in both indexes
- * or in neither, and append() resolves only after that commit. Day buckets bound the size of each
- * rewrite.
+ * or in neither, and append() resolves only after that commit. Hourly buckets bound the size of each
+ * rewrite (the per-chat rate limit caps a bucket at a few thousand entries).
  */
 import { randomUUID } from 'node:crypto';
 import type { Keyv } from 'keyv';
@@ -41,24 +41,25 @@ export const DEFAULT_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
 
 interface UserMeta {
-  days: string[];
+  slots: string[];
   chats: string[];
 }
 interface ChatMeta {
-  days: string[];
+  slots: string[];
 }
 
 const enc = encodeURIComponent;
 const userBase = (p: Platform, u: string) => `u/${p}/${enc(u)}`;
 const chatBase = (p: Platform, c: string) => `c/${p}/${enc(c)}`;
 const metaKey = (base: string) => `${base}/meta`;
-const dayKey = (base: string, day: string) => `${base}/d/${day}`;
+const slotKey = (base: string, slot: string) => `${base}/h/${slot}`;
 const userSettingsKey = (p: Platform, u: string) => `us/${p}/${enc(u)}`;
 const chatSettingsKey = (p: Platform, s: string) => `cs/${p}/${enc(s)}`;
 const alertScopesKey = (p: Platform, u: string) => `ua/${p}/${enc(u)}`;
 
-export function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+/** The UTC hour an entry is filed under, e.g. "2026-06-01T13". Sorts as text. */
+export function slotOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 13);
 }
 
 export class KeyvHistoryStore implements HistoryStore {
@@ -92,31 +93,33 @@ export class KeyvHistoryStore implements HistoryStore {
 
   async append(input: NewHistoryEntry): Promise<HistoryEntry> {
     const entry = validateEntry(input);
-    const day = dayOf(entry.at);
+    const slot = slotOf(entry.at);
     const ub = userBase(entry.platform, entry.userId);
     const cb = chatBase(entry.platform, entry.chatId);
     return this.track(() =>
       this.mutex.withKeys([metaKey(ub), metaKey(cb)], async () => {
-        const [umeta, ubucket, cmeta, cbucket] = (await this.keyv.getMany([metaKey(ub), dayKey(ub, day), metaKey(cb), dayKey(cb, day)])) as [
+        const [umeta, ubucket, cmeta, cbucket] = (await this.keyv.getMany([metaKey(ub), slotKey(ub, slot), metaKey(cb), slotKey(cb, slot)])) as [
           UserMeta | undefined,
           HistoryEntry[] | undefined,
           ChatMeta | undefined,
           HistoryEntry[] | undefined,
         ];
-        const um: UserMeta = { days: addSorted(umeta?.days ?? [], day), chats: addSorted(umeta?.chats ?? [], entry.chatId) };
-        const cm: ChatMeta = { days: addSorted(cmeta?.days ?? [], day) };
+        const um: UserMeta = { slots: addSorted(umeta?.slots ?? [], slot), chats: addSorted(umeta?.chats ?? [], entry.chatId) };
+        const cm: ChatMeta = { slots: addSorted(cmeta?.slots ?? [], slot) };
         // Lazy retention: buckets past the retention period go when their owner writes again.
-        const cutoff = dayOf(this.now() - this.retentionDays * DAY_MS);
-        const expired = [...um.days.filter((d) => d < cutoff).map((d) => dayKey(ub, d)), ...cm.days.filter((d) => d < cutoff).map((d) => dayKey(cb, d))];
-        um.days = um.days.filter((d) => d >= cutoff || d === day);
-        cm.days = cm.days.filter((d) => d >= cutoff || d === day);
-        await this.keyv.setMany([
-          { key: dayKey(ub, day), value: [...(ubucket ?? []), entry] },
-          { key: dayKey(cb, day), value: [...(cbucket ?? []), entry] },
-          { key: metaKey(ub), value: um },
-          { key: metaKey(cb), value: cm },
-        ]);
-        const stale = expired.filter((k) => k !== dayKey(ub, day) && k !== dayKey(cb, day));
+        const cutoff = slotOf(this.now() - this.retentionDays * DAY_MS);
+        const expired = [...um.slots.filter((d) => d < cutoff).map((d) => slotKey(ub, d)), ...cm.slots.filter((d) => d < cutoff).map((d) => slotKey(cb, d))];
+        um.slots = um.slots.filter((d) => d >= cutoff || d === slot);
+        cm.slots = cm.slots.filter((d) => d >= cutoff || d === slot);
+        const writes: { key: string; value: unknown }[] = [
+          { key: slotKey(ub, slot), value: [...(ubucket ?? []), entry] },
+          { key: slotKey(cb, slot), value: [...(cbucket ?? []), entry] },
+        ];
+        // Metas change once an hour or on a new chat: rewrite them only then.
+        if (!sameMeta(umeta, um)) writes.push({ key: metaKey(ub), value: um });
+        if (!sameMeta(cmeta, cm)) writes.push({ key: metaKey(cb), value: cm });
+        await this.keyv.setMany(writes);
+        const stale = expired.filter((k) => k !== slotKey(ub, slot) && k !== slotKey(cb, slot));
         if (stale.length > 0) await this.keyv.deleteMany(stale);
         return entry;
       }),
@@ -141,11 +144,11 @@ export class KeyvHistoryStore implements HistoryStore {
     const meta = (await this.keyv.get(metaKey(base))) as UserMeta | ChatMeta | undefined;
     if (!meta) return [];
     const since = Math.max(options.since ?? -Infinity, this.now() - this.retentionDays * DAY_MS);
-    const fromDay = dayOf(Number.isFinite(since) ? since : 0);
-    const toDay = options.until !== undefined ? dayOf(options.until) : '9999-12-31';
-    const days = meta.days.filter((d) => d >= fromDay && d <= toDay);
-    if (days.length === 0) return [];
-    const buckets = (await this.keyv.getMany(days.map((d) => dayKey(base, d)))) as (HistoryEntry[] | undefined)[];
+    const fromSlot = slotOf(Number.isFinite(since) ? since : 0);
+    const toSlot = options.until !== undefined ? slotOf(options.until) : '9999';
+    const slots = meta.slots.filter((d) => d >= fromSlot && d <= toSlot);
+    if (slots.length === 0) return [];
+    const buckets = (await this.keyv.getMany(slots.map((d) => slotKey(base, d)))) as (HistoryEntry[] | undefined)[];
     return buckets.flatMap((b) => b ?? []).filter((e) => e.at >= since && (options.until === undefined || e.at < options.until));
   }
 
@@ -168,10 +171,10 @@ export class KeyvHistoryStore implements HistoryStore {
         const meta = (await this.keyv.get(metaKey(ub))) as UserMeta | undefined;
         if (meta && meta.chats.some((c) => !chats.includes(c))) return false;
         if (meta) {
-          const userBuckets = (await this.keyv.getMany(meta.days.map((d) => dayKey(ub, d)))) as (HistoryEntry[] | undefined)[];
+          const userBuckets = (await this.keyv.getMany(meta.slots.map((d) => slotKey(ub, d)))) as (HistoryEntry[] | undefined)[];
           report.entries += userBuckets.reduce((n, b) => n + (b?.length ?? 0), 0);
           for (const chatId of meta.chats) report.chatEntries += await this.removeFromChat(platform, chatId, userId);
-          await this.keyv.deleteMany([...meta.days.map((d) => dayKey(ub, d)), metaKey(ub)]);
+          await this.keyv.deleteMany([...meta.slots.map((d) => slotKey(ub, d)), metaKey(ub)]);
         }
         return true;
       });
@@ -194,28 +197,28 @@ export class KeyvHistoryStore implements HistoryStore {
     return report;
   }
 
-  /** Removes the user's copies from every day bucket of one chat; the caller holds the chat's meta. */
+  /** Removes the user's copies from every hourly bucket of one chat; the caller holds the chat's meta. */
   private async removeFromChat(platform: Platform, chatId: string, userId: string): Promise<number> {
     const cb = chatBase(platform, chatId);
     const meta = (await this.keyv.get(metaKey(cb))) as ChatMeta | undefined;
     if (!meta) return 0;
-    const buckets = (await this.keyv.getMany(meta.days.map((d) => dayKey(cb, d)))) as (HistoryEntry[] | undefined)[];
+    const buckets = (await this.keyv.getMany(meta.slots.map((d) => slotKey(cb, d)))) as (HistoryEntry[] | undefined)[];
     let removed = 0;
     const writes: { key: string; value: unknown }[] = [];
     const deletes: string[] = [];
-    const keptDays: string[] = [];
-    meta.days.forEach((d, i) => {
+    const keptSlots: string[] = [];
+    meta.slots.forEach((d, i) => {
       const b = buckets[i] ?? [];
       const kept = b.filter((e) => e.userId !== userId);
       removed += b.length - kept.length;
-      if (kept.length === 0) deletes.push(dayKey(cb, d));
+      if (kept.length === 0) deletes.push(slotKey(cb, d));
       else {
-        keptDays.push(d);
-        if (kept.length !== b.length) writes.push({ key: dayKey(cb, d), value: kept });
+        keptSlots.push(d);
+        if (kept.length !== b.length) writes.push({ key: slotKey(cb, d), value: kept });
       }
     });
-    if (keptDays.length === 0) deletes.push(metaKey(cb));
-    else writes.push({ key: metaKey(cb), value: { days: keptDays } });
+    if (keptSlots.length === 0) deletes.push(metaKey(cb));
+    else writes.push({ key: metaKey(cb), value: { slots: keptSlots } });
     if (writes.length > 0) await this.keyv.setMany(writes);
     if (deletes.length > 0) await this.keyv.deleteMany(deletes);
     return removed;
@@ -227,7 +230,7 @@ export class KeyvHistoryStore implements HistoryStore {
 
   private async pruneAll(now: number): Promise<number> {
     if (!this.keyv.iterator) throw new VoicemoodError('internal', 'This history backend cannot list its keys, so old entries cannot be pruned.');
-    const cutoff = dayOf(now - this.retentionDays * DAY_MS);
+    const cutoff = slotOf(now - this.retentionDays * DAY_MS);
     const metas: string[] = [];
     for await (const [key] of this.keyv.iterator(undefined)) if (typeof key === 'string' && key.endsWith('/meta')) metas.push(key);
     let removed = 0;
@@ -236,13 +239,13 @@ export class KeyvHistoryStore implements HistoryStore {
         const meta = (await this.keyv.get(mk)) as UserMeta | ChatMeta | undefined;
         if (!meta) return 0;
         const base = mk.slice(0, -'/meta'.length);
-        const old = meta.days.filter((d) => d < cutoff);
+        const old = meta.slots.filter((d) => d < cutoff);
         if (old.length === 0) return 0;
-        const buckets = (await this.keyv.getMany(old.map((d) => dayKey(base, d)))) as (HistoryEntry[] | undefined)[];
-        const rest = meta.days.filter((d) => d >= cutoff);
+        const buckets = (await this.keyv.getMany(old.map((d) => slotKey(base, d)))) as (HistoryEntry[] | undefined)[];
+        const rest = meta.slots.filter((d) => d >= cutoff);
         if (rest.length === 0) await this.keyv.delete(mk);
-        else await this.keyv.set(mk, { ...meta, days: rest });
-        await this.keyv.deleteMany(old.map((d) => dayKey(base, d)));
+        else await this.keyv.set(mk, { ...meta, slots: rest });
+        await this.keyv.deleteMany(old.map((d) => slotKey(base, d)));
         // Count each entry once: the user side (chat copies are the same entries).
         return mk.startsWith('u/') ? buckets.reduce((n, b) => n + (b?.length ?? 0), 0) : 0;
       });
@@ -365,6 +368,10 @@ function validateEntry(input: NewHistoryEntry): HistoryEntry {
 function finish(entries: HistoryEntry[], options: ListOptions): HistoryEntry[] {
   entries.sort((a, b) => a.at - b.at);
   return options.limit !== undefined ? entries.slice(Math.max(0, entries.length - options.limit)) : entries;
+}
+
+function sameMeta(a: UserMeta | ChatMeta | undefined, b: UserMeta | ChatMeta): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
 function addSorted(list: string[], item: string): string[] {
