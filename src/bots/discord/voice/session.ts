@@ -74,6 +74,8 @@ export class VoiceSession {
   readonly #starting = new Set<string>();
   readonly #capped = new Set<string>();
   readonly #pending = new Set<Promise<void>>();
+  /** Speakers past the consent check whose pipeline is still being set up (they hold a slot). */
+  #reserved = 0;
   #receiver: ReceiverLike | undefined;
   #stopped = false;
   readonly #onStart = (userId: string): void => void this.#startSpeaker(userId);
@@ -150,14 +152,17 @@ export class VoiceSession {
       }
       if (!allowed) return;
       const now = this.#o.clock();
-      if (!this.mood.canAdmit(userId, now) || this.#pipelines.size >= this.mood.limits.maxSpeakers) {
-        if (!this.#capped.has(userId)) {
-          this.#capped.add(userId);
-          this.#o.onSpeakerCapped?.(userId);
-        }
+      if (!this.mood.canAdmit(userId, now) || this.#pipelines.size + this.#reserved >= this.mood.limits.maxSpeakers) {
+        this.#capHit(userId);
         return;
       }
-      const resampler = await PacketResampler.open();
+      this.#reserved++;
+      let resampler: PacketResampler;
+      try {
+        resampler = await PacketResampler.open();
+      } finally {
+        this.#reserved--;
+      }
       if (this.#stopped || this.#receiver !== receiver) {
         resampler.destroy();
         return;
@@ -183,6 +188,12 @@ export class VoiceSession {
     } finally {
       this.#starting.delete(userId);
     }
+  }
+
+  #capHit(userId: string): void {
+    if (this.#capped.has(userId)) return;
+    this.#capped.add(userId);
+    this.#o.onSpeakerCapped?.(userId);
   }
 
   #endStream(userId: string, stream?: Readable): void {
@@ -211,7 +222,10 @@ export class VoiceSession {
       if (this.#stopped || !(await this.#o.mayAnalyse(userId))) return;
       const record: UtteranceRecord = { at, durationS, emotion: r.emotion, confidence: r.confidence, scores: r.scores };
       const name = this.#o.displayName(userId);
-      if (!this.mood.add(userId, name, record, this.#o.clock())) return;
+      if (!this.mood.add(userId, name, record, this.#o.clock())) {
+        this.#capHit(userId);
+        return;
+      }
       this.stats.analysed++;
       await this.#o.onResult?.({ userId, name }, record);
     } catch (e) {
