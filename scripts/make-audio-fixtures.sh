@@ -18,6 +18,8 @@ ffmpeg "${q[@]}" -i "$tmp/espeak.wav" -ar 16000 -ac 1 -c:a pcm_s16le "$out/speec
 
 # Compressed formats, from the 48 kHz source.
 opusenc --quiet --bitrate 24 --comp 10 "$tmp/speech48k.wav" "$out/voice_telegram.ogg"   # like a Telegram voice note
+sox "$tmp/speech48k.wav" "$tmp/speech48k_short.wav" trim 0.3 0.2
+opusenc --quiet --bitrate 24 --comp 10 "$tmp/speech48k_short.wav" "$out/voice_tiny_0.2s.ogg"   # base of the fuzz test
 ffmpeg "${q[@]}" -i "$tmp/speech48k.wav" -c:a libmp3lame -b:a 32k "$out/speech.mp3"
 ffmpeg "${q[@]}" -i "$tmp/speech48k.wav" -c:a aac -b:a 32k "$out/speech.m4a"
 ffmpeg "${q[@]}" -i "$tmp/espeak.wav" -c:a flac "$out/speech.flac"

@@ -5,9 +5,10 @@
  * audio passes the duration bound.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 import { VoicemoodError, isVoicemoodError } from '../errors.ts';
 import type { Deadline } from './deadline.ts';
 import { MonoResampler } from './resample.ts';
@@ -16,19 +17,37 @@ import { type WavHeader, parseWavHeader, samplesToFloat } from './wav.ts';
 
 const STDERR_KEEP = 4096;
 
-let ffmpegPathPromise: Promise<string> | undefined;
+let ffmpegPathPromise: Promise<string | undefined> | undefined;
 
-/** The ffmpeg binary: ffmpeg-static when installed, else `ffmpeg` from PATH (VOICEMOOD_FFMPEG overrides both). */
-export function ffmpegPath(): Promise<string> {
+/** An executable file named `name` on PATH, or undefined. */
+async function onPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The ffmpeg binary: VOICEMOOD_FFMPEG when set, else ffmpeg-static when that optional dependency
+ * is installed, else `ffmpeg` from PATH; undefined when there is none. Looked up once.
+ */
+export function ffmpegPath(): Promise<string | undefined> {
   ffmpegPathPromise ??= (async () => {
-    if (process.env.VOICEMOOD_FFMPEG) return process.env.VOICEMOOD_FFMPEG;
+    const configured = process.env.VOICEMOOD_FFMPEG;
+    if (configured) return configured.includes(sep) ? ((await access(configured, constants.X_OK).then(() => true, () => false)) ? configured : undefined) : onPath(configured);
     try {
       const mod = (await import('ffmpeg-static' as string)) as { default?: unknown };
       if (typeof mod.default === 'string' && mod.default) return mod.default;
     } catch {
       // optional dependency absent: use the system's ffmpeg
     }
-    return 'ffmpeg';
+    return onPath('ffmpeg');
   })();
   return ffmpegPathPromise;
 }
@@ -40,6 +59,9 @@ function lastLines(text: string): string {
 
 export async function decodeWithFfmpeg(bytes: Uint8Array, format: string, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
   const bin = await ffmpegPath();
+  if (!bin) {
+    throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, and decoding it needs ffmpeg, which is not installed here (install ffmpeg, or the optional npm package ffmpeg-static).`, { details: { format } });
+  }
   // A file, not stdin: MP4/M4A from phones keep their index (moov) at the end and need seeking.
   const dir = await mkdtemp(join(tmpdir(), 'voicemood-'));
   const input = join(dir, 'input');

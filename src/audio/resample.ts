@@ -1,14 +1,16 @@
 /**
  * Down-mix to mono and resample to 16 kHz, incrementally, with a bound on memory.
  *
- * Resampling uses libsamplerate (SRC_SINC_MEDIUM_QUALITY: a band-limited sinc interpolator,
- * i.e. a real anti-aliasing filter; 90 % bandwidth). Linear interpolation would fold
- * everything above 8 kHz back into the speech band.
+ * Resampling is band-limited (a real anti-aliasing filter; linear interpolation would fold
+ * everything above 8 kHz back into the speech band): our polyphase Kaiser-sinc filter
+ * (polyphase.ts) for every rate with a small rational ratio to 16 kHz — all the usual ones —
+ * and libsamplerate (SRC_SINC_MEDIUM_QUALITY) for the odd rest.
  */
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { VoicemoodError } from '../errors.ts';
 import { SAMPLE_RATE } from '../inference/types.ts';
 import { tooLong } from './limits.ts';
+import { PolyphaseResampler, designPolyphase, type PolyphaseDesign } from './polyphase.ts';
 import type { AudioLimits } from './types.ts';
 
 const { create, ConverterType } = libsamplerate;
@@ -19,23 +21,74 @@ export const MAX_SOURCE_RATE = 192_000;
 
 type Src = Awaited<ReturnType<typeof create>>;
 
-/**
- * Idle converters for reuse: each one owns a WebAssembly instance that takes ~20 ms to create,
- * while re-initialising it for another rate (the inputSampleRate setter) is cheap and resets it.
- */
-const idle: Src[] = [];
-const MAX_IDLE = 4;
-
-async function acquire(inRate: number): Promise<Src> {
-  const src = idle.pop();
-  if (!src) return create(1, inRate, SAMPLE_RATE, { converterType: ConverterType.SRC_SINC_MEDIUM_QUALITY });
-  src.inputSampleRate = inRate; // re-initialises the converter: no state from the last use
-  return src;
+/** Converts mono blocks at one rate to 16 kHz. */
+interface Converter {
+  push(block: Float32Array): Float32Array;
+  /** The rest, so that the total is round(input frames · 16000 / rate). */
+  finish(): Float32Array;
+  dispose(): void;
 }
 
-function release(src: Src): void {
-  if (idle.length < MAX_IDLE) idle.push(src);
-  else src.destroy();
+const designs = new Map<number, PolyphaseDesign | undefined>();
+const MAX_DESIGNS = 16;
+
+function design(inRate: number): PolyphaseDesign | undefined {
+  if (!designs.has(inRate)) {
+    if (designs.size >= MAX_DESIGNS) designs.delete(designs.keys().next().value!);
+    designs.set(inRate, designPolyphase(inRate, SAMPLE_RATE));
+  }
+  return designs.get(inRate);
+}
+
+/**
+ * Idle libsamplerate converters for reuse (only for rates without a small rational ratio):
+ * each owns an instance that takes ~20 ms to create, while re-initialising one for another rate
+ * (the inputSampleRate setter) is cheap and resets it.
+ */
+const idle: Src[] = [];
+const MAX_IDLE = 2;
+
+async function libsamplerateConverter(inRate: number): Promise<Converter> {
+  let src: Src | undefined = idle.pop();
+  if (src) src.inputSampleRate = inRate; // re-initialises the converter: no state from the last use
+  else src = await create(1, inRate, SAMPLE_RATE, { converterType: ConverterType.SRC_SINC_MEDIUM_QUALITY });
+  let inFrames = 0;
+  let outFrames = 0;
+  const dispose = () => {
+    if (!src) return;
+    if (idle.length < MAX_IDLE) idle.push(src);
+    else src.destroy();
+    src = undefined;
+  };
+  return {
+    push(block) {
+      inFrames += block.length;
+      const out = src!.full(block);
+      outFrames += out.length;
+      return out;
+    },
+    finish() {
+      const expected = Math.round((inFrames * SAMPLE_RATE) / inRate);
+      const parts: Float32Array[] = [];
+      // The sinc filter holds back its tail: feed silence until every expected sample came out.
+      for (let i = 0; outFrames < expected && i < 8; i++) {
+        const out = src!.full(new Float32Array(Math.max(256, Math.round(inRate / 20))));
+        parts.push(out);
+        outFrames += out.length;
+      }
+      dispose();
+      const tail = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) (tail.set(p, at), (at += p.length));
+      return tail;
+    },
+    dispose,
+  };
+}
+
+function polyphaseConverter(d: PolyphaseDesign): Converter {
+  const r = new PolyphaseResampler(d);
+  return { push: (block) => r.push(block), finish: () => r.finish(), dispose: () => undefined };
 }
 
 export class MonoResampler {
@@ -43,17 +96,17 @@ export class MonoResampler {
   readonly #limits: AudioLimits;
   readonly #maxInFrames: number;
   readonly #maxOut: number;
-  #src: Src | undefined;
+  #converter: Converter | undefined;
   #pending: Float32Array;
   #pendingLength = 0;
   #inFrames = 0;
   #out: Float32Array;
   #outLength = 0;
 
-  private constructor(inRate: number, limits: AudioLimits, src: Src | undefined, expectedFrames: number) {
+  private constructor(inRate: number, limits: AudioLimits, converter: Converter | undefined, expectedFrames: number) {
     this.inRate = inRate;
     this.#limits = limits;
-    this.#src = src;
+    this.#converter = converter;
     this.#maxInFrames = Math.ceil(limits.maxDecodeS * inRate);
     this.#maxOut = Math.ceil(limits.maxDecodeS * SAMPLE_RATE) + SAMPLE_RATE;
     this.#pending = new Float32Array(Math.max(1024, Math.round(inRate / 2)));
@@ -66,8 +119,12 @@ export class MonoResampler {
     if (!(inRate >= MIN_SOURCE_RATE && inRate <= MAX_SOURCE_RATE) || !Number.isInteger(inRate)) {
       throw new VoicemoodError('undecodable', `The audio claims a sample rate of ${inRate} Hz; rates from ${MIN_SOURCE_RATE} Hz to ${MAX_SOURCE_RATE / 1000} kHz are supported.`, { details: { sampleRate: inRate } });
     }
-    const src = inRate === SAMPLE_RATE ? undefined : await acquire(inRate);
-    return new MonoResampler(inRate, limits, src, expectedFrames);
+    let converter: Converter | undefined;
+    if (inRate !== SAMPLE_RATE) {
+      const d = design(inRate);
+      converter = d ? polyphaseConverter(d) : await libsamplerateConverter(inRate);
+    }
+    return new MonoResampler(inRate, limits, converter, expectedFrames);
   }
 
   get inputFrames(): number {
@@ -93,28 +150,31 @@ export class MonoResampler {
     }
   }
 
-  /** The whole 16 kHz signal; exactly round(inputFrames · 16000 / inRate) samples. */
+  /** The whole 16 kHz signal; exactly round(inputFrames · 16000 / inRate) samples, in [-1, 1]. */
   finish(): Float32Array {
     this.#flushPending();
-    const expected = Math.round((this.#inFrames * SAMPLE_RATE) / this.inRate);
-    // The sinc filter holds back its tail: feed silence until every expected sample came out.
-    for (let i = 0; this.#src && this.#outLength < expected && i < 8; i++) {
-      this.#append(this.#src.full(new Float32Array(Math.max(256, Math.round(this.inRate / 20)))));
-    }
+    if (this.#converter) this.#append(this.#converter.finish());
     this.dispose();
-    return this.#out.slice(0, Math.min(expected, this.#outLength));
+    const expected = Math.round((this.#inFrames * SAMPLE_RATE) / this.inRate);
+    const out = this.#out.slice(0, Math.min(expected, this.#outLength));
+    // A band-limited filter rings (Gibbs) around clipped peaks; keep the [-1, 1] contract.
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] > 1) out[i] = 1;
+      else if (out[i] < -1) out[i] = -1;
+    }
+    return out;
   }
 
-  /** Returns the converter to the pool; safe to call more than once. */
+  /** Releases the converter; safe to call more than once. */
   dispose(): void {
-    if (this.#src) release(this.#src);
-    this.#src = undefined;
+    this.#converter?.dispose();
+    this.#converter = undefined;
   }
 
   #flushPending(): void {
     if (this.#pendingLength === 0) return;
     const chunk = this.#pending.subarray(0, this.#pendingLength);
-    this.#append(this.#src ? this.#src.full(chunk) : chunk);
+    this.#append(this.#converter ? this.#converter.push(chunk) : chunk);
     this.#pendingLength = 0;
   }
 

@@ -3,11 +3,14 @@
  * leave nothing above -60 dB besides the tone; a 10 kHz tone (above the new Nyquist, 8 kHz)
  * must be suppressed by more than 60 dB instead of folding back to 6 kHz. Naive linear
  * interpolation fails both (checked below, so the measurement itself is shown to bite).
+ * Usual rates go through our polyphase filter (src/audio/polyphase.ts), odd ones through
+ * libsamplerate; both are measured.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeAudio } from '../../src/audio/decode.ts';
 import { resolveLimits } from '../../src/audio/limits.ts';
+import { PolyphaseResampler, designPolyphase } from '../../src/audio/polyphase.ts';
 import { MonoResampler } from '../../src/audio/resample.ts';
 import { makeWav, peakHz, rms, spectrumDb, spuriousDb, tone } from './helpers.ts';
 
@@ -98,7 +101,56 @@ test('stereo and multichannel WAV are down-mixed to the mean of the channels', a
 });
 
 test('a reused converter starts clean: the previous signal does not leak into the next one', async () => {
-  await resample(tone(3000, 22050, 0.5, 0.9), 22050); // leaves a loud tail in the filter, then goes back to the pool
+  await resample(tone(3000, 22050, 0.5, 0.9), 22050);
+  await resample(tone(3000, 44101, 0.5, 0.9), 44101); // libsamplerate's pool
+  const quiet = await resample(new Float32Array(44101), 44101);
+  assert.equal(Math.max(...quiet.map(Math.abs)), 0); // leaves a loud tail in the filter, then goes back to the pool
   const silence = await resample(new Float32Array(22050), 22050);
   assert.equal(Math.max(...silence.map(Math.abs)), 0);
 });
+
+test('polyphase: the output does not depend on how the input is cut into blocks', () => {
+  const d = designPolyphase(44100, 16000)!;
+  const x = tone(523, 44100, 0.5, 0.7);
+  const whole = new PolyphaseResampler(d);
+  const a = concat([whole.push(x), whole.finish()]);
+  const pieces = new PolyphaseResampler(d);
+  const parts: Float32Array[] = [];
+  for (let i = 0, size = 1; i < x.length; i += size, size = (size * 7 + 3) % 5000 || 1) parts.push(pieces.push(x.subarray(i, i + size)));
+  parts.push(pieces.finish());
+  const b = concat(parts);
+  assert.equal(a.length, Math.round((x.length * 16000) / 44100));
+  assert.deepEqual(b, a);
+});
+
+test('polyphase: up-sampling 8 kHz and 11.025 kHz keeps tones aligned with the ideal 16 kHz tone', () => {
+  for (const rate of [8000, 11025, 22050, 32000, 44100, 48000, 96000]) {
+    const d = designPolyphase(rate, 16000)!;
+    assert.ok(d, `rate ${rate} has a polyphase design`);
+    const r = new PolyphaseResampler(d);
+    const out = concat([r.push(tone(700, rate, 1)), r.finish()]);
+    const ideal = tone(700, 16000, 1);
+    assert.equal(out.length, 16000);
+    let err = 0;
+    for (let i = 800; i < 15200; i++) err = Math.max(err, Math.abs(out[i] - ideal[i]));
+    assert.ok(err < 1e-3, `rate ${rate}: max deviation ${err}`);
+  }
+});
+
+test('rates without a small rational ratio (44 101 Hz) fall back to libsamplerate, still band-limited', async () => {
+  assert.equal(designPolyphase(44101, 16000), undefined);
+  const out = await resample(tone(7000, 44101, 1.5), 44101);
+  assert.equal(out.length, Math.round((Math.round(44101 * 1.5) * 16000) / 44101));
+  const spec = spectrumDb(out.subarray(4000, 4000 + FFT), FFT);
+  assert.ok(Math.abs(peakHz(spec, 16000) - 7000) < 2);
+  const worst = spuriousDb(spec, 16000, 7000, 60);
+  console.log(`# fallback (libsamplerate) 7 kHz tone 44.101→16 kHz: worst spurious ${worst.toFixed(1)} dB`);
+  assert.ok(worst < -60);
+});
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
+}

@@ -1,0 +1,169 @@
+/**
+ * Fuzz (issue 7): fixed seeds, 10 000 cases each. Whatever the bytes, decoding ends in a valid
+ * result or a VoicemoodError — never a crash, never a hang. ffmpeg is pointed at a binary that
+ * does not exist, so that inputs which would go to ffmpeg fail fast with a typed error too.
+ */
+process.env.VOICEMOOD_FFMPEG = '/nonexistent/voicemood-fuzz-ffmpeg';
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { decodeAudio } from '../../src/audio/decode.ts';
+import type { DecodedAudio } from '../../src/audio/types.ts';
+import { isVoicemoodError } from '../../src/errors.ts';
+import { decodeNpy, encodeNpy } from '../../src/util/npy.ts';
+import { fixture, makeWav, tone } from './helpers.ts';
+
+const RUNS = 10_000;
+const HANG_MS = 5000;
+
+/** Decodes and checks the outcome; returns 'ok' or the error code. */
+async function decodeChecked(bytes: Uint8Array): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`decoding did not finish within ${HANG_MS} ms`)), HANG_MS);
+  });
+  try {
+    const d: DecodedAudio = await Promise.race([decodeAudio(bytes, { limits: { maxDecodeS: 600 } }), hang]);
+    assert.equal(d.sampleRate, 16000);
+    assert.equal(d.samples.length, Math.round(d.durationS * 16000));
+    for (let i = 0; i < d.samples.length; i++) {
+      const v = d.samples[i];
+      if (!(v >= -1 && v <= 1)) throw new Error(`sample ${i} is ${v}`);
+    }
+    return 'ok';
+  } catch (e) {
+    if (isVoicemoodError(e)) {
+      assert.ok(e.message.length > 10 && !e.message.includes('undefined'), e.message);
+      return e.code;
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type Mutation = { kind: 'flip' | 'set' | 'cut' | 'insert' | 'delete'; pos: number; value: number; len: number };
+
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  kind: fc.constantFrom('flip', 'set', 'set', 'cut', 'insert', 'delete'),
+  pos: fc.nat(),
+  value: fc.integer({ min: 0, max: 255 }),
+  len: fc.integer({ min: 1, max: 64 }),
+});
+
+/** Mutations land mostly in the first bytes, where the headers are. */
+function mutate(base: Uint8Array, mutations: Mutation[]): Uint8Array {
+  let b = base.slice();
+  for (const m of mutations) {
+    const span = m.pos % 3 === 0 ? b.length : Math.min(b.length, 96);
+    const at = span === 0 ? 0 : m.pos % span;
+    switch (m.kind) {
+      case 'flip':
+        if (b.length) b[at] ^= 1 << (m.value & 7);
+        break;
+      case 'set':
+        if (b.length) b[at] = m.value;
+        break;
+      case 'cut':
+        b = b.slice(0, at);
+        break;
+      case 'insert':
+        b = Uint8Array.from([...b.subarray(0, at), ...new Uint8Array(m.len).fill(m.value), ...b.subarray(at)]);
+        break;
+      case 'delete':
+        b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + m.len)]);
+        break;
+    }
+  }
+  return b;
+}
+
+function tally(outcomes: Map<string, number>, key: string): void {
+  outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+}
+
+test(`WAV parser: ${RUNS} mutated and synthesised WAV files`, async () => {
+  const bases = [
+    makeWav([tone(440, 16000, 0.05)], 16000, 's16'),
+    makeWav([tone(440, 44100, 0.02), tone(880, 44100, 0.02)], 44100, 'f32', { extensible: true }),
+    makeWav([tone(440, 8000, 0.05)], 8000, 'u8', { extraChunks: [{ id: 'LIST', body: new Uint8Array(7) }] }),
+    makeWav([tone(440, 22050, 0.03)], 22050, 's24'),
+  ];
+  const header = fc.record({
+    tag: fc.constantFrom(1, 3, 0xfffe, 2, 0, 0xffff),
+    channels: fc.integer({ min: 0, max: 70 }),
+    rate: fc.oneof(fc.constantFrom(8000, 16000, 44100, 48000, 192000, 0, 1, 0xffffffff), fc.nat()),
+    blockAlign: fc.integer({ min: 0, max: 0xffff }),
+    bits: fc.integer({ min: 0, max: 0xffff }),
+    fmtSize: fc.constantFrom(16, 18, 40, 14, 0, 0xffffffff),
+    dataSize: fc.oneof(fc.constantFrom(0, 0xffffffff, 16000 * 2 * 3600), fc.nat()),
+    body: fc.uint8Array({ maxLength: 512 }),
+  });
+  const synthesised = header.map((h) => {
+    const fmt = new Uint8Array(40);
+    const v = new DataView(fmt.buffer);
+    v.setUint16(0, h.tag, true);
+    v.setUint16(2, h.channels, true);
+    v.setUint32(4, h.rate >>> 0, true);
+    v.setUint16(12, h.blockAlign, true);
+    v.setUint16(14, h.bits, true);
+    v.setUint16(24, h.tag === 0xfffe ? 1 : 0, true);
+    const fmtLen = h.fmtSize === 0xffffffff ? 40 : Math.min(40, h.fmtSize);
+    const out = new Uint8Array(12 + 8 + fmtLen + 8 + h.body.length);
+    const o = new DataView(out.buffer);
+    out.set(Buffer.from('RIFF'), 0);
+    o.setUint32(4, out.length - 8, true);
+    out.set(Buffer.from('WAVEfmt '), 8);
+    o.setUint32(16, h.fmtSize >>> 0, true);
+    out.set(fmt.subarray(0, fmtLen), 20);
+    out.set(Buffer.from('data'), 20 + fmtLen);
+    o.setUint32(24 + fmtLen, h.dataSize >>> 0, true);
+    out.set(h.body, 28 + fmtLen);
+    return out;
+  });
+  const mutated = fc.tuple(fc.nat(bases.length - 1), fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([i, ms]) => mutate(bases[i], ms));
+  const outcomes = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(mutated, synthesised), async (bytes) => tally(outcomes, await decodeChecked(bytes))),
+    { seed: 20261125, numRuns: RUNS },
+  );
+  console.log(`# WAV fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  assert.ok((outcomes.get('ok') ?? 0) > 100, 'a fair share of cases still decode');
+  assert.ok((outcomes.get('undecodable') ?? 0) > 100, 'a fair share of cases are refused');
+});
+
+test(`OGG/Opus path: ${RUNS} mutations of a real voice note`, async () => {
+  const base = fixture('voice_tiny_0.2s.ogg');
+  assert.equal(await decodeChecked(base), 'ok');
+  const outcomes = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (ms) => tally(outcomes, await decodeChecked(mutate(base, ms)))),
+    { seed: 7, numRuns: RUNS },
+  );
+  console.log(`# OGG/Opus fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  assert.ok((outcomes.get('ok') ?? 0) > 100);
+  assert.ok((outcomes.get('undecodable') ?? 0) > 100);
+});
+
+test(`npy writer: ${RUNS} random shapes and values round-trip with a valid header`, () => {
+  const arb = fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 4 }).chain((shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return fc.tuple(fc.constant(shape), fc.float32Array({ minLength: n, maxLength: n }));
+  });
+  fc.assert(
+    fc.property(arb, ([shape, data]) => {
+      const bytes = encodeNpy(data, shape);
+      const headerLen = bytes[8] | (bytes[9] << 8);
+      assert.equal((10 + headerLen) % 64, 0);
+      assert.equal(bytes[10 + headerLen - 1], 0x0a);
+      const text = Buffer.from(bytes.subarray(10, 10 + headerLen)).toString('latin1');
+      const literal = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+      assert.equal(text.trimEnd(), `{'descr': '<f4', 'fortran_order': False, 'shape': ${literal}, }`);
+      const back = decodeNpy(bytes);
+      assert.deepEqual(back.shape, shape);
+      assert.deepEqual(new Uint8Array(back.data.buffer), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }),
+    { seed: 42, numRuns: RUNS },
+  );
+});
