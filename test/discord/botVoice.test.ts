@@ -48,7 +48,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(engineOverride?: EmotionEngine): Promise<Rig> {
+async function rig(engineOverride?: EmotionEngine, msPerListenSecond?: number): Promise<Rig> {
   const fake = await new FakeDiscord({
     token: TOKEN,
     guilds: [
@@ -91,6 +91,7 @@ async function rig(engineOverride?: EmotionEngine): Promise<Rig> {
   const started = await startDiscordBot(services, {
     token: TOKEN,
     env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD },
+    ...(msPerListenSecond ? { msPerListenSecond } : {}),
     connector: async (guild: Guild, channelId: string) => {
       connects.push(`${guild.id}/${channelId}`);
       return { receiver };
@@ -318,6 +319,40 @@ test('a heated speaker triggers one alert in the log channel (cooldown holds the
     assert.equal(yes.body.type, 7);
     assert.equal(yes.body.data.embeds[0].footer.text, 'Acknowledged by Alice.');
     assert.deepEqual(yes.body.data.components, []);
+  } finally {
+    await r.close();
+  }
+});
+
+test('/mood outside a listening session joins, listens for the duration, posts the summary and leaves', async () => {
+  // 5 "seconds" of listening last 5 × 400 ms here.
+  const r = await rig(undefined, 400);
+  const { fake, history, receiver, connects, slash, callback, advance } = r;
+  try {
+    await history.setChatSettings('discord', GUILD, { consentMode: 'opt_out' });
+    fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: BOB, session_id: 's-bob', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    const at = fake.calls.length;
+    const mood = slash(BOB, 'mood', [{ name: 'duration', type: 4, value: 5 }]);
+    fake.dispatch('INTERACTION_CREATE', mood);
+    assert.equal((await callback(mood, at)).body.type, 5);
+    const announced = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages`);
+    assert.match(announced.body.content, /for 5 s/);
+    assert.deepEqual(connects, [`${GUILD}/${VOICE}`]);
+
+    const b = await loadSpeech('speaker-b.wav');
+    receiver.startSpeaking(BOB);
+    await receiver.subscribed(BOB);
+    for (const p of [...b.packets, ...silencePackets(1)]) receiver.packet(BOB, p);
+    advance(10_000);
+
+    const summary = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${mood.token}`);
+    const embed = summary.body.embeds[0];
+    assert.match(embed.title, /^Mood of Lounge, last /);
+    assert.match(embed.description, /Bob\s+1 note/);
+    assert.equal(summary.files[0]?.filename, 'mood.png');
+    const bye = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages` && /stopped listening/.test(c.body.content));
+    assert.ok(bye.seq < summary.seq, 'it leaves, then posts the summary');
+    assert.equal(r.started.bot.listeners.get(GUILD), undefined);
   } finally {
     await r.close();
   }
