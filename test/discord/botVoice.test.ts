@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Guild } from 'discord.js';
+import { EventEmitter } from 'node:events';
+import { VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { startDiscordBot } from '../../src/bots/discord/index.ts';
 import { OpusDecoder } from '../../src/bots/discord/voice/opus.ts';
 import { TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
@@ -33,6 +35,8 @@ const ALICE = '210000000000000001';
 const BOB = '210000000000000002';
 const CAROL = '210000000000000003';
 const LOG = '310000000000000003';
+/** A channel id the fake knows (named 'general'), used as the channel the bot is moved to. */
+const TEXT_AS_STAGE = TEXT;
 
 interface Rig {
   fake: FakeDiscord;
@@ -48,7 +52,17 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(engineOverride?: EmotionEngine, msPerListenSecond?: number): Promise<Rig> {
+interface RigOptions {
+  engine?: EmotionEngine;
+  msPerListenSecond?: number;
+  reconnectGraceMs?: number;
+  /** A fake voice connection per join (state changes driven by the test). */
+  connection?: (receiver: FakeVoiceReceiver, channelId: string) => VoiceConnection;
+}
+
+async function rig(o: RigOptions = {}): Promise<Rig> {
+  const engineOverride = o.engine;
+  const msPerListenSecond = o.msPerListenSecond;
   const fake = await new FakeDiscord({
     token: TOKEN,
     guilds: [
@@ -92,9 +106,10 @@ async function rig(engineOverride?: EmotionEngine, msPerListenSecond?: number): 
     token: TOKEN,
     env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD },
     ...(msPerListenSecond ? { msPerListenSecond } : {}),
+    ...(o.reconnectGraceMs ? { reconnectGraceMs: o.reconnectGraceMs } : {}),
     connector: async (guild: Guild, channelId: string) => {
       connects.push(`${guild.id}/${channelId}`);
-      return { receiver };
+      return o.connection ? { receiver, connection: o.connection(receiver, channelId) } : { receiver };
     },
     session: {
       createDecoder: (userId) => {
@@ -246,7 +261,7 @@ function angryWhenLong(): EmotionEngine & { calls: number } {
 
 test('a heated speaker triggers one alert in the log channel (cooldown holds the next), with Acknowledge for admins only', async () => {
   const engine = angryWhenLong();
-  const r = await rig(engine);
+  const r = await rig({ engine });
   const { fake, receiver, slash, callback, advance } = r;
   try {
     const admin = PERMISSIONS.manageGuild;
@@ -326,7 +341,7 @@ test('a heated speaker triggers one alert in the log channel (cooldown holds the
 
 test('/mood outside a listening session joins, listens for the duration, posts the summary and leaves', async () => {
   // 5 "seconds" of listening last 5 × 400 ms here.
-  const r = await rig(undefined, 400);
+  const r = await rig({ msPerListenSecond: 400 });
   const { fake, history, receiver, connects, slash, callback, advance } = r;
   try {
     await history.setChatSettings('discord', GUILD, { consentMode: 'opt_out' });
@@ -353,6 +368,75 @@ test('/mood outside a listening session joins, listens for the duration, posts t
     const bye = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages` && /stopped listening/.test(c.body.content));
     assert.ok(bye.seq < summary.seq, 'it leaves, then posts the summary');
     assert.equal(r.started.bot.listeners.get(GUILD), undefined);
+  } finally {
+    await r.close();
+  }
+});
+
+/** Just enough of a VoiceConnection for the state handling: status events, joinConfig, receiver, destroy. */
+class FakeConnection extends EventEmitter {
+  state: { status: VoiceConnectionStatus } = { status: VoiceConnectionStatus.Ready };
+  joinConfig: { channelId: string; guildId: string };
+  receiver: FakeVoiceReceiver;
+  constructor(receiver: FakeVoiceReceiver, channelId: string) {
+    super();
+    this.receiver = receiver;
+    this.joinConfig = { channelId, guildId: GUILD };
+  }
+  set(status: VoiceConnectionStatus): void {
+    const old = this.state;
+    this.state = { status };
+    this.emit('stateChange', old, this.state);
+    this.emit(status, old, this.state);
+  }
+  destroy(): void {
+    if (this.state.status !== VoiceConnectionStatus.Destroyed) this.set(VoiceConnectionStatus.Destroyed);
+  }
+}
+
+test('voice connection changes: a reconnect resubscribes, a move is followed, a kick stops listening and says so', async () => {
+  const connections: FakeConnection[] = [];
+  const r = await rig({
+    reconnectGraceMs: 300,
+    connection: (receiver, channelId) => {
+      const c = new FakeConnection(receiver, channelId);
+      connections.push(c);
+      return c as unknown as VoiceConnection;
+    },
+  });
+  const { fake, history, slash, receiver } = r;
+  try {
+    await history.setChatSettings('discord', GUILD, { consentMode: 'opt_out' });
+    fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: ALICE, session_id: 's-a', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    let at = fake.calls.length;
+    const listen = slash(ALICE, 'listen', [{ name: 'start', type: 1, options: [] }], PERMISSIONS.manageGuild);
+    fake.dispatch('INTERACTION_CREATE', listen);
+    await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages`);
+    const conn = connections[0]!;
+    const listening = r.started.bot.listeners.get(GUILD)!;
+
+    // Network hiccup: Disconnected → Connecting → Ready. The session subscribes again on the new receiver.
+    conn.set(VoiceConnectionStatus.Disconnected);
+    conn.set(VoiceConnectionStatus.Connecting);
+    const fresh = new FakeVoiceReceiver();
+    conn.receiver = fresh;
+    // Moved by a moderator to another channel meanwhile.
+    conn.joinConfig = { channelId: TEXT_AS_STAGE, guildId: GUILD };
+    conn.set(VoiceConnectionStatus.Ready);
+    assert.equal(receiver.speaking.listenerCount('start'), 0, 'the old receiver is let go');
+    fresh.startSpeaking(ALICE);
+    await fresh.subscribed(ALICE);
+    assert.equal(listening.session.channelId, TEXT_AS_STAGE);
+    assert.equal(listening.scope.channelName, 'general');
+    assert.equal(r.started.bot.listeners.get(GUILD), listening, 'still the same session');
+
+    // Kicked: Disconnected and nothing follows within the grace period.
+    at = fake.calls.length;
+    conn.set(VoiceConnectionStatus.Disconnected);
+    const said = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && /disconnected from/.test(c.body?.content ?? ''));
+    assert.match(said.body.content, /stopped listening/);
+    assert.equal(r.started.bot.listeners.get(GUILD), undefined);
+    assert.equal(conn.state.status, VoiceConnectionStatus.Destroyed);
   } finally {
     await r.close();
   }

@@ -40,6 +40,8 @@ export interface DiscordBotOptions {
   voiceMessages?: boolean;
   /** Tests: voice connections without a voice gateway, and session knobs. */
   connector?: Connector;
+  /** See VoiceListenersOptions.reconnectGraceMs. */
+  reconnectGraceMs?: number;
   session?: Partial<Pick<VoiceSessionOptions, 'limits' | 'vad' | 'silenceMs' | 'createDecoder'>>;
   /** Tests: how long /mood listens is capped by this (ms per requested second; default 1000). */
   msPerListenSecond?: number;
@@ -61,7 +63,7 @@ export class DiscordBot {
     // Attachments of server messages are empty without Message Content; only needed for voice messages.
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
     this.client = new Client({ intents, partials: [Partials.Channel], ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
-    this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.session ? { session: options.session } : {}) });
+    this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}), ...(options.session ? { session: options.session } : {}) });
     this.client.on(Events.MessageCreate, (m) => this.#track(this.#onMessage(m)));
     this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
     this.client.on(Events.Error, (e) => services.logger.warn({ err: e }, 'discord client error'));

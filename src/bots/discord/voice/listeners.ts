@@ -53,6 +53,8 @@ export interface VoiceListenersOptions {
   client: Client;
   services: Services;
   connector?: Connector;
+  /** How long a disconnected connection may take to start reconnecting before we call it a kick (default 5 s). */
+  reconnectGraceMs?: number;
   session?: Partial<Pick<VoiceSessionOptions, 'limits' | 'vad' | 'silenceMs' | 'createDecoder'>>;
 }
 
@@ -160,14 +162,16 @@ export class VoiceListeners {
       if (newState.status === VoiceConnectionStatus.Disconnected) {
         // Moved to another channel or a network hiccup: it reconnects by itself within seconds.
         // Kicked (or the channel deleted): it does not, and we stop.
-        Promise.race([entersState(connection, VoiceConnectionStatus.Signalling, 5_000), entersState(connection, VoiceConnectionStatus.Connecting, 5_000)]).catch(() => {
+        const grace = this.#o.reconnectGraceMs ?? 5_000;
+        Promise.race([entersState(connection, VoiceConnectionStatus.Signalling, grace), entersState(connection, VoiceConnectionStatus.Connecting, grace)]).catch(() => {
           void this.stop(l.scope.guildId, 'kicked');
         });
       } else if (newState.status === VoiceConnectionStatus.Ready && oldState.status !== VoiceConnectionStatus.Ready) {
         // After a reconnect the receiver is fresh: follow a move and subscribe again.
         const channelId = connection.joinConfig.channelId;
         if (channelId && channelId !== l.scope.channelId) {
-          l.scope = { ...l.scope, channelId, channelName: this.#o.client.channels.cache.get(channelId)?.toString() ?? channelId };
+          const moved = this.#o.client.channels.cache.get(channelId);
+          l.scope = { ...l.scope, channelId, channelName: moved && 'name' in moved && moved.name ? moved.name : channelId };
           l.session.channelId = channelId;
         }
         l.session.attach(connection.receiver);
