@@ -2,6 +2,7 @@
  * Audio limits: their defaults and the checks that turn a breach into a VoicemoodError with a
  * sentence the user can act on.
  */
+import { numberFromEnv, type Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
 import type { AudioLimits } from './types.ts';
 
@@ -25,6 +26,23 @@ export function resolveLimits(partial: Partial<AudioLimits> = {}): AudioLimits {
     }
   }
   return out;
+}
+
+/**
+ * Limits from the environment (documented in docs/readme/audio-cli.md); unset values keep the
+ * defaults: VOICEMOOD_AUDIO_MAX_MB, VOICEMOOD_AUDIO_MAX_SECONDS, VOICEMOOD_AUDIO_MIN_SECONDS,
+ * VOICEMOOD_AUDIO_SEGMENT_SECONDS, VOICEMOOD_AUDIO_SILENCE_DB, VOICEMOOD_AUDIO_TIMEOUT_MS.
+ */
+export function audioLimitsFromEnv(env: Env = process.env): AudioLimits {
+  const d = DEFAULT_LIMITS;
+  return {
+    maxBytes: Math.round(numberFromEnv(env, 'VOICEMOOD_AUDIO_MAX_MB', d.maxBytes / (1024 * 1024), { min: 0.001, max: 2048 }) * 1024 * 1024),
+    maxDecodeS: numberFromEnv(env, 'VOICEMOOD_AUDIO_MAX_SECONDS', d.maxDecodeS, { min: 1, max: 86_400 }),
+    minDurationS: numberFromEnv(env, 'VOICEMOOD_AUDIO_MIN_SECONDS', d.minDurationS, { min: 0.1, max: 60 }),
+    segmentS: numberFromEnv(env, 'VOICEMOOD_AUDIO_SEGMENT_SECONDS', d.segmentS, { min: 1, max: 3600 }),
+    silenceFloorDb: numberFromEnv(env, 'VOICEMOOD_AUDIO_SILENCE_DB', d.silenceFloorDb, { min: -140, max: 0 }),
+    timeoutMs: numberFromEnv(env, 'VOICEMOOD_AUDIO_TIMEOUT_MS', d.timeoutMs, { min: 100, max: 3_600_000 }),
+  };
 }
 
 export function formatBytes(n: number): string {

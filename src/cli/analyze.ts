@@ -10,7 +10,8 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { collectInputs } from '../audio/files.ts';
-import { checkSize, resolveLimits } from '../audio/limits.ts';
+import { audioLimitsFromEnv, checkSize } from '../audio/limits.ts';
+import type { AudioLimits } from '../audio/types.ts';
 import { encodeWavPcm16 } from '../audio/wavWriter.ts';
 import { VoicemoodError, isVoicemoodError, toVoicemoodError } from '../errors.ts';
 import { createProgressReporter } from '../inference/download/progress.ts';
@@ -29,6 +30,8 @@ export interface AnalyzeCliOptions {
   out: string;
   json: boolean;
   lang: Lang;
+  /** Default: audioLimitsFromEnv(). */
+  limits?: AudioLimits;
 }
 
 /** What result.json holds (and, after `input`, what a --json line holds). */
@@ -138,7 +141,7 @@ export interface InputOutcome {
 /** Analyses one file and writes its folder. Never throws: failures come back in `error`. */
 export async function analyzeFile(engine: EmotionEngine, input: string, options: AnalyzeCliOptions): Promise<InputOutcome> {
   try {
-    const limits = resolveLimits();
+    const limits = options.limits ?? audioLimitsFromEnv();
     const info = await stat(input);
     if (!info.isFile()) throw new VoicemoodError('bad_input', `${input} is not a file.`);
     checkSize(info.size, limits); // before reading: a huge file is refused without loading it
@@ -223,6 +226,8 @@ export async function runAnalyze(engine: EmotionEngine, inputs: readonly string[
   if (files.length === 0 && missing.length === 0) {
     throw new VoicemoodError('bad_input', `No audio files found in ${inputs.join(', ')} (looked for .wav, .mp3, .m4a, .ogg, .opus, .flac, .webm, .mp4 …).`);
   }
+  const limits = options.limits ?? audioLimitsFromEnv(); // a bad value stops here, not per file
+  const perFile = { ...options, limits };
   const patient = patientEngine(engine);
   const capacity = Math.max(1, engine.load().capacity);
   const concurrency = Math.min(capacity, availableParallelism() * 2);
@@ -231,7 +236,7 @@ export async function runAnalyze(engine: EmotionEngine, inputs: readonly string[
   const done = await mapConcurrent(
     files,
     concurrency,
-    (f) => analyzeFile(patient, f, options),
+    (f) => analyzeFile(patient, f, perFile),
     (o) => {
       bar?.increment();
       if (options.json) io.stdout.write(`${jsonLine(o, options)}\n`);

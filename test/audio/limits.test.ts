@@ -108,3 +108,13 @@ test('ffmpeg path: an MP4 without an audio track says so', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('limits from the environment, with the defaults for what is unset', async () => {
+  const { audioLimitsFromEnv } = await import('../../src/audio/limits.ts');
+  assert.deepEqual(audioLimitsFromEnv({}), { ...DEFAULT_LIMITS });
+  const l = audioLimitsFromEnv({ VOICEMOOD_AUDIO_MAX_MB: '5', VOICEMOOD_AUDIO_SEGMENT_SECONDS: '30', VOICEMOOD_AUDIO_SILENCE_DB: '-60' });
+  assert.equal(l.maxBytes, 5 * 1024 * 1024);
+  assert.equal(l.segmentS, 30);
+  assert.equal(l.silenceFloorDb, -60);
+  assert.throws(() => audioLimitsFromEnv({ VOICEMOOD_AUDIO_TIMEOUT_MS: 'soon' }), (e) => isVoicemoodError(e, 'bad_input') && /VOICEMOOD_AUDIO_TIMEOUT_MS=soon/.test(e.message));
+});

@@ -25,9 +25,9 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[]): Promise<Run> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'analyze', '--model', model, ...args], { cwd: root, env: { ...process.env, VOICEMOOD_CACHE_DIR: join(root, 'cache'), NODE_ENV: 'test' }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, 'analyze', '--model', model, ...args], { cwd: root, env: { ...process.env, VOICEMOOD_CACHE_DIR: join(root, 'cache'), NODE_ENV: 'test', ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -151,4 +151,25 @@ test('a folder without audio is a usage error', async () => {
   const r = await cli([empty]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /No audio files found/);
+});
+
+test('audio longer than the segment length is analysed in segments; frame times run on across them', async () => {
+  const out = join(root, 'out-segments');
+  const r = await cli([join(inputs, 'voice.ogg'), '-g', 'frame', '--json', '--out', out], { VOICEMOOD_AUDIO_SEGMENT_SECONDS: '0.4' });
+  assert.equal(r.code, 0, r.stderr);
+  const line = JSON.parse(r.stdout);
+  const frames = line.frames as { time: number }[];
+  // ~1.04 s in three segments of ~0.35 s: each gives ~17 frames, and the times keep increasing.
+  assert.ok(frames.length > 40, `${frames.length} frames`);
+  for (let i = 1; i < frames.length; i++) assert.ok(frames[i].time > frames[i - 1].time);
+  assert.ok(frames.at(-1)!.time > 0.9 && frames.at(-1)!.time < 1.05);
+  const whole = JSON.parse((await cli([join(inputs, 'voice.ogg'), '--json', '--out', out])).stdout);
+  assert.notDeepEqual(line.scores, whole.scores, 'segmenting changes what the model hears');
+});
+
+test('a bad limit in the environment is a usage error before any file is touched', async () => {
+  const r = await cli([join(inputs, 'voice.ogg'), '--out', join(root, 'out-env')], { VOICEMOOD_AUDIO_MAX_MB: 'lots' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /VOICEMOOD_AUDIO_MAX_MB=lots is not a valid number/);
+  assert.equal(existsSync(join(root, 'out-env')), false);
 });
