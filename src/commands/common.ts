@@ -1,5 +1,5 @@
 /** What every command shares: the language to answer in, the settings scope, error sentences. */
-import { isVoicemoodError, toVoicemoodError } from '../errors.ts';
+import { isVoicemoodError, toVoicemoodError, type ErrorCode } from '../errors.ts';
 import type { Lang } from '../mood/emotions.ts';
 import { t } from '../mood/i18n.ts';
 import type { CommandContext, ErrorReply, Reply, Services } from './types.ts';
@@ -20,6 +20,14 @@ export async function resolveLang(ctx: CommandContext, s: Services): Promise<Lan
   return ctx.lang;
 }
 
+/** Codes whose English message talks about the user's own input and may be shown as it is. */
+const USER_CAUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['bad_input', 'too_large', 'too_long', 'too_short', 'silent', 'undecodable', 'timeout', 'forbidden', 'not_found', 'busy', 'rate_limited']);
+
+/** Whether a failure is the user's (bad file, limits) rather than the operator's (model, bugs). */
+export function isUserCaused(e: unknown): boolean {
+  return isVoicemoodError(e) && USER_CAUSED.has(e.code);
+}
+
 /**
  * Any failure → a sentence in the user's language. English keeps the error's own sentence (it is
  * written for users and often more precise, e.g. which format was detected); Chinese uses the
@@ -33,8 +41,8 @@ export function errorReply(e: unknown, lang: Lang): ErrorReply {
   if (err.code === 'busy') text = s.busy(retry ?? 5);
   else if (err.code === 'rate_limited') text = s.rateLimited(retry ?? 5);
   else if (err.details.userFacing === true) text = err.message; // already in the user's language
-  else if (err.code === 'internal') text = s.errors.internal; // never show internals
-  else text = lang === 'en' ? err.message : s.errors[err.code];
+  else if (lang === 'en' && USER_CAUSED.has(err.code)) text = err.message;
+  else text = s.errors[err.code]; // operator-side failures: never show paths or internals
   return { kind: 'error', code: err.code, text, ...(retry !== undefined ? { retryAfterS: retry } : {}) };
 }
 
@@ -45,7 +53,7 @@ export async function safely(ctx: CommandContext, s: Services, body: (lang: Lang
     lang = await resolveLang(ctx, s);
     return await body(lang);
   } catch (e) {
-    if (!isVoicemoodError(e) || e.code === 'internal') s.logger.error({ err: e, platform: ctx.platform }, 'command failed');
+    if (!isUserCaused(e)) s.logger.error({ err: e, platform: ctx.platform }, 'command failed');
     return [errorReply(e, lang)];
   }
 }

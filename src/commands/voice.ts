@@ -10,7 +10,7 @@ import { buildTimeline } from '../mood/timeline.ts';
 import type { HistoryEntry } from '../history/types.ts';
 import type { Lang } from '../mood/emotions.ts';
 import { buildAlertReply } from './alert.ts';
-import { errorReply, safely, settingsScope, text } from './common.ts';
+import { errorReply, isUserCaused, safely, settingsScope, text } from './common.ts';
 import { limiterKeys } from './rateLimit.ts';
 import type { CardReply, CommandContext, Reply, Services, VoiceInput } from './types.ts';
 
@@ -38,6 +38,7 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
         ...(input.signal ? { signal: input.signal } : {}),
       });
     } catch (e) {
+      if (!isUserCaused(e)) s.logger.error({ err: e, platform: ctx.platform }, 'voice analysis failed');
       return [errorReply(e, lang)];
     }
 

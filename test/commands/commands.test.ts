@@ -206,3 +206,15 @@ test('broken audio gets its error sentence (en: the specific one, zh: translated
   assert.equal(h.engine.calls, 0);
   await h.close();
 });
+
+test('error sentences: user-caused ones keep their precise English text, operator-side ones never show internals', async () => {
+  const { errorReply } = await import('../../src/commands/common.ts');
+  const { VoicemoodError } = await import('../../src/errors.ts');
+  const tooShort = new VoicemoodError('too_short', 'That clip is 0.2 s long; I need at least 0.5 s.');
+  assert.equal(errorReply(tooShort, 'en').text, 'That clip is 0.2 s long; I need at least 0.5 s.');
+  assert.equal(errorReply(tooShort, 'zh').text, '太短了，无法判断——请至少发送半秒的语音。');
+  const missing = new VoicemoodError('model_missing', 'No model at /srv/secret/models/x.onnx.');
+  assert.equal(errorReply(missing, 'en').text, 'The emotion model is not available right now.');
+  assert.equal(errorReply(new Error('ECONNREFUSED 10.0.0.5:6379'), 'en').text, 'Something went wrong on my side. Please try again later.');
+  assert.deepEqual(errorReply(new VoicemoodError('busy', 'x', { retryAfterS: 2.2 }), 'en'), { kind: 'error', code: 'busy', text: 'I am busy with other voice right now. Please try again in 3 s.', retryAfterS: 3 });
+});
