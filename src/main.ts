@@ -1,5 +1,164 @@
-// PLACEHOLDER — replaced by the bots work (issue 4): starts every bot whose token is set.
-export async function main(): Promise<void> {
-  process.stderr.write('voicemood: no bot is implemented yet\n');
+/**
+ * `npm start`: starts every bot whose token is set (Telegram: TELEGRAM_BOT_TOKEN, Discord:
+ * DISCORD_TOKEN, or their _FILE variants) on one shared set of services (engine, history, limits),
+ * says on stderr which bots started and why the others did not, and shuts down cleanly on
+ * SIGINT/SIGTERM: stop taking updates, finish the analyses in flight, flush history, exit 0.
+ */
+import { readSecret, type Env } from './config.ts';
+import { isVoicemoodError } from './errors.ts';
+import { createServices, type AppServices } from './services.ts';
+import { createLogger, redact, type Logger } from './util/log.ts';
+import type { Services } from './commands/types.ts';
+import { telegramOptionsFromEnv } from './bots/telegram/config.ts';
+
+/** What a started bot gives back. */
+export interface StartedBot {
+  stop(): Promise<void>;
 }
+
+/** A bot that can start (its token is set), or the reason it cannot. */
+export type BotPlan = { name: string; start: (services: Services) => Promise<{ bot: StartedBot; how: string }> } | { name: string; reason: string };
+
+/** Decides, from the environment only, which bots can start. Pure apart from reading *_FILE secrets. */
+export function planBots(env: Env): BotPlan[] {
+  return [planTelegram(env), planDiscord(env)];
+}
+
+function planTelegram(env: Env): BotPlan {
+  const name = 'Telegram';
+  let options;
+  try {
+    options = telegramOptionsFromEnv(env);
+  } catch (e) {
+    return { name, reason: messageOf(e) };
+  }
+  if (!options) return { name, reason: 'TELEGRAM_BOT_TOKEN is not set' };
+  const opts = options;
+  return {
+    name,
+    async start(services) {
+      const { startTelegramBot } = await import('./bots/telegram/index.ts');
+      const bot = await startTelegramBot(services, opts);
+      return { bot, how: `@${bot.username}, ${bot.mode}` };
+    },
+  };
+}
+
+function planDiscord(env: Env): BotPlan {
+  const name = 'Discord';
+  let token: string | undefined;
+  try {
+    token = readSecret(env, 'DISCORD_TOKEN');
+  } catch (e) {
+    return { name, reason: messageOf(e) };
+  }
+  if (!token) return { name, reason: 'DISCORD_TOKEN is not set' };
+  const discordToken = token;
+  return {
+    name,
+    async start(services) {
+      const { startDiscordBot } = await import('./bots/discord/index.ts');
+      const bot = await startDiscordBot(services, { token: discordToken, env });
+      return { bot, how: `${bot.username}, gateway connected` };
+    },
+  };
+}
+
+function messageOf(e: unknown): string {
+  return redact(isVoicemoodError(e) ? e.message : e instanceof Error ? e.message : String(e));
+}
+
+export interface MainOptions {
+  env?: Env;
+  /** Exit the process when done (default true); tests of main() in-process pass false. */
+  exit?: boolean;
+  logger?: Logger;
+}
+
+/** Runs until SIGINT/SIGTERM. Returns the exit code (and exits with it unless `exit: false`). */
+export async function main(options: MainOptions = {}): Promise<number> {
+  const env = options.env ?? process.env;
+  const code = await run(env, options.logger ?? createLogger());
+  process.exitCode = code;
+  if (options.exit !== false) process.exit(code);
+  return code;
+}
+
+async function run(env: Env, logger: Logger): Promise<number> {
+  const say = (line: string): void => {
+    process.stderr.write(`voicemood: ${redact(line)}\n`);
+  };
+  const plans = planBots(env);
+  for (const p of plans) if ('reason' in p) say(`${p.name}: not started, ${p.reason}`);
+  const startable = plans.filter((p) => 'start' in p);
+  if (startable.length === 0) {
+    say('no bot can start. Set TELEGRAM_BOT_TOKEN and/or DISCORD_TOKEN (or TELEGRAM_BOT_TOKEN_FILE / DISCORD_TOKEN_FILE) and try again.');
+    return 2;
+  }
+
+  // A signal during start-up is honoured once start-up is over.
+  let stopRequested: (signal: string) => void = () => {};
+  let pendingSignal: string | undefined;
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (pendingSignal) {
+      say(`${signal} again: exiting without waiting.`);
+      process.exit(130);
+    }
+    pendingSignal = signal;
+    stopRequested(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let services: AppServices;
+  try {
+    services = await createServices(env, logger);
+  } catch (e) {
+    say(`cannot start: ${messageOf(e)}`);
+    logger.error({ err: e }, 'services failed to start');
+    return 1;
+  }
+  say(`model: ${services.engine.model.id}`);
+
+  const running: { name: string; bot: StartedBot }[] = [];
+  for (const p of startable) {
+    if (!('start' in p) || pendingSignal) continue;
+    try {
+      const { bot, how } = await p.start(services);
+      running.push({ name: p.name, bot });
+      say(`${p.name}: started (${how})`);
+    } catch (e) {
+      say(`${p.name}: not started, ${messageOf(e)}`);
+      logger.error({ err: e, bot: p.name }, 'bot failed to start');
+    }
+  }
+  if (running.length === 0 && !pendingSignal) {
+    say('no bot could start; exiting.');
+    await services.close();
+    return 1;
+  }
+
+  const signal = await stopSignal;
+  say(`${signal}: stopping — no new updates, finishing analyses in flight, flushing history.`);
+  let code = 0;
+  for (const r of running) {
+    try {
+      await r.bot.stop();
+      say(`${r.name}: stopped`);
+    } catch (e) {
+      code = 1;
+      say(`${r.name}: stopping failed, ${messageOf(e)}`);
+    }
+  }
+  try {
+    await services.close();
+  } catch (e) {
+    code = 1;
+    say(`closing the services failed: ${messageOf(e)}`);
+  }
+  say('bye.');
+  return code;
+}
+
 if (import.meta.main) await main();

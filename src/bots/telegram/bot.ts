@@ -21,6 +21,7 @@ import { fit, MESSAGE_LIMIT, pre } from './html.ts';
 import { InFlight } from './inFlight.ts';
 import { mediaOf, type TelegramMedia } from './media.ts';
 import { deliver, type ReplyTarget } from './replies.ts';
+import { retryTransformer } from './retry.ts';
 import { telegramStrings } from './strings.ts';
 import { TimelineCache } from './timelineCache.ts';
 
@@ -38,6 +39,7 @@ export interface TelegramBot {
 export function createTelegramBot(services: Services, options: TelegramBotOptions): TelegramBot {
   const apiRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
   const bot = new Bot(options.token, { client: { apiRoot } });
+  bot.api.config.use(retryTransformer());
   const inFlight = new InFlight();
   const timelines = new TimelineCache();
   const log = services.logger.child({ platform: 'telegram' });

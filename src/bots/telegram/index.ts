@@ -3,7 +3,8 @@
  * set. `stop()` stops taking updates, then waits for the analyses in flight.
  */
 import type { Server } from 'node:http';
-import type { Bot } from 'grammy';
+import { GrammyError, type Bot } from 'grammy';
+import { VoicemoodError } from '../../errors.ts';
 import type { Services } from '../../commands/types.ts';
 import { createTelegramBot } from './bot.ts';
 import { COMMAND_MENU } from './commandMenu.ts';
@@ -25,7 +26,14 @@ export interface RunningBot {
 export async function startTelegramBot(services: Services, options: TelegramStartOptions): Promise<RunningBot> {
   const { bot, inFlight } = createTelegramBot(services, options);
   const log = services.logger.child({ platform: 'telegram' });
-  await bot.init(); // getMe: fails fast on a wrong token
+  try {
+    await bot.init(); // getMe: fails fast on a wrong token
+  } catch (e) {
+    if (e instanceof GrammyError && e.error_code === 401) {
+      throw new VoicemoodError('bad_input', 'Telegram refused the token (TELEGRAM_BOT_TOKEN): check it with @BotFather (/mybots → API Token).', { cause: e });
+    }
+    throw new VoicemoodError('internal', `Telegram's Bot API could not be reached (${e instanceof Error ? e.message : String(e)}).`, { cause: e });
+  }
   await registerCommands(bot).catch((e: unknown) => log.warn({ err: e }, 'telegram: setMyCommands failed (the menu may be missing)'));
 
   if (options.webhookUrl) {
@@ -42,8 +50,7 @@ export async function startTelegramBot(services: Services, options: TelegramStar
     };
   }
 
-  // Polling and webhooks exclude each other on Telegram's side.
-  await bot.api.deleteWebhook();
+  // bot.start() removes a webhook left from an earlier webhook run (deleteWebhook) before polling.
   const polling = bot.start({ allowed_updates: ['message', 'callback_query'], drop_pending_updates: false }).catch((e: unknown) => {
     log.error({ err: e }, 'telegram: long polling stopped with an error');
   });

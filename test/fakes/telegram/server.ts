@@ -20,8 +20,10 @@ export interface RecordedCall {
   params: Record<string, unknown>;
   /** Multipart file parts: field name → bytes (sendPhoto). */
   files: Record<string, { filename: string; bytes: Uint8Array }>;
-  /** Order of arrival, shared with `calls` indexes. */
+  /** Position in `calls` (calls are recorded once answered). */
   seq: number;
+  /** message_id of the Message the server answered with (sendMessage, sendPhoto, edits). */
+  resultMessageId?: number;
 }
 
 export interface FakeFile {
@@ -182,10 +184,15 @@ export class FakeTelegram {
       return reply(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
     }
     const { params, files } = await readParams(req, url);
-    const call: RecordedCall = { method: match[2]!, params, files, seq: this.calls.length };
+    const call: RecordedCall = { method: match[2]!, params, files, seq: -1 };
+    const answer = await this.answer(call);
+    if ('result' in answer && typeof answer.result === 'object' && answer.result !== null && 'message_id' in answer.result) {
+      call.resultMessageId = Number(answer.result.message_id);
+    }
+    // Recorded once answered, so a test that sees a call also sees what the bot got back.
+    call.seq = this.calls.length;
     this.calls.push(call);
     for (const l of [...this.callListeners]) l();
-    const answer = await this.answer(call);
     if ('error' in answer) return reply(res, answer.error, { ok: false, error_code: answer.error, description: answer.description });
     reply(res, 200, { ok: true, result: answer.result });
   }

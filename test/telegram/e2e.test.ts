@@ -1,0 +1,203 @@
+/**
+ * End to end: the real bot process (`node src/main.ts`) with the real grammY client, against the
+ * fake Bot API server on 127.0.0.1, with a tiny random-weight model. One process serves the whole
+ * session; at the end it is stopped with SIGTERM and its complete output is searched for the token.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { t as strings } from '../../src/mood/i18n.ts';
+import { reactionFor } from '../../src/bots/telegram/reactions.ts';
+import { TELEGRAM_GET_FILE_LIMIT } from '../../src/bots/telegram/download.ts';
+import type { FakeTelegram, RecordedCall } from '../fakes/telegram/server.ts';
+import { callbackUpdate, fileMessage, groupChat, messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
+import { expectedFor, fixture, makeWorkspace, messageTo, plain, replyTo, startFakeAndBot, TOKEN, type BotProcess, type Expected, type Workspace } from './harness.ts';
+import type { Message } from 'grammy/types';
+
+let ws: Workspace;
+let tg: FakeTelegram;
+let bot: BotProcess;
+let hello: Expected;
+let angry: Expected;
+
+const alice = user(101, 'Alice');
+const bob = user(102, 'Bob');
+const carol = user(103, 'Carol');
+const admin = user(104, 'Ada Admin');
+const groupX = groupChat(-1001);
+const groupY = groupChat(-1002);
+
+before(async () => {
+  ws = await makeWorkspace();
+  hello = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'));
+  angry = await expectedFor(ws.modelPath, fixture('voice-angry.ogg'));
+  ({ tg, bot } = await startFakeAndBot(ws));
+  tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
+  tg.addFile('angry', { bytes: fixture('voice-angry.ogg') });
+  tg.addFile('broken', { bytes: fixture('voice-broken.ogg') });
+  tg.addFile('huge', { bytes: new Uint8Array(16), size: TELEGRAM_GET_FILE_LIMIT + 1024 });
+  tg.setAdmins(groupX.id, [admin]);
+});
+
+after(async () => {
+  if (process.env.VOICEMOOD_E2E_LOG) (await import('node:fs')).writeFileSync(process.env.VOICEMOOD_E2E_LOG, bot?.output() ?? '');
+  await bot?.stop('SIGKILL');
+  await tg?.close();
+  ws?.cleanup();
+});
+
+/** Sends a note and waits for the card that replies to it. */
+async function sendNote(chat: Message['chat'], from: typeof alice, fileId: string, kind: Parameters<typeof fileMessage>[4] = 'voice'): Promise<{ note: Message; card: RecordedCall }> {
+  const note = fileMessage(tg, chat, from, fileId, kind);
+  tg.pushUpdate(messageUpdate(note));
+  const card = await tg.waitForCall(replyTo(note.message_id), 60_000, `the reply to note ${note.message_id}`);
+  return { note, card };
+}
+
+async function command(chat: Message['chat'], from: typeof alice, text: string, replyToMessage?: Message): Promise<RecordedCall> {
+  const msg = textMessage(tg, chat, from, text, replyToMessage);
+  tg.pushUpdate(messageUpdate(msg));
+  return tg.waitForCall(replyTo(msg.message_id), 30_000, `the reply to ${text}`);
+}
+
+test('startup: getMe, command menus in English and Chinese, no webhook, and it says what started', async () => {
+  await tg.waitForCall((c) => c.method === 'deleteWebhook', 30_000, 'deleteWebhook before polling');
+  assert.ok(tg.callsOf('getMe').length >= 1);
+  const menus = tg.callsOf('setMyCommands');
+  assert.equal(menus.length, 2);
+  assert.equal(menus[0]!.params.language_code, undefined);
+  assert.equal(menus[1]!.params.language_code, 'zh');
+  const names = (menus[0]!.params.commands as { command: string }[]).map((c) => c.command);
+  for (const c of ['start', 'help', 'me', 'mood', 'forget', 'lang', 'settings']) assert.ok(names.includes(c), c);
+  assert.equal(tg.callsOf('deleteWebhook').length, 1);
+  assert.match(bot.output(), /Telegram: started \(@voicemood_test_bot, long polling\)/);
+  assert.match(bot.output(), /Discord: not started, DISCORD_TOKEN is not set/);
+  assert.equal(tg.unauthorized, 0);
+});
+
+test('a voice note gets the card the engine gives for that file, a reaction, a Timeline button and the privacy notice', async () => {
+  const { note, card } = await sendNote(privateChat(alice), alice, 'hello');
+  assert.equal(card.params.parse_mode, 'HTML');
+  assert.equal(card.params.text, hello.cardHtml);
+  const markup = card.params.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] };
+  assert.match(markup.inline_keyboard[0]![0]!.callback_data, /^tl:/);
+
+  const emoji = reactionFor(hello.emotion);
+  if (emoji) {
+    const reaction = await tg.waitForCall((c) => c.method === 'setMessageReaction' && Number(c.params.message_id) === note.message_id);
+    assert.deepEqual(reaction.params.reaction, [{ type: 'emoji', emoji }]);
+  }
+  const notice = await tg.waitForCall(messageTo(alice.id, /^Privacy:/));
+  assert.ok(notice.seq > card.seq, 'the notice follows the card');
+});
+
+test('the Timeline button answers the callback and edits the card to add the 0.5 s strip', async () => {
+  const { card } = await sendNote(privateChat(alice), alice, 'angry');
+  assert.equal(card.params.text, angry.cardHtml);
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const cardMessageId = card.resultMessageId!;
+  const sent = { message_id: cardMessageId, date: 0, chat: privateChat(alice), text: String(card.params.text) } as Message;
+  tg.pushUpdate(callbackUpdate(alice, sent, data, 'cb-timeline-1'));
+  const answered = await tg.waitForCall((c) => c.method === 'answerCallbackQuery' && c.params.callback_query_id === 'cb-timeline-1');
+  assert.ok(answered);
+  const edit = await tg.waitForCall((c) => c.method === 'editMessageText' && Number(c.params.message_id) === cardMessageId);
+  assert.equal(edit.params.parse_mode, 'HTML');
+  const text = String(edit.params.text);
+  assert.ok(text.startsWith(angry.cardHtml), 'the card stays above the timeline');
+  assert.ok(plain(text).includes(angry.timelineText), 'the strip is the one of this note');
+  assert.deepEqual(edit.params.reply_markup, { inline_keyboard: [] });
+});
+
+test('an audio document is analysed like a voice note', async () => {
+  const { card } = await sendNote(privateChat(carol), carol, 'hello', 'document');
+  assert.equal(card.params.text, hello.cardHtml);
+});
+
+test('a broken file gets its error sentence and the bot goes on serving the next update', async () => {
+  const { card: error } = await sendNote(privateChat(bob), bob, 'broken');
+  assert.doesNotMatch(String(error.params.text), /<pre>/);
+  assert.match(plain(String(error.params.text)), /audio|decode|read/i);
+  const { card } = await sendNote(privateChat(bob), bob, 'hello');
+  assert.equal(card.params.text, hello.cardHtml);
+});
+
+test('a file above the 20 MB getFile limit gets a clear reply and no download is attempted', async () => {
+  const before = tg.callsOf('getFile').length;
+  const { card: reply } = await sendNote(privateChat(bob), bob, 'huge');
+  assert.match(plain(String(reply.params.text)), /20 MB/);
+  assert.equal(tg.callsOf('getFile').filter((c) => c.params.file_id === 'huge').length, 0);
+  assert.equal(tg.callsOf('getFile').length, before);
+});
+
+test('/me reflects the stored history, and only the asker’s own', async () => {
+  const me = plain(String((await command(privateChat(alice), alice, '/me')).params.text));
+  assert.match(me, /Your last 2 voice notes/);
+  assert.match(me, /2 notes/);
+  const bobs = plain(String((await command(privateChat(bob), bob, '/me')).params.text));
+  assert.match(bobs, /Your last 1 voice note\b/, 'Bob sees only his one analysed note (the broken and huge ones were not stored)');
+  const dave = user(199, 'Dave');
+  assert.equal(plain(String((await command(privateChat(dave), dave, '/me')).params.text)), strings('en').meEmpty);
+});
+
+test('/mood in a group shows that group’s members only', async () => {
+  await sendNote(groupX, alice, 'hello');
+  await sendNote(groupX, bob, 'angry');
+  await sendNote(groupY, carol, 'hello');
+  const x = plain(String((await command(groupX, alice, '/mood')).params.text));
+  assert.match(x, /Alice/);
+  assert.match(x, /Bob/);
+  assert.doesNotMatch(x, /Carol/);
+  const y = plain(String((await command(groupY, carol, '/mood')).params.text));
+  assert.match(y, /Carol/);
+  assert.doesNotMatch(y, /Alice|Bob/);
+});
+
+test('/forget empties the user’s history, in /me and in group summaries', async () => {
+  const done = plain(String((await command(privateChat(alice), alice, '/forget')).params.text));
+  assert.match(done, /deleted everything/);
+  assert.match(done, /3 analysed voice notes/);
+  assert.equal(plain(String((await command(privateChat(alice), alice, '/me')).params.text)), strings('en').meEmpty);
+  const x = plain(String((await command(groupX, bob, '/mood')).params.text));
+  assert.doesNotMatch(x, /Alice/);
+  assert.match(x, /Bob/);
+});
+
+test('group admins switch to on-demand; then only a /mood reply to a note analyses it', async () => {
+  const refused = plain(String((await command(groupX, bob, '/settings reply on_demand')).params.text));
+  assert.equal(refused, strings('en').settingsAdminOnly);
+  const saved = plain(String((await command(groupX, admin, '/settings reply on_demand')).params.text));
+  assert.match(saved, /on_demand/);
+
+  const downloads = (): number => tg.callsOf('getFile').length;
+  const before = downloads();
+  const note = fileMessage(tg, groupX, bob, 'hello');
+  tg.pushUpdate(messageUpdate(note));
+  // Updates are handled in order, and an automatic analysis would download at once: so if only
+  // one download happened by the time the /mood reply is answered, the note was not auto-analysed.
+  tg.pushUpdate(messageUpdate(textMessage(tg, groupX, carol, '/mood', note)));
+  const card = await tg.waitForCall(replyTo(note.message_id), 30_000, 'the card of the on-demand note');
+  assert.equal(card.params.text, hello.cardHtml);
+  assert.equal(downloads() - before, 1, 'the note itself was not analysed automatically');
+  assert.equal(tg.calls.filter(replyTo(note.message_id)).length, 1);
+});
+
+test('20 voice notes sent at once are all answered with their cards', async () => {
+  const notes: Message[] = [];
+  for (let i = 0; i < 20; i++) {
+    const u = user(500 + i, `Load${i}`);
+    const note = fileMessage(tg, privateChat(u), u, i % 2 === 0 ? 'hello' : 'angry');
+    notes.push(note);
+    tg.pushUpdate(messageUpdate(note));
+  }
+  const cards = await Promise.all(notes.map((n) => tg.waitForCall(replyTo(n.message_id), 120_000, `the card of note ${n.message_id}`)));
+  cards.forEach((card, i) => assert.equal(card.params.text, i % 2 === 0 ? hello.cardHtml : angry.cardHtml, `note ${i}`));
+});
+
+test('SIGTERM: stops, exits 0, and the token never appeared in any output', async () => {
+  const code = await bot.stop('SIGTERM');
+  const out = bot.output();
+  assert.equal(code, 0, out);
+  assert.match(out, /SIGTERM: stopping/);
+  assert.match(out, /Telegram: stopped/);
+  assert.ok(!out.includes(TOKEN), 'the token leaked into the output');
+  assert.ok(!out.includes(TOKEN.split(':')[1]!), 'the secret part of the token leaked into the output');
+});
