@@ -10,7 +10,7 @@
  * frames of all segments are concatenated with their true start times in `frames.times`.
  */
 import { decodeAudio } from '../audio/decode.ts';
-import { assertAnalysable, resolveLimits } from '../audio/limits.ts';
+import { assertAnalysable, audioLimitsFromEnv } from '../audio/limits.ts';
 import type { AudioLimits, DecodedAudio } from '../audio/types.ts';
 import { VoicemoodError } from '../errors.ts';
 import type { EmotionEngine, EmotionResult, FrameResults } from '../inference/types.ts';
@@ -21,7 +21,10 @@ export interface AnalyzeVoiceOptions {
   /** File name or URL path: a hint for messages only, the bytes decide the format. */
   filename?: string;
   mimeType?: string;
-  /** Overrides of the defaults in src/audio/limits.ts (DEFAULT_LIMITS). */
+  /**
+   * Overrides of the limits; the rest come from the VOICEMOOD_AUDIO_* environment variables,
+   * else the defaults (src/audio/limits.ts: audioLimitsFromEnv, DEFAULT_LIMITS).
+   */
   limits?: Partial<AudioLimits>;
   /** Also return per-frame scores and embeddings (for timelines and `--granularity frame`). */
   frames?: boolean;
@@ -64,15 +67,22 @@ export function segmentBounds(n: number, sampleRate: number, maxS: number): { st
   return out;
 }
 
+/** Environment limits overlaid with the caller's (undefined values keep the environment's). */
+function limitsFor(partial: Partial<AudioLimits> | undefined): AudioLimits {
+  const limits = audioLimitsFromEnv();
+  for (const [k, v] of Object.entries(partial ?? {}) as [keyof AudioLimits, number | undefined][]) if (v !== undefined) limits[k] = v;
+  return limits;
+}
+
 export async function analyzeVoice(engine: EmotionEngine, bytes: Uint8Array, options: AnalyzeVoiceOptions = {}): Promise<VoiceAnalysis> {
-  const limits = resolveLimits(options.limits);
+  const limits = limitsFor(options.limits);
   const audio = await decodeAudio(bytes, { filename: options.filename, mimeType: options.mimeType, limits, signal: options.signal });
   return analyzeSamples(engine, audio, { ...options, limits });
 }
 
 /** The same use case for audio that is already decoded (e.g. Discord voice receive). */
 export async function analyzeSamples(engine: EmotionEngine, audio: DecodedAudio, options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'signal'> = {}): Promise<VoiceAnalysis> {
-  const limits = resolveLimits(options.limits);
+  const limits = limitsFor(options.limits);
   assertAnalysable(audio.samples, SAMPLE_RATE, limits);
   const segments: SegmentAnalysis[] = [];
   // One segment at a time: a long file must not fill the shared engine's queue by itself.
