@@ -3,7 +3,7 @@
  * the window's frames) → a text strip with a time axis, or a PNG chart (chart.ts).
  */
 import { EMOJI, EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from './emotions.ts';
-import { t } from './i18n.ts';
+import { formatSeconds, t } from './i18n.ts';
 import type { FrameScores, Timeline, TimelineWindow } from './types.ts';
 import { renderSharesChartPng } from './chart.ts';
 
@@ -49,19 +49,47 @@ function dominant(shares: EmotionScores): Emotion {
  * Text strip: rows of 10 s, each prefixed with its start time, one emoji per 0.5 s, a space every
  * 5 s; then a legend of the emoji that occur.
  */
-export function renderTimelineText(timeline: Timeline, lang: Lang): string {
+export function renderTimelineText(timeline: Timeline, lang: Lang, options: { maxRows?: number } = {}): string {
   const s = t(lang);
   if (timeline.windows.length === 0) return s.timelineEmpty;
+  const maxRows = options.maxRows ?? Infinity;
+  if (Math.ceil(timeline.windows.length / PER_ROW) > maxRows) {
+    // Too long for a message: merge windows (×2, ×4, ×10, ×20 …) until it fits.
+    const factor = COARSEN.find((f) => Math.ceil(timeline.windows.length / f / PER_ROW) <= maxRows) ?? Math.ceil(timeline.windows.length / (PER_ROW * maxRows));
+    timeline = coarsen(timeline, factor);
+  }
   const rows: string[] = [];
   for (let i = 0; i < timeline.windows.length; i += PER_ROW) {
     const row = timeline.windows.slice(i, i + PER_ROW).map((w) => EMOJI[w.emotion]);
     const half = PER_ROW / 2;
     const strip = row.slice(0, half).join('') + (row.length > half ? ' ' + row.slice(half).join('') : '');
-    rows.push(`${String(Math.round(i * timeline.windowS)).padStart(4)}s ${strip}`);
+    rows.push(`${axisLabel(i * timeline.windowS, timeline.durationS)} ${strip}`);
   }
   const used = EMOTIONS.filter((e) => timeline.windows.some((w) => w.emotion === e));
   const legend = used.map((e) => `${EMOJI[e]} ${EMOTION_LABELS[lang][e]}`).join('  ');
-  return `${s.timelineTitle}\n${rows.join('\n')}\n${legend}`;
+  const title = timeline.windowS === TIMELINE_WINDOW_S ? s.timelineTitle : s.timelineTitleEvery(formatSeconds(timeline.windowS).replace('.0 s', ' s'));
+  return `${title}\n${rows.join('\n')}\n${legend}`;
+}
+
+/** "  10s" for short clips, " 12:30" (min:s) from 10 minutes on. */
+function axisLabel(s: number, totalS: number): string {
+  const r = Math.round(s);
+  if (totalS < 600) return `${String(r).padStart(4)}s`;
+  return `${Math.floor(r / 60)}:${String(r % 60).padStart(2, '0')}`.padStart(5);
+}
+
+const COARSEN = [2, 4, 10, 20, 60, 120, 240, 600, 1200];
+
+/** Merges every `factor` windows into one (mean shares, dominant of the mean). */
+export function coarsen(timeline: Timeline, factor: number): Timeline {
+  const windows: TimelineWindow[] = [];
+  for (let i = 0; i < timeline.windows.length; i += factor) {
+    const group = timeline.windows.slice(i, i + factor);
+    const shares = {} as EmotionScores;
+    for (const e of EMOTIONS) shares[e] = group.reduce((a, w) => a + w.shares[e], 0) / group.length;
+    windows.push({ startS: group[0]!.startS, endS: group[group.length - 1]!.endS, emotion: dominant(shares), shares });
+  }
+  return { windowS: timeline.windowS * factor, durationS: timeline.durationS, windows };
 }
 
 /** PNG chart of the timeline: stacked bars of the 9 shares per window. */

@@ -71,3 +71,16 @@ test('chart text: Chinese when a CJK font is installed, English otherwise (never
   }
   assert.match(renderSharesChartSvg({ title: 'T', lang: 'en', columns: [] }), />Angry</);
 });
+
+test('timeline text of a long note fits a row budget by merging windows, with a min:s axis', () => {
+  const tl = buildTimeline(frames(50 * 1200, (i) => (i < 50 * 600 ? 'neutral' : 'happy'))); // 20 min
+  assert.equal(tl.windows.length, 2400);
+  const full = renderTimelineText(tl, 'en').split('\n');
+  assert.equal(full.length, 1 + 120 + 1);
+  const short = renderTimelineText(tl, 'en', { maxRows: 12 }).split('\n');
+  assert.equal(short[0], 'Timeline (one symbol per 5 s)'); // ×10: 240 windows = 12 rows
+  assert.equal(short.length, 1 + 12 + 1);
+  assert.equal(short[1], ' 0:00 ' + '😐'.repeat(10) + ' ' + '😐'.repeat(10));
+  assert.equal(short[7], '10:00 ' + '😊'.repeat(10) + ' ' + '😊'.repeat(10));
+  assert.match(renderTimelineText(tl, 'zh', { maxRows: 3 }).split('\n')[0]!, /^时间线（每 1 min 一个符号）$/);
+});
