@@ -55,7 +55,9 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     if (err.code === 'internal') log.error({ err: e }, 'telegram: update failed');
     else log.info({ code: err.code, details: err.details }, 'telegram: refused');
     const lang = await replyLang(cctx);
-    await deliver(deps, { ...target, lang }, [errorReply(err, lang)]).catch((e2: unknown) => log.warn({ err: e2 }, 'telegram: could not send an error reply'));
+    // A failed Telegram download is not the model download the generic sentence talks about.
+    const reply = err.details.telegramDownload ? { kind: 'error' as const, code: err.code, text: telegramStrings(lang).downloadFailed } : errorReply(err, lang);
+    await deliver(deps, { ...target, lang }, [reply]).catch((e2: unknown) => log.warn({ err: e2 }, 'telegram: could not send an error reply'));
   }
 
   /** Downloads and analyses one note, then replies to it; never throws. */

@@ -63,5 +63,5 @@ export async function downloadTelegramFile(target: DownloadTarget, fileId: strin
 }
 
 function downloadFailed(cause: unknown): VoicemoodError {
-  return new VoicemoodError('download_failed', 'I could not download this file from Telegram. Please try sending it again.', { cause });
+  return new VoicemoodError('download_failed', 'I could not download this file from Telegram. Please try sending it again.', { cause, details: { telegramDownload: true } });
 }

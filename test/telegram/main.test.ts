@@ -1,0 +1,93 @@
+/**
+ * `npm start` (src/main.ts) as a real process: what it says when no bot can start or a token is
+ * refused, token files, and webhook mode (setWebhook, the secret header, updates served, SIGINT).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FakeTelegram } from '../fakes/telegram/server.ts';
+import { privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
+import { makeWorkspace, spawnBot, TOKEN, type Workspace } from './harness.ts';
+
+let ws: Workspace;
+before(async () => {
+  ws = await makeWorkspace();
+});
+after(() => ws?.cleanup());
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('no token at all: says why each bot did not start and exits non-zero', async () => {
+  const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir });
+  const code = await bot.exited;
+  assert.notEqual(code, 0);
+  const out = bot.output();
+  assert.match(out, /Telegram: not started, TELEGRAM_BOT_TOKEN is not set/);
+  assert.match(out, /Discord: not started, DISCORD_TOKEN is not set/);
+  assert.match(out, /no bot can start/);
+});
+
+test('a token the Bot API refuses: a clear sentence, exit 1, and the token is not printed', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const wrong = '8123456789:AAwrongWRONGwrongTOKENzzzzzzzzzzzzzzz';
+  const bot = await spawnBot({ TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: wrong, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir });
+  assert.equal(await bot.exited, 1);
+  const out = bot.output();
+  assert.match(out, /Telegram: not started, Telegram refused the token/);
+  assert.match(out, /no bot could start/);
+  assert.ok(tg.unauthorized >= 1);
+  assert.ok(!out.includes(wrong) && !out.includes(wrong.split(':')[1]!), 'token leaked');
+});
+
+test('a malformed token is refused before any request', async () => {
+  const bot = await spawnBot({ TELEGRAM_BOT_TOKEN: 'not a token', VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir });
+  assert.notEqual(await bot.exited, 0);
+  assert.match(bot.output(), /Telegram: not started, TELEGRAM_BOT_TOKEN does not look like a bot token/);
+});
+
+test('webhook mode with the token from a file: setWebhook with the secret, wrong secret 401, updates served, SIGINT exits 0', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const tokenFile = join(ws.dir, 'token.txt');
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/telegram/hook`;
+  const secret = 'hook-secret_123';
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN_FILE: tokenFile, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /Telegram: started/ },
+  );
+  t.after(() => bot.stop('SIGKILL'));
+  assert.match(bot.output(), new RegExp(`Telegram: started \\(@voicemood_test_bot, webhook on port ${port}\\)`));
+  const set = tg.callsOf('setWebhook');
+  assert.equal(set.length, 1);
+  assert.equal(set[0]!.params.url, url);
+  assert.equal(set[0]!.params.secret_token, secret);
+  assert.equal(tg.callsOf('getUpdates').length, 0, 'no polling in webhook mode');
+
+  const alice = user(7, 'Alice');
+  const update = { update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/help') };
+  const post = (headers: Record<string, string>, path = '/telegram/hook'): Promise<Response> =>
+    fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(update) });
+  assert.equal((await post({ 'x-telegram-bot-api-secret-token': 'wrong' })).status, 401);
+  assert.equal((await post({})).status, 401);
+  assert.equal((await post({ 'x-telegram-bot-api-secret-token': secret }, '/elsewhere')).status, 404);
+  assert.equal(tg.callsOf('sendMessage').length, 0, 'refused requests reached no handler');
+  assert.equal((await post({ 'x-telegram-bot-api-secret-token': secret })).status, 200);
+  const help = await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
+  assert.match(String(help.params.text), /\/me/);
+
+  assert.equal(await bot.stop('SIGINT'), 0);
+  assert.match(bot.output(), /SIGINT: stopping/);
+  assert.ok(!bot.output().includes(TOKEN.split(':')[1]!), 'token leaked');
+});
