@@ -129,3 +129,16 @@ test('bad entries and unknown backends are refused with a typed error', async ()
   await assert.rejects(h.append(entry()), (e) => isVoicemoodError(e, 'internal'));
   await assert.rejects(openHistory({ url: 'mongodb://x' }), (e) => isVoicemoodError(e, 'bad_input'));
 });
+
+test('forget racing with appends: user and chat views stay consistent, later notes survive', async () => {
+  const h = await openHistory({ env: { VOICEMOOD_DATA_DIR: tempDir() }, pruneEveryMs: 0 });
+  const before = Array.from({ length: 40 }, (_, i) => h.append(entry({ userId: 'r', chatId: `c${i % 3}`, at: Date.now() + i })));
+  const forget = h.forgetUser('telegram', 'r');
+  const after = Array.from({ length: 40 }, (_, i) => h.append(entry({ userId: 'r', chatId: `c${i % 4}`, at: Date.now() + 100 + i })));
+  const [report] = await Promise.all([forget, ...before, ...after]);
+  const mine = (await h.listUser('telegram', 'r')).map((e) => e.id).sort();
+  const inChats = (await Promise.all(['c0', 'c1', 'c2', 'c3'].map((c) => h.listChat('telegram', c)))).flat().map((e) => e.id).sort();
+  assert.deepEqual(mine, inChats, 'every surviving entry is in both views, nothing else');
+  assert.equal((report as { entries: number }).entries + mine.length, 80, 'each entry was either forgotten or kept');
+  await h.close();
+});
