@@ -39,7 +39,7 @@ export function audioLimitsFromEnv(env: Env = process.env): AudioLimits {
     maxBytes: Math.round(numberFromEnv(env, 'VOICEMOOD_AUDIO_MAX_MB', d.maxBytes / (1024 * 1024), { min: 0.001, max: 2048 }) * 1024 * 1024),
     maxDecodeS: numberFromEnv(env, 'VOICEMOOD_AUDIO_MAX_SECONDS', d.maxDecodeS, { min: 1, max: 86_400 }),
     minDurationS: numberFromEnv(env, 'VOICEMOOD_AUDIO_MIN_SECONDS', d.minDurationS, { min: 0.1, max: 60 }),
-    segmentS: numberFromEnv(env, 'VOICEMOOD_AUDIO_SEGMENT_SECONDS', d.segmentS, { min: 1, max: 3600 }),
+    segmentS: numberFromEnv(env, 'VOICEMOOD_AUDIO_SEGMENT_SECONDS', d.segmentS, { min: 0.5, max: 3600 }),
     silenceFloorDb: numberFromEnv(env, 'VOICEMOOD_AUDIO_SILENCE_DB', d.silenceFloorDb, { min: -140, max: 0 }),
     timeoutMs: numberFromEnv(env, 'VOICEMOOD_AUDIO_TIMEOUT_MS', d.timeoutMs, { min: 100, max: 3_600_000 }),
   };

@@ -155,7 +155,7 @@ test('a folder without audio is a usage error', async () => {
 
 test('audio longer than the segment length is analysed in segments; frame times run on across them', async () => {
   const out = join(root, 'out-segments');
-  const r = await cli([join(inputs, 'voice.ogg'), '-g', 'frame', '--json', '--out', out], { VOICEMOOD_AUDIO_SEGMENT_SECONDS: '0.4' });
+  const r = await cli([join(inputs, 'voice.ogg'), '-g', 'frame', '--json', '--out', out], { VOICEMOOD_AUDIO_SEGMENT_SECONDS: '0.5' });
   assert.equal(r.code, 0, r.stderr);
   const line = JSON.parse(r.stdout);
   const frames = line.frames as { time: number }[];
