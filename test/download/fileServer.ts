@@ -22,6 +22,8 @@ export interface ServedFile {
 export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
+  /** Whatever the test's onRequest hook returned when the request arrived. */
+  observed?: unknown;
 }
 
 export interface FileServer {
@@ -31,14 +33,15 @@ export interface FileServer {
   close(): Promise<void>;
 }
 
-export async function startFileServer(files: Record<string, ServedFile>): Promise<FileServer> {
+/** `onRequest` runs as each request arrives, e.g. to look at the client's .part file right then. */
+export async function startFileServer(files: Record<string, ServedFile>, onRequest?: (path: string) => unknown): Promise<FileServer> {
   const map = new Map(Object.entries(files));
   const requests: RecordedRequest[] = [];
   const served = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = decodeURIComponent(u.pathname) + decodeURIComponent(u.search);
-    requests.push({ path, headers: req.headers });
+    requests.push({ path, headers: req.headers, observed: onRequest?.(path) });
     const file = map.get(path);
     if (!file) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -51,8 +51,9 @@ describe('model pull against a local mirror', () => {
   it('first start with no model: openEngine pulls, resumes a broken model.pt, converts and answers like FunASR', async () => {
     const modelPt = fixtureFile('model.pt');
     const dropAfter = 700_001;
-    const server = await startFileServer(hfFiles({ 'model.pt': { dropAfter, dropTimes: 1 } }));
     const modelsDir = join(root, 'first');
+    const part = join(modelsDir, ID, 'main', 'model.pt.part');
+    const server = await startFileServer(hfFiles({ 'model.pt': { dropAfter, dropTimes: 1 } }), () => (existsSync(part) ? statSync(part).size : 0));
     const events: PullEvent[] = [];
     try {
       const engine = await openEngine({
@@ -66,7 +67,9 @@ describe('model pull against a local mirror', () => {
         assert.deepEqual(readFileSync(join(dir, 'model.pt')), modelPt);
         const ptRequests = server.requests.filter((r) => r.path.endsWith('/model.pt'));
         assert.equal(ptRequests.length, 2);
-        assert.equal(ptRequests[1].headers.range, `bytes=${dropAfter}-`);
+        const onDisk = ptRequests[1].observed as number;
+        assert.ok(onDisk > 0 && onDisk <= dropAfter);
+        assert.equal(ptRequests[1].headers.range, `bytes=${onDisk}-`, 'resumed exactly where the .part ended');
         assert.equal(existsSync(join(dir, 'model.pt.part')), false);
         // Converted next to it, from exactly these bytes.
         const onnx = join(modelsDir, `${ID}.onnx`);
