@@ -82,7 +82,7 @@ export function registerModelPull(model: Command): void {
     .addOption(new Option('--mirror <name>', 'where to download from').choices([...MIRRORS]))
     .option('--base-url <url>', 'download host instead of the mirror default (also VOICEMOOD_HF_ENDPOINT)')
     .option('--revision <rev>', 'repository revision (default: main on Hugging Face, master on ModelScope)')
-    .addOption(new Option('--quantize <mode>', 'convert with int8 weights (needs converter support)').choices(['int8']))
+    .addOption(new Option('--quantize <mode>', 'convert with int8 linear layers to <id>.int8.onnx (smaller, faster, slightly less exact)').choices(['int8']))
     .option('--force', 'download and convert again even when cached')
     .action(async (id: string, opts: ModelPullOptions) => {
       await runModelPull(id, opts);

@@ -113,6 +113,31 @@ describe('model pull against a local mirror', () => {
     }
   });
 
+  it('pulls an int8 model (VOICEMOOD_MODEL=<id>:int8) from the files already downloaded', async () => {
+    const modelsDir = join(root, 'int8');
+    const server = await startFileServer(hfFiles());
+    try {
+      await pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} });
+      const before = server.requests.length;
+      const engine = await openEngine({
+        env: { VOICEMOOD_MODEL: `${ID}:int8`, VOICEMOOD_MODELS_DIR: modelsDir, VOICEMOOD_HF_ENDPOINT: server.url, VOICEMOOD_ENGINE_OPT_CACHE: '0', VOICEMOOD_ENGINE_THREADS: '1' },
+      });
+      try {
+        assert.equal(server.requests.length, before, 'no new downloads');
+        assert.equal(engine.model.path, join(modelsDir, `${ID}.int8.onnx`));
+        assert.equal(engine.model.quantization, 'int8');
+        assert.equal(engine.model.id, `${ID} (int8)`);
+        const r = await engine.analyze(readFloatWav(fixtureFile('input1.wav')));
+        assert.ok(Math.abs(Object.values(r.scores).reduce((a, b) => a + b, 0) - 1) < 1e-4);
+      } finally {
+        await engine.close();
+      }
+      assert.ok(existsSync(join(modelsDir, `${ID}.onnx`)), 'the fp32 model stays');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('downloads from the ModelScope URL form when asked', async () => {
     const files: Record<string, ServedFile> = {};
     for (const f of ['config.yaml', 'tokens.txt', 'model.pt']) files[`/api/v1/models/iic/${ID}/repo?Revision=v1.0&FilePath=${f}`] = { body: fixtureFile(f) };
