@@ -22,7 +22,10 @@ export interface EngineOptions {
   queueCapacity?: number;
   /** Rows per batch (default 8). */
   maxBatch?: number;
-  /** Padded audio per batch in seconds, B × longest clip (default 120). */
+  /**
+   * Padded audio per batch in seconds, B × longest clip (default 60). Attention memory grows with
+   * the square of a clip's length, so long clips (the audio layer cuts at 60 s) run alone.
+   */
   maxBatchSeconds?: number;
   /** How long the first request of a batch waits for company, in ms (default 5). */
   batchWindowMs?: number;
@@ -41,7 +44,7 @@ export function engineOptionsFromEnv(env: Env = process.env): EngineOptions {
   return {
     queueCapacity: numberFromEnv(env, 'VOICEMOOD_ENGINE_QUEUE', 64, { min: 1, max: 100_000 }),
     maxBatch: numberFromEnv(env, 'VOICEMOOD_ENGINE_BATCH', 8, { min: 1, max: 256 }),
-    maxBatchSeconds: numberFromEnv(env, 'VOICEMOOD_ENGINE_BATCH_SECONDS', 120, { min: 1, max: 3600 }),
+    maxBatchSeconds: numberFromEnv(env, 'VOICEMOOD_ENGINE_BATCH_SECONDS', 60, { min: 1, max: 3600 }),
     batchWindowMs: numberFromEnv(env, 'VOICEMOOD_ENGINE_WINDOW_MS', 5, { min: 0, max: 1000 }),
     threads: numberFromEnv(env, 'VOICEMOOD_ENGINE_THREADS', availableParallelism(), { min: 1, max: 1024 }),
     optimizedCacheDir: env.VOICEMOOD_ENGINE_OPT_CACHE === '0' ? false : cacheDir(env),
@@ -107,7 +110,7 @@ export class Engine implements EmotionEngine {
     this.#minSamples = minSamplesFor(model.convSpec);
     this.#limits = {
       maxBatch: options.maxBatch ?? 8,
-      maxPaddedSamples: Math.round((options.maxBatchSeconds ?? 120) * model.sampleRate),
+      maxPaddedSamples: Math.round((options.maxBatchSeconds ?? 60) * model.sampleRate),
       maxPadRatio: options.maxPadRatio ?? 1.5,
       padSlackSamples: model.sampleRate, // padding short clips by up to a second costs little
     };
