@@ -12,12 +12,14 @@ import type { FakeTelegram, RecordedCall } from '../fakes/telegram/server.ts';
 import { callbackUpdate, fileMessage, groupChat, messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
 import { expectedFor, fixture, makeWorkspace, messageTo, plain, replyTo, startFakeAndBot, TOKEN, type BotProcess, type Expected, type Workspace } from './harness.ts';
 import type { Message } from 'grammy/types';
+import { openHistory } from '../../src/history/open.ts';
 
 let ws: Workspace;
 let tg: FakeTelegram;
 let bot: BotProcess;
 let hello: Expected;
 let angry: Expected;
+let helloZh: Expected;
 
 const alice = user(101, 'Alice');
 const bob = user(102, 'Bob');
@@ -25,17 +27,24 @@ const carol = user(103, 'Carol');
 const admin = user(104, 'Ada Admin');
 const groupX = groupChat(-1001);
 const groupY = groupChat(-1002);
+const groupZ = groupChat(-1003, 'Team Z');
+const eve = user(105, 'Eve');
 
 before(async () => {
   ws = await makeWorkspace();
   hello = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'));
   angry = await expectedFor(ws.modelPath, fixture('voice-angry.ogg'));
+  helloZh = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'), 'zh');
+  // The moderation test below relies on the tiny model hearing these two as happy / angry.
+  assert.equal(hello.emotion, 'happy');
+  assert.equal(angry.emotion, 'angry');
   ({ tg, bot } = await startFakeAndBot(ws));
   tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
   tg.addFile('angry', { bytes: fixture('voice-angry.ogg') });
   tg.addFile('broken', { bytes: fixture('voice-broken.ogg') });
   tg.addFile('huge', { bytes: new Uint8Array(16), size: TELEGRAM_GET_FILE_LIMIT + 1024 });
   tg.setAdmins(groupX.id, [admin]);
+  tg.setAdmins(groupZ.id, [admin]);
 });
 
 after(async () => {
@@ -180,6 +189,34 @@ test('group admins switch to on-demand; then only a /mood reply to a note analys
   assert.equal(tg.calls.filter(replyTo(note.message_id)).length, 1);
 });
 
+test('/lang zh: replies and the card come in Chinese', async () => {
+  const set = plain(String((await command(privateChat(carol), carol, '/lang zh')).params.text));
+  assert.equal(set, strings('zh').langSet);
+  const { card } = await sendNote(privateChat(carol), carol, 'hello');
+  assert.equal(card.params.text, helloZh.cardHtml);
+  assert.notEqual(helloZh.cardHtml, hello.cardHtml);
+});
+
+test('moderation: repeated angry notes by one member → a private alert to the admin who opted in', async () => {
+  const refused = plain(String((await command(groupZ, eve, '/alerts on')).params.text));
+  assert.equal(refused, strings('en').settingsAdminOnly);
+  assert.equal(plain(String((await command(groupZ, admin, '/alerts on')).params.text)), strings('en').alertsOn);
+  assert.match(plain(String((await command(groupZ, admin, '/settings repeat_count 2')).params.text)), /repeat_count = 2/);
+
+  await sendNote(groupZ, eve, 'angry');
+  await sendNote(groupZ, eve, 'angry');
+  const alert = await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === admin.id, 30_000, 'the private alert');
+  const text = plain(String(alert.params.text));
+  assert.match(text, /Heads-up: Eve sounds upset repeatedly/);
+  assert.match(text, /Team Z/);
+  assert.match(text, /Eve: \d+% \(2 notes\)/);
+  assert.match(text, /anger\+disgust \d+%/);
+  // The group itself never sees the alert.
+  assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === groupZ.id && /Heads-up/.test(String(c.params.text))).length, 0);
+  // A third one within the cooldown: no second alert (checked once everything is drained, at SIGTERM).
+  await sendNote(groupZ, eve, 'angry');
+});
+
 test('20 voice notes sent at once are all answered with their cards', async () => {
   const notes: Message[] = [];
   for (let i = 0; i < 20; i++) {
@@ -192,12 +229,27 @@ test('20 voice notes sent at once are all answered with their cards', async () =
   cards.forEach((card, i) => assert.equal(card.params.text, i % 2 === 0 ? hello.cardHtml : angry.cardHtml, `note ${i}`));
 });
 
-test('SIGTERM: stops, exits 0, and the token never appeared in any output', async () => {
+test('SIGTERM: finishes the analyses in flight, flushes history, exits 0, and the token never appeared in any output', async () => {
+  const late = [user(901, 'Late1'), user(902, 'Late2'), user(903, 'Late3')];
+  const downloads = tg.callsOf('getFile').length;
+  const notes = late.map((u) => fileMessage(tg, privateChat(u), u, 'hello'));
+  for (const n of notes) tg.pushUpdate(messageUpdate(n));
+  // Once their downloads started, the three analyses are in flight: stop now.
+  await tg.waitForCalls((c) => c.method === 'getFile', downloads + 3, 30_000, 'downloads of the late notes');
   const code = await bot.stop('SIGTERM');
   const out = bot.output();
   assert.equal(code, 0, out);
   assert.match(out, /SIGTERM: stopping/);
   assert.match(out, /Telegram: stopped/);
+  // Every analysis finished before exit, so this count is final: the cooldown held back a second alert.
+  assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === admin.id && /Heads-up/.test(String(c.params.text))).length, 1);
+  for (const n of notes) assert.equal(tg.calls.filter((c) => replyTo(n.message_id)(c) && c.params.text === hello.cardHtml).length, 1, `late note ${n.message_id} got its card before exit`);
+  const history = await openHistory({ env: { VOICEMOOD_DATA_DIR: ws.dataDir } });
+  try {
+    for (const u of late) assert.equal((await history.listUser('telegram', String(u.id))).length, 1, `history of ${u.first_name} was flushed`);
+  } finally {
+    await history.close();
+  }
   assert.ok(!out.includes(TOKEN), 'the token leaked into the output');
   assert.ok(!out.includes(TOKEN.split(':')[1]!), 'the secret part of the token leaked into the output');
 });
