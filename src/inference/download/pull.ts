@@ -10,7 +10,7 @@ import { VoicemoodError } from '../../errors.ts';
 import { checkpointDirFor, fileUrl, isMirrorName, loadRegistry, mirrorEndpoint, onnxPathFor, type MirrorName, type Quantization } from '../modelStore.ts';
 import { convertCheckpoint, type ConvertOptions } from '../convert/convertCheckpoint.ts';
 import { readModelMetadata } from '../onnx/metadata.ts';
-import { downloadFile, sha256File } from './fetchFile.ts';
+import { downloadFile } from './fetchFile.ts';
 import { acquireLock } from './lock.ts';
 import type { PullProgress } from './progress.ts';
 import { verifyConfig, verifyTokens, verifyTorchZip } from './verify.ts';
@@ -194,13 +194,6 @@ async function convertedFrom(onnxPath: string, checkpointSha: string | undefined
   } catch {
     return false; // not ours or damaged: convert again
   }
-}
-
-/** Checks that a recorded file still matches; used by `model list --verify` and tests. */
-export async function fileMatchesRecord(dir: string, file: string): Promise<boolean> {
-  const record = await readRecord(join(dir, 'download.json'));
-  const known = record?.files[file];
-  return known !== undefined && existsSync(join(dir, file)) && (await sha256File(join(dir, file))) === known.sha256;
 }
 
 /**
