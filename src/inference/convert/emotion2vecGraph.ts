@@ -16,15 +16,16 @@ import type { WeightSource } from './layers.ts';
 import { Layers } from './layers.ts';
 
 export interface GraphOptions {
-  /** int8: the transformer's and the feature projection's linear layers dynamically quantized. */
+  /** int8: the linear layers and the feature-encoder convolutions (but the first) dynamically quantized. */
   quantization?: 'fp32' | 'int8';
 }
 
 export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, options: GraphOptions = {}): GraphBuilder {
   validateArch(arch);
   const g = new GraphBuilder('emotion2vec');
-  // The label head is tiny and decides the scores directly: it stays float32.
-  const L = new Layers(g, src, { quantization: options.quantization, keepFloat: ['proj'] });
+  // The label head is tiny and decides the scores directly, and the first conv works on the raw
+  // waveform with 10 inputs per output: both stay float32.
+  const L = new Layers(g, src, { quantization: options.quantization, keepFloat: ['proj', `${AUDIO}.local_encoder.conv_layers.0.0.weight`] });
   const D = arch.embedDim;
   const H = arch.numHeads;
   const E = arch.numExtraTokens;
@@ -45,16 +46,17 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
     x = g.op('Div', [centred, g.op('Sqrt', [g.op('Add', [variance, L.f(1e-5)])])]);
   }
 
-  // 2. Local encoder: conv → LayerNorm over channels → GELU, per layer. Track each row's length.
-  let h = g.op('Unsqueeze', [x, L.ints([1])]); // [B, 1, N]
+  // 2. Local encoder, time-major [B, T, C] throughout: conv (a MatMul over unfolded windows, see
+  //    Layers.conv1dTimeMajor) → LayerNorm over channels → GELU, per layer. Track each row's length.
+  let feats = g.op('Unsqueeze', [x, L.ints([2])]); // [B, N, 1]
   let frameLen = lengths;
   let cin = 1;
-  let feats = '';
   arch.convSpec.forEach(([c, k, s], i) => {
     const prefix = `${AUDIO}.local_encoder.conv_layers.${i}`;
-    const conv = g.op('Conv', [h, L.param(`${prefix}.0.weight`, [c, cin, k])], { kernel_shape: [k], strides: [s] });
-    feats = L.gelu(L.layerNorm(L.swap12(conv), `${prefix}.2.1`, c, 1e-5)); // [B, T, C]; torch's default eps, not norm_eps
-    if (i < arch.convSpec.length - 1) h = L.swap12(feats);
+    // Real input positions, for int8 activation ranges (the first layer, on the waveform, stays fp32).
+    const inMask = L.quantizes(`${prefix}.0.weight`) ? g.op('Unsqueeze', [L.lengthMask(frameLen, L.dim(feats, 1)).float, L.ints([2])]) : undefined;
+    const conv = L.conv1dTimeMajor(feats, `${prefix}.0.weight`, cin, c, k, s, inMask);
+    feats = L.gelu(L.layerNorm(conv, `${prefix}.2.1`, c, 1e-5)); // torch's default eps, not norm_eps
     // floor((len - k) / s) + 1 = floor((len - k + s) / s), clamped at 0 for rows shorter than k.
     frameLen = g.op('Max', [g.op('Div', [g.op('Add', [frameLen, L.int(s - k)]), L.int(s)]), L.int(0)]);
     cin = c;

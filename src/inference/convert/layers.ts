@@ -63,13 +63,23 @@ export interface LayersOptions {
   keepFloat?: string[];
 }
 
-type LinearParams = { kind: 'fp32'; w: string; b: string } | { kind: 'int8'; w: string; scale: string; colSum: string; b: string };
+/** Weights of one dense product x W (+ b): float32, or int8 per output column with its scales. */
+export type DenseParams =
+  | { kind: 'fp32'; w: string; b: string | undefined }
+  | { kind: 'int8'; w: string; scale: string; colSum: string; b: string | undefined };
+
+/** uint8 activations of a [B, L, K] tensor with one scale and zero point per batch row ([B, 1, 1] floats). */
+export interface QuantizedRows {
+  q: string;
+  scale: string;
+  zero: string;
+}
 
 export class Layers {
   readonly g: GraphBuilder;
   readonly src: WeightSource;
   private readonly consts = new Map<string, string>();
-  private readonly linears = new Map<string, LinearParams>();
+  private readonly dense = new Map<string, DenseParams>();
   private readonly options: LayersOptions;
 
   constructor(g: GraphBuilder, src: WeightSource, options: LayersOptions = {}) {
@@ -107,41 +117,110 @@ export class Layers {
     return this.g.weight(key, 'FLOAT', shape, this.src.tensor(key, shape));
   }
 
+  /** Whether the dense product or conv named `name` runs in int8. */
+  quantizes(name: string): boolean {
+    return this.options.quantization === 'int8' && !this.options.keepFloat?.includes(name);
+  }
+
+  /**
+   * The initializers of a dense product named `name` with a [inDim, outDim] row-major weight
+   * matrix from `readW` (shared by every use of `name`), int8 when the options say so.
+   */
+  private denseParams(name: string, inDim: number, outDim: number, readW: () => Promise<Float32Array>, bias: string | undefined): DenseParams {
+    let p = this.dense.get(name);
+    if (p) return p;
+    const g = this.g;
+    if (this.quantizes(name)) {
+      const quantized = shared(3, async () => quantizeColumns(await readW(), inDim, outDim));
+      const w = g.weight(`${name}.weight_t_int8`, 'INT8', [inDim, outDim], async () => (await quantized()).q);
+      const scale = g.weight(`${name}.weight_scale`, 'FLOAT', [outDim], async () => (await quantized()).scale);
+      const colSum = g.weight(`${name}.weight_colsum`, 'FLOAT', [outDim], async () => (await quantized()).colSum);
+      p = { kind: 'int8', w, scale, colSum, b: bias };
+    } else {
+      p = { kind: 'fp32', w: g.weight(`${name}.weight_t`, 'FLOAT', [inDim, outDim], readW), b: bias };
+    }
+    this.dense.set(name, p);
+    return p;
+  }
+
   /**
    * x @ W^T + b for a torch Linear(inDim, outDim) stored under `prefix`; x is [B, L, inDim].
    * Weights are shared per prefix. `rowMask` ([B, L, 1], 1 = real position) is needed by int8 only.
    */
   linear(x: string, prefix: string, inDim: number, outDim: number, rowMask?: string): string {
+    const read = this.src.tensor(`${prefix}.weight`, [outDim, inDim]);
+    const bias = this.dense.get(prefix)?.b ?? this.param(`${prefix}.bias`, [outDim]);
+    const p = this.denseParams(prefix, inDim, outDim, async () => transpose2d(await read(), outDim, inDim), bias);
+    if (p.kind === 'fp32') return this.g.op('Add', [this.g.op('MatMul', [x, p.w]), p.b!]);
+    return this.integerMatMul(this.quantizeRows(x, rowMask), p);
+  }
+
+  /**
+   * A bias-free Conv1d(cin → cout, kernel k, stride s, no padding) on TIME-MAJOR x [B, T, cin]
+   * (torch weight [cout, cin, k] under `key`) → [B, T', cout], T' = floor((T - k) / s) + 1:
+   * one MatMul over the unfolded windows, so no layout transposes are needed around it and it can
+   * run in int8 like a linear layer (activations quantized before unfolding: k× less work).
+   * `rowMask` [B, T, 1] marks x's real positions (int8 ranges are taken over those only).
+   */
+  conv1dTimeMajor(x: string, key: string, cin: number, cout: number, k: number, s: number, rowMask?: string): string {
+    const read = this.src.tensor(key, [cout, cin, k]);
+    // Rows of the unfolded window are (tap, channel): W[j * cin + c][o] = w[o][c][j].
+    const readW = async () => {
+      const w = await read();
+      const out = new Float32Array(k * cin * cout);
+      for (let o = 0; o < cout; o++) for (let c = 0; c < cin; c++) for (let j = 0; j < k; j++) out[(j * cin + c) * cout + o] = w[(o * cin + c) * k + j];
+      return out;
+    };
+    const p = this.denseParams(key, k * cin, cout, readW, undefined);
+    if (p.kind === 'fp32') return this.g.op('MatMul', [this.unfold(x, k, s), p.w]);
+    const q = this.quantizeRows(x, rowMask);
+    return this.integerMatMul({ ...q, q: this.unfold(q.q, k, s) }, p);
+  }
+
+  /** Time-major windows: [B, T, C] → [B, T', k C], row t = x[t s], …, x[t s + k - 1] side by side. */
+  unfold(x: string, k: number, s: number): string {
     const g = this.g;
-    let p = this.linears.get(prefix);
-    if (!p) {
-      const read = this.src.tensor(`${prefix}.weight`, [outDim, inDim]);
-      if (this.options.quantization === 'int8' && !this.options.keepFloat?.includes(prefix)) {
-        const quantized = shared(3, async () => quantizeColumns(transpose2d(await read(), outDim, inDim), inDim, outDim));
-        const w = g.weight(`${prefix}.weight_t_int8`, 'INT8', [inDim, outDim], async () => (await quantized()).q);
-        const scale = g.weight(`${prefix}.weight_scale`, 'FLOAT', [outDim], async () => (await quantized()).scale);
-        const colSum = g.weight(`${prefix}.weight_colsum`, 'FLOAT', [outDim], async () => (await quantized()).colSum);
-        p = { kind: 'int8', w, scale, colSum, b: this.param(`${prefix}.bias`, [outDim]) };
-      } else {
-        const w = g.weight(`${prefix}.weight_t`, 'FLOAT', [inDim, outDim], async () => transpose2d(await read(), outDim, inDim));
-        p = { kind: 'fp32', w, b: this.param(`${prefix}.bias`, [outDim]) };
-      }
-      this.linears.set(prefix, p);
-    }
-    if (p.kind === 'fp32') return g.op('Add', [g.op('MatMul', [x, p.w]), p.b]);
-    // Activations to uint8 per batch row (asymmetric, like DynamicQuantizeLinear, but with the
-    // range taken over the row's real positions only: rows [B, L, in] masked by `rowMask`
-    // [B, L, 1]), so that batching cannot change a row's result. With x ≈ s (q - z):
-    // x W ≈ s w_scale (q Wq - z colsum(Wq)).
-    const masked = rowMask ? g.op('Mul', [x, rowMask]) : x;
-    const hi = g.op('Max', [g.op('ReduceMax', [masked], { axes: [1, 2], keepdims: 1 }), this.f(0)]); // [B, 1, 1]
-    const lo = g.op('Min', [g.op('ReduceMin', [masked], { axes: [1, 2], keepdims: 1 }), this.f(0)]);
-    const xScale = g.op('Max', [g.op('Div', [g.op('Sub', [hi, lo]), this.f(255)]), this.f(1e-30)]);
-    const zero = g.op('Round', [g.op('Div', [g.op('Neg', [lo]), xScale])]);
-    const xq = g.op('Cast', [g.op('Clip', [g.op('Add', [g.op('Round', [g.op('Div', [x, xScale])]), zero]), this.f(0), this.f(255)])], { to: 2 });
-    const product = g.op('Cast', [g.op('MatMulInteger', [xq, p.w])], { to: 1 });
-    const centred = g.op('Sub', [product, g.op('Mul', [zero, p.colSum])]);
-    return g.op('Add', [g.op('Mul', [centred, g.op('Mul', [xScale, p.scale])]), p.b]);
+    if (k === 1 && s === 1) return x;
+    const T = g.op('Shape', [x], { start: 1, end: 2 }); // [1]
+    const outT = g.op('Add', [g.op('Div', [g.op('Sub', [T, this.ints([k])]), this.ints([s])]), this.ints([1])]);
+    const span = g.op('Add', [g.op('Mul', [g.op('Sub', [outT, this.ints([1])]), this.ints([s])]), this.ints([1])]); // (T' - 1) s + 1
+    const taps = Array.from({ length: k }, (_, j) =>
+      g.op('Slice', [x, this.ints([j]), j === 0 ? span : g.op('Add', [span, this.ints([j])]), this.ints([1]), this.ints([s])]),
+    );
+    return k === 1 ? taps[0] : g.op('Concat', taps, { axis: 2 });
+  }
+
+  /**
+   * Activations [B, L, K] to uint8 per batch row (asymmetric, like DynamicQuantizeLinear, but with
+   * the range taken over the row's real positions only, `rowMask` [B, L, 1]), so that batching
+   * cannot change a row's result. One QuantizeLinear along axis 0 does the rounding.
+   */
+  quantizeRows(x: string, rowMask?: string): QuantizedRows {
+    const g = this.g;
+    // Reduce over channels first, then mask the small [B, L, 1] ranges: no pass to mask x itself.
+    // Masked positions give 0, which the range includes anyway (hi ≥ 0 ≥ lo).
+    const posHi = g.op('ReduceMax', [x], { axes: [2], keepdims: 1 });
+    const posLo = g.op('ReduceMin', [x], { axes: [2], keepdims: 1 });
+    const hi = g.op('Max', [g.op('ReduceMax', [rowMask ? g.op('Mul', [posHi, rowMask]) : posHi], { axes: [1], keepdims: 1 }), this.f(0)]); // [B, 1, 1]
+    const lo = g.op('Min', [g.op('ReduceMin', [rowMask ? g.op('Mul', [posLo, rowMask]) : posLo], { axes: [1], keepdims: 1 }), this.f(0)]);
+    const scale = g.op('Max', [g.op('Div', [g.op('Sub', [hi, lo]), this.f(255)]), this.f(1e-30)]);
+    const zero = g.op('Round', [g.op('Div', [g.op('Neg', [lo]), scale])]); // in [0, 255]
+    const flat = this.ints([-1]);
+    const q = g.op('QuantizeLinear', [x, g.op('Reshape', [scale, flat]), g.op('Cast', [g.op('Reshape', [zero, flat])], { to: 2 })], { axis: 0 });
+    return { q, scale, zero };
+  }
+
+  /**
+   * With x ≈ s (q - z) per row and W ≈ Wq w_scale per column:
+   * x W + b ≈ (q Wq) (s w_scale) + (b - z colsum(Wq) s w_scale): the int32 product is used once.
+   */
+  integerMatMul(x: QuantizedRows, p: Extract<DenseParams, { kind: 'int8' }>): string {
+    const g = this.g;
+    const product = g.op('Cast', [g.op('MatMulInteger', [x.q, p.w])], { to: 1 });
+    const scale = g.op('Mul', [x.scale, p.scale]); // [B, 1, out]
+    let offset = g.op('Neg', [g.op('Mul', [g.op('Mul', [x.zero, p.colSum]), scale])]);
+    if (p.b) offset = g.op('Add', [offset, p.b]);
+    return g.op('Add', [g.op('Mul', [product, scale]), offset]);
   }
 
   /** LayerNorm over the last axis with the affine parameters `${prefix}.weight/bias`. */
