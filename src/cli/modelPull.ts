@@ -8,6 +8,7 @@
  */
 import { Option, type Command } from 'commander';
 import { modelsDir, type Env } from '../config.ts';
+import { VoicemoodError } from '../errors.ts';
 import { createProgressReporter, formatBytes } from '../inference/download/progress.ts';
 import { pullModel, type PullResult } from '../inference/download/pull.ts';
 import { listCachedModels, loadRegistry, MIRRORS, type MirrorName, type Quantization } from '../inference/modelStore.ts';
@@ -32,7 +33,7 @@ export async function runModelPull(id: string, options: ModelPullOptions, io: Cl
   const reporter = createProgressReporter({ stream: io.stderr });
   const controller = new AbortController();
   // Ctrl-C stops cleanly; the .part file stays and the next pull resumes it.
-  const onSigint = (): void => controller.abort(new Error('interrupted'));
+  const onSigint = (): void => controller.abort(new VoicemoodError('download_failed', 'Interrupted. Run the same command again to resume the download.'));
   process.once('SIGINT', onSigint);
   try {
     const result = await pullModel({

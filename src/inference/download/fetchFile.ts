@@ -92,7 +92,10 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       await rm(partInfoPath, { force: true });
       return { path: dest, bytes: verified.bytes, sha256: verified.sha256, serverSha256: info.serverSha256, resumedFrom };
     } catch (e) {
-      if (options.signal?.aborted) throw e;
+      if (options.signal?.aborted) {
+        await writeFile(partInfoPath, JSON.stringify(info)).catch(() => undefined); // for the resume
+        throw e;
+      }
       if (!(e instanceof RetryableError)) {
         if (e instanceof VoicemoodError && e.details.discardPart) {
           await rm(part, { force: true });
