@@ -77,6 +77,37 @@ describe('downloadFile', () => {
     }
   });
 
+  it('stops when aborted, keeps the .part, and the next call resumes it', async () => {
+    const body = randomBytes(400_000, 17);
+    const dest = join(dir, 'aborted.bin');
+    const partSize = (): number => (existsSync(`${dest}.part`) ? statSync(`${dest}.part`).size : 0);
+    const server = await startFileServer({ '/slow.bin': { body } }, partSize);
+    try {
+      const controller = new AbortController();
+      await assert.rejects(
+        downloadFile({
+          url: `${server.url}/slow.bin`,
+          dest,
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (p.received > 50_000) controller.abort(new Error('stop'));
+          },
+        }),
+        /stop/,
+      );
+      assert.equal(existsSync(dest), false);
+      const kept = partSize();
+      assert.ok(kept > 50_000 && kept < body.length);
+      assert.equal(JSON.parse(readFileSync(`${dest}.part.json`, 'utf8')).total, body.length);
+      const r = await downloadFile({ url: `${server.url}/slow.bin`, dest });
+      assert.equal(server.requests[1].headers.range, `bytes=${kept}-`);
+      assert.equal(r.resumedFrom, kept);
+      assert.deepEqual(readFileSync(dest), body);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('rejects a file whose sha256 does not match and leaves nothing behind', async () => {
     const body = randomBytes(50_000, 9);
     const server = await startFileServer({ '/x.bin': { body } });
