@@ -334,6 +334,12 @@ test('a heated speaker triggers one alert in the log channel (cooldown holds the
     assert.equal(yes.body.type, 7);
     assert.equal(yes.body.data.embeds[0].footer.text, 'Acknowledged by Alice.');
     assert.deepEqual(yes.body.data.components, []);
+    // A stale Snooze (the alert was handled) answers with a sentence, privately.
+    const stale = fake.interaction(GUILD, LOG, ALICE, 3, { custom_id: snooze.custom_id, component_type: 2 }, { permissions: admin, message });
+    fake.dispatch('INTERACTION_CREATE', stale);
+    const gone = await callback(stale, mark);
+    assert.equal(gone.body.data.content, 'This alert is no longer active.');
+    assert.equal(gone.body.data.flags, 64);
   } finally {
     await r.close();
   }

@@ -137,6 +137,7 @@ export class VoiceListeners {
     if (!l) return undefined;
     this.#byGuild.delete(guildId);
     await l.session.stop();
+    this.#o.services.logger.info({ guildId, channelId: l.scope.channelId, why, ...l.session.stats }, 'stopped listening in a voice channel');
     if (l.connection && l.connection.state.status !== VoiceConnectionStatus.Destroyed) l.connection.destroy();
     const where = `<#${l.scope.channelId}>`;
     if (why === 'kicked') await this.#announce(l, ds(l.lang).listeningKicked(where));
