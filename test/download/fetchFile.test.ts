@@ -177,6 +177,30 @@ describe('downloadFile', () => {
     }
   });
 
+  it('retries a 503 with back-off and then succeeds', async () => {
+    const body = randomBytes(20_000, 19);
+    const server = await startFileServer({ '/busy.bin': { body, status: 503, statusTimes: 2 } });
+    try {
+      const retries: number[] = [];
+      const r = await downloadFile({ url: `${server.url}/busy.bin`, dest: join(dir, 'busy.bin'), backoffMs: 1, onRetry: (x) => retries.push(x.attempt) });
+      assert.deepEqual(retries, [1, 2]);
+      assert.equal(server.requests.length, 3);
+      assert.equal(r.sha256, sha(body));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('explains a 401 (how Hugging Face answers for a missing repository) without retrying', async () => {
+    const server = await startFileServer({ '/private.bin': { body: Buffer.alloc(1), status: 401 } });
+    try {
+      await assert.rejects(downloadFile({ url: `${server.url}/private.bin`, dest: join(dir, 'private.bin'), backoffMs: 1 }), (e) => isVoicemoodError(e, 'download_failed') && /HTTP 401: the repository does not exist/.test(e.message));
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('retries when the host cannot be reached, then fails clearly', async () => {
     const server = await startFileServer({});
     const url = `${server.url}/gone.bin`;

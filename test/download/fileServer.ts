@@ -15,6 +15,10 @@ export interface ServedFile {
   linkedEtag?: string;
   /** Answer with a redirect to this path first (like Hugging Face → its CDN). */
   redirectTo?: string;
+  /** Answer with this status and no body (e.g. 401, 503)… */
+  status?: number;
+  /** …for only the first `statusTimes` requests (default: always). */
+  statusTimes?: number;
   /** Lie about the length: announce this Content-Length but send `body`. */
   announceLength?: number;
 }
@@ -47,6 +51,12 @@ export async function startFileServer(files: Record<string, ServedFile>, onReque
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
+    const seen = served.get(path) ?? 0;
+    if (file.status !== undefined && (file.statusTimes === undefined || seen < file.statusTimes)) {
+      served.set(path, seen + 1);
+      res.writeHead(file.status).end();
+      return;
+    }
     if (file.redirectTo) {
       res.writeHead(302, { location: file.redirectTo, ...(file.linkedEtag ? { 'x-linked-etag': `"${file.linkedEtag}"`, 'x-linked-size': String(file.body.length) } : {}) }).end();
       return;
@@ -76,7 +86,7 @@ export async function startFileServer(files: Record<string, ServedFile>, onReque
     res.writeHead(status, headers);
     const count = served.get(path) ?? 0;
     served.set(path, count + 1);
-    if (file.dropAfter !== undefined && count < (file.dropTimes ?? 1) && file.dropAfter < body.length) {
+    if (file.dropAfter !== undefined && count - (file.statusTimes ?? 0) < (file.dropTimes ?? 1) && file.dropAfter < body.length) {
       res.write(body.subarray(0, file.dropAfter), () => {
         // Give the bytes a moment to reach the client, then cut the connection mid-body.
         setTimeout(() => res.socket?.destroy(), 20);

@@ -168,6 +168,11 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
   if (!response) throw new RetryableError('no response');
   const status = response.status;
   if (status >= 300 && status < 400) throw new VoicemoodError('download_failed', `Too many redirects while downloading ${label} from ${options.url}.`);
+  if (status === 401 || status === 403) {
+    // Hugging Face answers 401 for a repository that does not exist (or is private).
+    await response.body?.cancel();
+    throw new VoicemoodError('download_failed', `${label} is not available at ${options.url} (HTTP ${status}: the repository does not exist or needs access). Check the model id, the mirror and the base URL.`, { details: { status } });
+  }
   if (status === 404) {
     await response.body?.cancel();
     throw new VoicemoodError('download_failed', `${label} was not found at ${options.url} (HTTP 404). Check the model id, the --revision and the mirror or base URL.`, { details: { status } });
