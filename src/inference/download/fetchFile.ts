@@ -82,7 +82,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     if (attempt > 0) {
       const delay = Math.min(30_000, (options.backoffMs ?? 1000) * 2 ** (attempt - 1));
       options.onRetry?.({ attempt, attempts: retries + 1, delayMs: delay, reason: (lastError as Error).message });
-      await sleep(delay, undefined, { signal: options.signal });
+      await sleep(delay, undefined, { signal: options.signal }).catch((e: unknown) => {
+        throw options.signal?.reason instanceof Error ? options.signal.reason : e; // the caller's reason, not a generic AbortError
+      });
     }
     try {
       await fetchOnce(options, part, info, label);
