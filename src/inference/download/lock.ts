@@ -48,7 +48,9 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       told = true;
       options.onWait?.();
     }
-    await sleep(options.pollMs ?? 1000, undefined, { signal: options.signal });
+    await sleep(options.pollMs ?? 1000, undefined, { signal: options.signal }).catch((e: unknown) => {
+      throw options.signal?.reason instanceof Error ? options.signal.reason : e;
+    });
   }
   const timer = setInterval(() => {
     const now = new Date();
