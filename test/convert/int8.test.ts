@@ -51,6 +51,30 @@ test('int8 scores stay close to FunASR and pick the same emotion', async (t) => 
   }
 });
 
+test('int8 against our fp32 graph: embedding cosine ≥ 0.99 and the same top emotion (issue 6)', async (t) => {
+  const ref = await ort.InferenceSession.create(fp32.path);
+  try {
+    for (let i = 0; i < cases.length; i++) {
+      const q = await runBatch(session, [clips[i]]);
+      const f = await runBatch(ref, [clips[i]]);
+      let dot = 0;
+      let nq = 0;
+      let nf = 0;
+      for (let j = 0; j < f.embedding.length; j++) {
+        dot += q.embedding[j] * f.embedding[j];
+        nq += q.embedding[j] ** 2;
+        nf += f.embedding[j] ** 2;
+      }
+      const cosine = dot / Math.sqrt(nq * nf);
+      t.diagnostic(`${cases[i].input}: int8 vs fp32 embedding cosine ${cosine.toFixed(5)}`);
+      assert.ok(cosine >= 0.99, `cosine ${cosine}`);
+      assert.equal(argmax(q.scores), argmax(f.scores));
+    }
+  } finally {
+    await ref.release();
+  }
+});
+
 test('int8 batching is exact: activation ranges are per row, over real positions', async () => {
   const batched = await runBatch(session, clips);
   for (let i = 0; i < clips.length; i++) {
