@@ -10,7 +10,7 @@ import type { Chat, Message, User } from 'grammy/types';
 import { handleAlerts, handleForget, handleHelp, handleLang, handleMe, handleMood, handlePrivacy, handleSettings, handleStart, handleVoice } from '../../commands/index.ts';
 import type { Command, CommandContext, Reply, Services } from '../../commands/types.ts';
 import { errorReply, resolveLang } from '../../commands/common.ts';
-import { toVoicemoodError } from '../../errors.ts';
+import { toVoicemoodError, VoicemoodError } from '../../errors.ts';
 import type { Lang } from '../../mood/emotions.ts';
 import { t } from '../../mood/i18n.ts';
 import { renderTimelinePng, renderTimelineText } from '../../mood/timeline.ts';
@@ -30,13 +30,16 @@ export const DEFAULT_API_ROOT = 'https://api.telegram.org';
 /** Timelines longer than this (seconds) also get a PNG chart. */
 export const CHART_AFTER_S = 10;
 
+/** What a "busy" reply suggests waiting, in seconds. */
+export const BUSY_RETRY_S = 10;
+
 
 export interface TelegramBot {
   bot: Bot;
   inFlight: InFlight;
 }
 
-export function createTelegramBot(services: Services, options: TelegramBotOptions): TelegramBot {
+export function createTelegramBot(services: Services, options: TelegramBotOptions & { maxAnalyses?: number }): TelegramBot {
   const apiRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
   const bot = new Bot(options.token, { client: { apiRoot } });
   bot.api.config.use(retryTransformer());
@@ -44,6 +47,8 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   const timelines = new TimelineCache();
   const log = services.logger.child({ platform: 'telegram' });
   const deps = { api: bot.api, timelines, logger: log };
+  const maxAnalyses = options.maxAnalyses ?? services.engine.load().capacity;
+  let analysing = 0;
 
   const context = (chat: Chat, user: User): CommandContext => commandContext(bot.api, chat, user, services.clock);
 
@@ -53,7 +58,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   async function fail(target: Omit<ReplyTarget, 'lang'>, cctx: CommandContext, e: unknown): Promise<void> {
     const err = toVoicemoodError(e);
     if (err.code === 'internal') log.error({ err: e }, 'telegram: update failed');
-    else log.info({ code: err.code, details: err.details }, 'telegram: refused');
+    else log.info({ code: err.code, details: err.details, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'telegram: refused');
     const lang = await replyLang(cctx);
     // A failed Telegram download is not the model download the generic sentence talks about.
     const reply = err.details.telegramDownload ? { kind: 'error' as const, code: err.code, text: telegramStrings(lang).downloadFailed } : errorReply(err, lang);
@@ -62,15 +67,24 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
 
   /** Downloads and analyses one note, then replies to it; never throws. */
   function analyze(message: Message, media: TelegramMedia, from: User, trigger: 'auto' | 'request', replyTo: number): void {
+    const cctx = context(message.chat, from);
+    const target = { chatId: message.chat.id, replyTo, reactTo: message.message_id };
+    // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
+    // that a flood cannot pile up downloads and decoded audio in memory.
+    if (analysing >= maxAnalyses) {
+      inFlight.run(() => fail(target, cctx, new VoicemoodError('busy', 'Too many voice notes are waiting.', { retryAfterS: BUSY_RETRY_S })));
+      return;
+    }
+    analysing++;
     inFlight.run(async () => {
-      const cctx = context(message.chat, from);
-      const target = { chatId: message.chat.id, replyTo, reactTo: message.message_id };
       try {
         const bytes = await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot }, media.fileId, media.fileSize);
         const replies = await handleVoice(cctx, services, { bytes, filename: media.filename, ...(media.mimeType ? { mimeType: media.mimeType } : {}), trigger, frames: true });
         await deliver(deps, { ...target, lang: await replyLang(cctx) }, replies);
       } catch (e) {
         await fail(target, cctx, e);
+      } finally {
+        analysing--;
       }
     });
   }

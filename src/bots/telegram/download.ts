@@ -39,12 +39,7 @@ export async function downloadTelegramFile(target: DownloadTarget, fileId: strin
   }
   if (size !== undefined && size > limit) throw tooLargeError(size, limit);
   if (!filePath) throw downloadFailed(new Error('getFile returned no file_path'));
-  let response: Response;
-  try {
-    response = await fetch(`${target.apiRoot}/file/bot${target.token}/${filePath}`, { signal: options.signal ?? null });
-  } catch (e) {
-    throw downloadFailed(e instanceof Error ? new Error(e.name) : e);
-  }
+  const response = await fetchWithRetry(`${target.apiRoot}/file/bot${target.token}/${filePath}`, options.signal);
   if (!response.ok) throw downloadFailed(new Error(`HTTP ${response.status}`));
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > limit) {
@@ -60,6 +55,27 @@ export async function downloadTelegramFile(target: DownloadTarget, fileId: strin
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * A GET is safe to repeat: a keep-alive socket closed by the server just as we reused it
+ * ("other side closed", ECONNRESET) gets a fresh try. Errors keep only the reason, never the URL
+ * (it holds the token).
+ */
+async function fetchWithRetry(url: string, signal: AbortSignal | undefined, retries = 2): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, { signal: signal ?? null });
+    } catch (e) {
+      if (signal?.aborted || attempt >= retries) throw downloadFailed(new Error(reasonOf(e)));
+    }
+  }
+}
+
+function reasonOf(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  return `${e instanceof Error ? e.name : 'Error'}${code ? ` (${code})` : ''}`;
 }
 
 function downloadFailed(cause: unknown): VoicemoodError {

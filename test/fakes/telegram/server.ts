@@ -24,6 +24,8 @@ export interface RecordedCall {
   seq: number;
   /** message_id of the Message the server answered with (sendMessage, sendPhoto, edits). */
   resultMessageId?: number;
+  /** When it was recorded (performance.now(), ms). */
+  at: number;
 }
 
 export interface FakeFile {
@@ -148,6 +150,13 @@ export class FakeTelegram {
     );
   }
 
+  /** Calls `fn` with every call recorded from now on; returns an unsubscribe function. */
+  onCall(fn: (call: RecordedCall) => void): () => void {
+    const listener = (): void => fn(this.calls[this.calls.length - 1]!);
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
   private waitFor<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const first = check();
@@ -184,13 +193,14 @@ export class FakeTelegram {
       return reply(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
     }
     const { params, files } = await readParams(req, url);
-    const call: RecordedCall = { method: match[2]!, params, files, seq: -1 };
+    const call: RecordedCall = { method: match[2]!, params, files, seq: -1, at: 0 };
     const answer = await this.answer(call);
     if ('result' in answer && typeof answer.result === 'object' && answer.result !== null && 'message_id' in answer.result) {
       call.resultMessageId = Number(answer.result.message_id);
     }
     // Recorded once answered, so a test that sees a call also sees what the bot got back.
     call.seq = this.calls.length;
+    call.at = performance.now();
     this.calls.push(call);
     for (const l of [...this.callListeners]) l();
     if ('error' in answer) return reply(res, answer.error, { ok: false, error_code: answer.error, description: answer.description });
