@@ -20,6 +20,8 @@ let bot: BotProcess;
 let hello: Expected;
 let angry: Expected;
 let helloZh: Expected;
+let video: Expected;
+let long: Expected;
 
 const alice = user(101, 'Alice');
 const bob = user(102, 'Bob');
@@ -35,6 +37,8 @@ before(async () => {
   hello = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'));
   angry = await expectedFor(ws.modelPath, fixture('voice-angry.ogg'));
   helloZh = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'), 'zh');
+  video = await expectedFor(ws.modelPath, fixture('video-note.mp4'));
+  long = await expectedFor(ws.modelPath, fixture('voice-long.ogg'));
   // The moderation test below relies on the tiny model hearing these two as happy / angry.
   assert.equal(hello.emotion, 'happy');
   assert.equal(angry.emotion, 'angry');
@@ -42,6 +46,8 @@ before(async () => {
   tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
   tg.addFile('angry', { bytes: fixture('voice-angry.ogg') });
   tg.addFile('broken', { bytes: fixture('voice-broken.ogg') });
+  tg.addFile('video', { bytes: fixture('video-note.mp4') });
+  tg.addFile('long', { bytes: fixture('voice-long.ogg') });
   tg.addFile('huge', { bytes: new Uint8Array(16), size: TELEGRAM_GET_FILE_LIMIT + 1024 });
   tg.setAdmins(groupX.id, [admin]);
   tg.setAdmins(groupZ.id, [admin]);
@@ -116,9 +122,22 @@ test('the Timeline button answers the callback and edits the card to add the 0.5
   assert.deepEqual(edit.params.reply_markup, { inline_keyboard: [] });
 });
 
-test('an audio document is analysed like a voice note', async () => {
-  const { card } = await sendNote(privateChat(carol), carol, 'hello', 'document');
-  assert.equal(card.params.text, hello.cardHtml);
+test('audio files, audio documents and round video notes are analysed like voice notes', async () => {
+  assert.equal((await sendNote(privateChat(carol), carol, 'hello', 'document')).card.params.text, hello.cardHtml);
+  assert.equal((await sendNote(privateChat(carol), carol, 'angry', 'audio')).card.params.text, angry.cardHtml);
+  assert.equal((await sendNote(privateChat(carol), carol, 'video', 'video_note')).card.params.text, video.cardHtml);
+});
+
+test('a long note: the Timeline button also sends a PNG chart', async () => {
+  const { card } = await sendNote(privateChat(carol), carol, 'long');
+  assert.equal(card.params.text, long.cardHtml);
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const sent = { message_id: card.resultMessageId!, date: 0, chat: privateChat(carol), text: String(card.params.text) } as Message;
+  tg.pushUpdate(callbackUpdate(carol, sent, data, 'cb-long'));
+  const edit = await tg.waitForCall((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card.resultMessageId);
+  assert.ok(plain(String(edit.params.text)).includes(long.timelineText));
+  const photo = await tg.waitForCall(replyTo(card.resultMessageId!, 'sendPhoto'));
+  assert.deepEqual([...Object.values(photo.files)[0]!.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
 });
 
 test('a broken file gets its error sentence and the bot goes on serving the next update', async () => {
@@ -151,7 +170,11 @@ test('/mood in a group shows that group’s members only', async () => {
   await sendNote(groupX, alice, 'hello');
   await sendNote(groupX, bob, 'angry');
   await sendNote(groupY, carol, 'hello');
+  const photos = tg.callsOf('sendPhoto').length;
   const x = plain(String((await command(groupX, alice, '/mood')).params.text));
+  const chart = await tg.waitForCalls((c) => c.method === 'sendPhoto' && Number(c.params.chat_id) === groupX.id, 1, 30_000, 'the /mood chart');
+  assert.ok(tg.callsOf('sendPhoto').length > photos);
+  assert.deepEqual([...Object.values(chart[0]!.files)[0]!.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'the /mood chart is a PNG');
   assert.match(x, /Alice/);
   assert.match(x, /Bob/);
   assert.doesNotMatch(x, /Carol/);
