@@ -212,6 +212,20 @@ test('group admins switch to on-demand; then only a /mood reply to a note analys
   assert.equal(tg.calls.filter(replyTo(note.message_id)).length, 1);
 });
 
+test('/privacy out: the person’s voice notes are not even downloaded; /privacy in turns it back on', async () => {
+  const frank = user(106, 'Frank');
+  assert.equal(plain(String((await command(privateChat(frank), frank, '/privacy out')).params.text)), strings('en').privacyOut);
+  const downloads = tg.callsOf('getFile').length;
+  const note = fileMessage(tg, privateChat(frank), frank, 'hello');
+  tg.pushUpdate(messageUpdate(note));
+  // Updates are handled in order: once /privacy in is answered, the note was handled before it.
+  assert.equal(plain(String((await command(privateChat(frank), frank, '/privacy in')).params.text)), strings('en').privacyIn);
+  assert.equal(tg.callsOf('getFile').length, downloads, 'no download for an opted-out person');
+  assert.equal(tg.calls.filter(replyTo(note.message_id)).length, 0);
+  const { card } = await sendNote(privateChat(frank), frank, 'hello');
+  assert.equal(card.params.text, hello.cardHtml);
+});
+
 test('/lang zh: replies and the card come in Chinese', async () => {
   const set = plain(String((await command(privateChat(carol), carol, '/lang zh')).params.text));
   assert.equal(set, strings('zh').langSet);

@@ -132,8 +132,11 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     const message = ctx.message;
     const media = mediaOf(message);
     if (!media || !message.from || message.from.is_bot) return;
+    // handleVoice decides the same again; checking here first means not even downloading the voice
+    // of someone who opted out, or a note in an on-demand group (someone replies /mood to it instead).
+    const person = await services.settings.getUserSettings('telegram', String(message.from.id));
+    if (person.privacy === 'out') return;
     if (isGroup(message.chat)) {
-      // On-demand groups: do not even download; someone replies /mood to the note instead.
       const settings = await services.settings.getChatSettings('telegram', String(message.chat.id));
       if (settings.replyMode === 'on_demand') return;
     }
