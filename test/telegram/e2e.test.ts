@@ -205,11 +205,15 @@ test('group admins switch to on-demand; then only a /mood reply to a note analys
   tg.pushUpdate(messageUpdate(note));
   // Updates are handled in order, and an automatic analysis would download at once: so if only
   // one download happened by the time the /mood reply is answered, the note was not auto-analysed.
-  tg.pushUpdate(messageUpdate(textMessage(tg, groupX, carol, '/mood', note)));
+  const gina = user(107, 'Gina');
+  tg.pushUpdate(messageUpdate(textMessage(tg, groupX, gina, '/mood', note)));
   const card = await tg.waitForCall(replyTo(note.message_id), 30_000, 'the card of the on-demand note');
   assert.equal(card.params.text, hello.cardHtml);
   assert.equal(downloads() - before, 1, 'the note itself was not analysed automatically');
   assert.equal(tg.calls.filter(replyTo(note.message_id)).length, 1);
+  // The analysis belongs to Bob, whose voice it is, not to Gina who asked.
+  assert.equal(plain(String((await command(privateChat(gina), gina, '/me')).params.text)), strings('en').meEmpty);
+  assert.match(plain(String((await command(privateChat(bob), bob, '/me')).params.text)), /Your last 3 voice notes/);
 });
 
 test('/privacy out: the person’s voice notes are not even downloaded; /privacy in turns it back on', async () => {

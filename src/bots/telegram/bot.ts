@@ -124,7 +124,9 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     const message = ctx.message;
     const target = message?.reply_to_message;
     const media = mediaOf(target);
-    if (message?.from && target && media) return analyze(target, media, message.from, 'request', target.message_id);
+    // The voice is its author's: the entry goes to their history and their opt-out applies.
+    const author = target?.from ?? message?.from;
+    if (author && target && media) return analyze(target, media, author, 'request', target.message_id);
     await run(ctx, (cctx) => handleMood(cctx, services, {}));
   });
 
