@@ -28,6 +28,9 @@ export interface ReplyDeps {
   logger: Logger;
 }
 
+/** Telegram counts the 4096 characters after parsing the HTML: title + newline + body must fit. */
+const HTML_BUDGET = MESSAGE_LIMIT - 2;
+
 export function cardHtml(reply: CardReply): string {
   return `${bold(reply.title)}\n${pre(reply.body)}`;
 }
@@ -46,7 +49,9 @@ export async function deliver(deps: ReplyDeps, target: ReplyTarget, replies: rea
         });
         break;
       case 'summary': {
-        await deps.api.sendMessage(target.chatId, fit(`${bold(reply.title)}\n${pre(reply.body)}`, MESSAGE_LIMIT), { parse_mode: 'HTML', ...quote(target) });
+        // Cut the plain text, never the HTML (a cut tag makes Telegram refuse the whole message).
+        const title = fit(reply.title, 256);
+        await deps.api.sendMessage(target.chatId, `${bold(title)}\n${pre(fit(reply.body, HTML_BUDGET - title.length))}`, { parse_mode: 'HTML', ...quote(target) });
         if (reply.png) await deps.api.sendPhoto(target.chatId, new InputFile(reply.png, 'mood.png'), { caption: fit(reply.title, CAPTION_LIMIT) });
         break;
       }
@@ -75,10 +80,11 @@ async function sendCard(deps: ReplyDeps, target: ReplyTarget, reply: CardReply):
 }
 
 async function sendAlert(deps: ReplyDeps, reply: AlertReply): Promise<void> {
-  const html = `${bold(reply.title)}\n${escapeHtml(reply.text)}`;
+  const title = fit(reply.title, 256);
+  const html = `${bold(title)}\n${escapeHtml(fit(reply.text, HTML_BUDGET - title.length))}`;
   for (const userId of reply.notifyUserIds) {
     // An admin who never opened a private chat with the bot cannot be written to: log and go on.
-    await deps.api.sendMessage(Number(userId), fit(html, MESSAGE_LIMIT), { parse_mode: 'HTML' }).catch((e: unknown) => {
+    await deps.api.sendMessage(Number(userId), html, { parse_mode: 'HTML' }).catch((e: unknown) => {
       deps.logger.warn({ err: e, signal: reply.signal.id }, 'telegram: could not deliver a moderation alert privately');
     });
   }
