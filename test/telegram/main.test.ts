@@ -91,3 +91,26 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   assert.match(bot.output(), /SIGINT: stopping/);
   assert.ok(!bot.output().includes(TOKEN.split(':')[1]!), 'token leaked');
 });
+
+test('both tokens: Telegram and Discord start on the same services, and one SIGTERM stops both', async (t) => {
+  const { FakeDiscord } = await import('../fakes/discord/server.ts');
+  const discordToken = 'MTAwMDAwMDAwMDAwMDAwMDAx.fake.discordTOKENforMAINtest';
+  const discord = await new FakeDiscord({
+    token: discordToken,
+    guilds: [{ id: '100000000000000001', name: 'Test Guild', ownerId: '200000000000000001', channels: [{ id: '300000000000000001', name: 'general', type: 0 }], members: [] }],
+  }).start();
+  t.after(() => discord.close());
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, DISCORD_TOKEN: discordToken, DISCORD_API_BASE: discord.apiBase, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /Discord: started[^]*Telegram: started|Telegram: started[^]*Discord: started/ },
+  );
+  t.after(() => bot.stop('SIGKILL'));
+  assert.match(bot.output(), /Discord: started \(voicemood, gateway connected\)/);
+  assert.equal(await bot.stop('SIGTERM'), 0);
+  const out = bot.output();
+  assert.match(out, /Telegram: stopped/);
+  assert.match(out, /Discord: stopped/);
+  assert.ok(!out.includes(TOKEN.split(':')[1]!) && !out.includes(discordToken), 'a token leaked');
+});
