@@ -10,7 +10,7 @@ import { reactionFor } from '../../src/bots/telegram/reactions.ts';
 import { TELEGRAM_GET_FILE_LIMIT } from '../../src/bots/telegram/download.ts';
 import type { FakeTelegram, RecordedCall } from '../fakes/telegram/server.ts';
 import { callbackUpdate, fileMessage, groupChat, messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
-import { expectedFor, fixture, makeWorkspace, messageTo, plain, replyTo, startFakeAndBot, TOKEN, type BotProcess, type Expected, type Workspace } from './harness.ts';
+import { expectedFor, fixture, makeWorkspace, TINY_SEED, messageTo, plain, replyTo, startFakeAndBot, TOKEN, type BotProcess, type Expected, type Workspace } from './harness.ts';
 import type { Message } from 'grammy/types';
 import { openHistory } from '../../src/history/open.ts';
 
@@ -33,15 +33,19 @@ const groupZ = groupChat(-1003, 'Team Z');
 const eve = user(105, 'Eve');
 
 before(async () => {
-  ws = await makeWorkspace();
+  // The moderation test needs a model that hears voice-angry.ogg as angry or disgusted: the tiny
+  // random model with TINY_SEED does; should the graph builder change, look for another seed.
+  for (const seed of [TINY_SEED, ...Array.from({ length: 40 }, (_, i) => i + 1)]) {
+    ws = await makeWorkspace(seed);
+    angry = await expectedFor(ws.modelPath, fixture('voice-angry.ogg'));
+    if (angry.emotion === 'angry' || angry.emotion === 'disgusted') break;
+    ws.cleanup();
+  }
+  assert.ok(angry.emotion === 'angry' || angry.emotion === 'disgusted', 'no tiny-model seed hears voice-angry.ogg as negative');
   hello = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'));
-  angry = await expectedFor(ws.modelPath, fixture('voice-angry.ogg'));
   helloZh = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'), 'zh');
   video = await expectedFor(ws.modelPath, fixture('video-note.mp4'));
   long = await expectedFor(ws.modelPath, fixture('voice-long.ogg'));
-  // The moderation test below relies on the tiny model hearing these two as happy / angry.
-  assert.equal(hello.emotion, 'happy');
-  assert.equal(angry.emotion, 'angry');
   ({ tg, bot } = await startFakeAndBot(ws));
   tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
   tg.addFile('angry', { bytes: fixture('voice-angry.ogg') });
