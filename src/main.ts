@@ -14,6 +14,8 @@ import { telegramOptionsFromEnv } from './bots/telegram/config.ts';
 /** What a started bot gives back. */
 export interface StartedBot {
   stop(): Promise<void>;
+  /** Resolves with a reason if the bot stops taking updates on its own. */
+  failed?: Promise<string>;
 }
 
 /** A bot that can start (its token is set), or the reason it cannot. */
@@ -139,9 +141,20 @@ async function run(env: Env, logger: Logger): Promise<number> {
     return 1;
   }
 
-  const signal = await stopSignal;
-  say(`${signal}: stopping — no new updates, finishing analyses in flight, flushing history.`);
-  let code = 0;
+  // Run until a signal, or until every bot has died on its own (a supervisor should restart us).
+  let alive = running.length;
+  const allDead = new Promise<string>((resolve) => {
+    for (const r of running) {
+      void r.bot.failed?.then((reason) => {
+        say(`${r.name}: stopped taking updates: ${reason}`);
+        if (--alive === 0) resolve('every bot stopped');
+      });
+    }
+  });
+  const signal = await Promise.race([stopSignal, allDead]);
+  const crashed = signal === 'every bot stopped';
+  say(crashed ? 'every bot stopped on its own: shutting down — finishing analyses in flight, flushing history.' : `${signal}: stopping — no new updates, finishing analyses in flight, flushing history.`);
+  let code = crashed ? 1 : 0;
   for (const r of running) {
     try {
       await r.bot.stop();

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
-import { privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
+import { messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
 import { makeWorkspace, spawnBot, TOKEN, type Workspace } from './harness.ts';
 
 let ws: Workspace;
@@ -113,4 +113,15 @@ test('both tokens: Telegram and Discord start on the same services, and one SIGT
   assert.match(out, /Telegram: stopped/);
   assert.match(out, /Discord: stopped/);
   assert.ok(!out.includes(TOKEN.split(':')[1]!) && !out.includes(discordToken), 'a token leaked');
+});
+
+test('another instance polling with the same token (409): says so and exits 1 instead of idling', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const bot = await spawnBot({ TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir }, { waitFor: /Telegram: started/ });
+  t.after(() => bot.stop('SIGKILL'));
+  tg.getUpdatesError = { code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' };
+  tg.pushUpdate(messageUpdate(textMessage(tg, privateChat(user(8)), user(8), 'hello'))); // ends the current long poll
+  assert.equal(await bot.exited, 1);
+  assert.match(bot.output(), /Telegram: stopped taking updates: another instance is polling with the same token \(409 Conflict\)/);
 });

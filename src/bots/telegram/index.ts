@@ -21,6 +21,8 @@ export interface RunningBot {
   mode: string;
   /** The bot's @username. */
   username: string;
+  /** Resolves with a reason when the bot stops taking updates on its own (never in webhook mode). */
+  failed?: Promise<string>;
 }
 
 export async function startTelegramBot(services: Services, options: TelegramStartOptions): Promise<RunningBot> {
@@ -51,13 +53,26 @@ export async function startTelegramBot(services: Services, options: TelegramStar
   }
 
   // bot.start() removes a webhook left from an earlier webhook run (deleteWebhook) before polling.
-  const polling = bot.start({ allowed_updates: ['message', 'callback_query'], drop_pending_updates: false }).catch((e: unknown) => {
-    log.error({ err: e }, 'telegram: long polling stopped with an error');
-  });
+  let stopping = false;
+  let reportFailure: (reason: string) => void = () => {};
+  const failed = new Promise<string>((resolve) => (reportFailure = resolve));
+  const polling = bot.start({ allowed_updates: ['message', 'callback_query'], drop_pending_updates: false }).then(
+    () => {
+      if (!stopping) reportFailure('long polling ended');
+    },
+    (e: unknown) => {
+      log.error({ err: e }, 'telegram: long polling stopped with an error');
+      // 401: the token was revoked; 409: another process polls with the same token.
+      const code = e instanceof GrammyError ? e.error_code : undefined;
+      reportFailure(code === 409 ? 'another instance is polling with the same token (409 Conflict)' : code === 401 ? 'Telegram no longer accepts the token (401)' : 'long polling failed');
+    },
+  );
   return {
     mode: 'long polling',
+    failed,
     username: bot.botInfo.username,
     async stop() {
+      stopping = true;
       if (bot.isRunning()) await bot.stop().catch((e: unknown) => log.warn({ err: e }, 'telegram: stopping polling failed'));
       await polling;
       await inFlight.drain();

@@ -53,6 +53,8 @@ export class FakeTelegram {
   readonly admins = new Map<number, User[]>();
   /** Number of requests answered 401 because of a wrong token. */
   unauthorized = 0;
+  /** When set, getUpdates fails with it (e.g. 409: another instance is polling). */
+  getUpdatesError: { code: number; description: string } | undefined;
 
   private server: Server | undefined;
   private port = 0;
@@ -224,6 +226,7 @@ export class FakeTelegram {
       case 'getMe':
         return { result: this.botUser };
       case 'getUpdates':
+        if (this.getUpdatesError) return { error: this.getUpdatesError.code, description: this.getUpdatesError.description };
         return { result: await this.getUpdates(p) };
       case 'getFile': {
         const id = String(p.file_id);
