@@ -23,8 +23,10 @@ export interface EngineOptions {
   /** Rows per batch (default 8). */
   maxBatch?: number;
   /**
-   * Padded audio per batch in seconds, B × longest clip (default 60). Attention memory grows with
-   * the square of a clip's length, so long clips (the audio layer cuts at 60 s) run alone.
+   * Padded audio per batch in seconds, B × longest clip (default 8). On CPU a batch computes no
+   * faster per clip than single runs once clips are a few seconds long, while padding and
+   * activation memory grow with it (bench, base int8, 16 clients with 3–7 s clips: 60 s → ~15
+   * audio-s/s at 1.8 GB RSS, 8 s → ~18 at 0.56 GB); short clips still share a batch.
    */
   maxBatchSeconds?: number;
   /** How long the first request of a batch waits for company, in ms (default 5). */
@@ -44,7 +46,7 @@ export function engineOptionsFromEnv(env: Env = process.env): EngineOptions {
   return {
     queueCapacity: numberFromEnv(env, 'VOICEMOOD_ENGINE_QUEUE', 64, { min: 1, max: 100_000 }),
     maxBatch: numberFromEnv(env, 'VOICEMOOD_ENGINE_BATCH', 8, { min: 1, max: 256 }),
-    maxBatchSeconds: numberFromEnv(env, 'VOICEMOOD_ENGINE_BATCH_SECONDS', 60, { min: 1, max: 3600 }),
+    maxBatchSeconds: numberFromEnv(env, 'VOICEMOOD_ENGINE_BATCH_SECONDS', 8, { min: 1, max: 3600 }),
     batchWindowMs: numberFromEnv(env, 'VOICEMOOD_ENGINE_WINDOW_MS', 5, { min: 0, max: 1000 }),
     threads: numberFromEnv(env, 'VOICEMOOD_ENGINE_THREADS', availableParallelism(), { min: 1, max: 1024 }),
     optimizedCacheDir: env.VOICEMOOD_ENGINE_OPT_CACHE === '0' ? false : cacheDir(env),
@@ -110,7 +112,7 @@ export class Engine implements EmotionEngine {
     this.#minSamples = minSamplesFor(model.convSpec);
     this.#limits = {
       maxBatch: options.maxBatch ?? 8,
-      maxPaddedSamples: Math.round((options.maxBatchSeconds ?? 60) * model.sampleRate),
+      maxPaddedSamples: Math.round((options.maxBatchSeconds ?? 8) * model.sampleRate),
       maxPadRatio: options.maxPadRatio ?? 1.5,
       padSlackSamples: model.sampleRate, // padding short clips by up to a second costs little
     };
