@@ -33,6 +33,10 @@ interface LatencyArgs {
 async function latency(a: LatencyArgs) {
   const { runner } = await openSession(a.path, { threads: a.threads, cacheDir: a.cacheDir });
   const out: Record<string, { medianMs: number; minMs: number; cpuMedianMs: number; runs: number }> = {};
+  // The 5 s clip's outputs, so that the parent can compare int8 with fp32 (cosine, top label).
+  const probe = testClip(5);
+  const probed = await runner.run(probe, BigInt64Array.of(BigInt(probe.length)), 1, probe.length, false);
+  const outputs5s = { embedding: Array.from(probed.embedding), scores: Array.from(probed.scores) };
   for (const s of a.clipsS) {
     const clip = testClip(s);
     const lengths = BigInt64Array.of(BigInt(clip.length));
@@ -50,7 +54,7 @@ async function latency(a: LatencyArgs) {
     out[String(s)] = { medianMs: median(wall), minMs: Math.min(...wall), cpuMedianMs: median(cpu), runs: a.reps };
   }
   await runner.release();
-  return { latency: out, peakRssMB: peakRssMB() };
+  return { latency: out, outputs5s, peakRssMB: peakRssMB() };
 }
 
 interface ThroughputArgs {
@@ -60,6 +64,11 @@ interface ThroughputArgs {
   concurrency: number[];
   /** Requests per client at each concurrency. */
   requestsPerClient: Record<string, number>;
+  /** Engine limits to try instead of its defaults. */
+  maxBatch?: number;
+  maxBatchSeconds?: number;
+  /** Clip lengths the clients cycle through (default MIX_S). */
+  mixS?: number[];
 }
 
 /** Clip lengths the clients cycle through: a voice-message-like mix around 5 s. */
@@ -71,13 +80,15 @@ async function throughput(a: ThroughputArgs) {
   const engine = await Engine.open(a.path, {
     threads: a.threads,
     optimizedCacheDir: a.cacheDir,
+    ...(a.maxBatch ? { maxBatch: a.maxBatch } : {}),
+    ...(a.maxBatchSeconds ? { maxBatchSeconds: a.maxBatchSeconds } : {}),
     onBatch: (b) => {
       rows += b.rows;
       batches++;
     },
   });
-  const clips = MIX_S.map((s, i) => testClip(s, i + 1));
-  await engine.analyze(clips[1]); // warm-up
+  const clips = (a.mixS ?? MIX_S).map((s, i) => testClip(s, i + 1));
+  await engine.analyze(clips[0]); // warm-up
   const out: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number }> = {};
   for (const c of a.concurrency) {
     rows = 0;

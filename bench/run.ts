@@ -79,8 +79,22 @@ log(`GEMM probe ${probe.shape.join('×')}: fp32 ${probe.fp32Gflops.toFixed(0)} G
 
 interface LatencyResult {
   latency: Record<string, { medianMs: number; minMs: number; cpuMedianMs: number; runs: number }>;
+  outputs5s: { embedding: number[]; scores: number[] };
   peakRssMB: number;
 }
+
+function cosine(a: number[], b: number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 interface ThroughputResult {
   throughput: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number }>;
   peakRssMB: number;
@@ -95,6 +109,7 @@ interface ColdResult {
 
 const models: Record<string, unknown>[] = [];
 const fp32MedianMs5s: Partial<Record<ModelSize, number>> = {};
+const fp32Outputs: Partial<Record<ModelSize, LatencyResult['outputs5s']>> = {};
 for (const size of sizes) {
   const arch = tinyArch(TINY_MODEL_SIZES[size]);
   for (const quant of quants) {
@@ -110,6 +125,12 @@ for (const size of sizes) {
     );
     const five = latency['5'];
     if (quant === 'fp32' && five) fp32MedianMs5s[size] = five.medianMs;
+    if (quant === 'fp32') fp32Outputs[size] = lat.outputs5s;
+    const ref = fp32Outputs[size];
+    const vsFp32 =
+      quant === 'int8' && ref
+        ? { embeddingCosine: round(cosine(lat.outputs5s.embedding, ref.embedding), 5), sameTopLabel: argmax(lat.outputs5s.scores) === argmax(ref.scores) }
+        : undefined;
     const speedupVsFp32 = quant === 'int8' && five && fp32MedianMs5s[size] ? round(fp32MedianMs5s[size] / five.medianMs, 2) : undefined;
     log(`  latency ${Object.entries(latency).map(([s, l]) => `${s} s: ${l.medianMs.toFixed(0)} ms`).join(', ')}; peak RSS ${lat.peakRssMB.toFixed(0)} MB`);
 
@@ -136,6 +157,7 @@ for (const size of sizes) {
       flops5s: modelFlops(arch, 5 * 16000),
       latency,
       speedupVsFp32_5s: speedupVsFp32,
+      int8VsFp32_5s: vsFp32,
       throughput: throughput?.throughput,
       coldStart,
       peakRssMB: { latency: round(lat.peakRssMB), engine: throughput ? round(throughput.peakRssMB) : undefined },
@@ -161,7 +183,7 @@ if (!opt['no-pool'] && sizes.includes('base') && quants.includes('int8')) {
 }
 
 // Targets of issue 6 (only those this run measured).
-type M = { size: string; quant: string; latency: Record<string, { efficiency: number }>; speedupVsFp32_5s?: number; throughput?: Record<string, { audioSPerS: number }>; coldStart: { medianMs: number }; peakRssMB: { latency: number; engine?: number } };
+type M = { size: string; quant: string; latency: Record<string, { efficiency: number }>; speedupVsFp32_5s?: number; int8VsFp32_5s?: { embeddingCosine: number; sameTopLabel: boolean }; throughput?: Record<string, { audioSPerS: number }>; coldStart: { medianMs: number }; peakRssMB: { latency: number; engine?: number } };
 const find = (size: string, quant: string) => (models as unknown as M[]).find((x) => x.size === size && x.quant === quant);
 const targets: { name: string; value: number; target: string; met: boolean }[] = [];
 const baseF = find('base', 'fp32');
@@ -169,6 +191,7 @@ const baseQ = find('base', 'int8');
 const largeQ = find('large', 'int8');
 if (baseF?.latency['5']) targets.push({ name: 'base fp32 5 s efficiency vs GEMM probe', value: baseF.latency['5'].efficiency, target: '>= 0.8', met: baseF.latency['5'].efficiency >= 0.8 });
 if (baseQ?.speedupVsFp32_5s !== undefined) targets.push({ name: 'base int8 speed-up vs fp32, 5 s', value: baseQ.speedupVsFp32_5s, target: '>= 2', met: baseQ.speedupVsFp32_5s >= 2 });
+if (baseQ?.int8VsFp32_5s) targets.push({ name: 'base int8 vs fp32 embedding cosine, 5 s random-weight clip', value: baseQ.int8VsFp32_5s.embeddingCosine, target: '>= 0.99', met: baseQ.int8VsFp32_5s.embeddingCosine >= 0.99 });
 const c16 = baseQ?.throughput?.['16']?.audioSPerS;
 if (c16 !== undefined) targets.push({ name: 'base int8 audio-s per wall-s at concurrency 16', value: round(c16), target: '>= 15', met: c16 >= 15 });
 if (baseQ) targets.push({ name: 'base int8 cold start ms', value: baseQ.coldStart.medianMs, target: '< 1500', met: baseQ.coldStart.medianMs < 1500 });
@@ -207,7 +230,7 @@ rows.forEach(print);
 console.log('');
 for (const m of models as unknown as M[]) {
   const tp = m.throughput ? Object.entries(m.throughput).map(([c, t]) => `c${c} ${t.audioSPerS.toFixed(1)}`).join(', ') : '-';
-  console.log(`${`${m.size} ${m.quant}`.padEnd(11)} throughput (audio-s/s) ${tp}; cold start ${m.coldStart.medianMs.toFixed(0)} ms; peak RSS ${rss(m).toFixed(0)} MB${m.speedupVsFp32_5s ? `; int8 speed-up ${m.speedupVsFp32_5s}×` : ''}`);
+  console.log(`${`${m.size} ${m.quant}`.padEnd(11)} throughput (audio-s/s) ${tp}; cold start ${m.coldStart.medianMs.toFixed(0)} ms; peak RSS ${rss(m).toFixed(0)} MB${m.speedupVsFp32_5s ? `; int8 speed-up ${m.speedupVsFp32_5s}×` : ''}${m.int8VsFp32_5s ? `; vs fp32: cosine ${m.int8VsFp32_5s.embeddingCosine}, same top label ${m.int8VsFp32_5s.sameTopLabel}` : ''}`);
 }
 if (pool) console.log(`pool (8 × 5 s batches): ${JSON.stringify(pool)}`);
 console.log('\ntargets (issue 6):');

@@ -1,9 +1,10 @@
 /**
  * Neural-net building blocks over GraphBuilder, reading weights by checkpoint key from a
  * WeightSource. Linear weights are stored transposed ([in, out]) so that MatMul works on
- * [B, T, in] activations. With int8, `linear` is dynamically quantized: activations to uint8 at
- * run time (per batch row, so batching stays exact), weights per output column to symmetric
- * 7-bit int8 at conversion time, products in MatMulInteger.
+ * [B, T, in] activations; convolutions of the feature encoder are MatMuls over unfolded
+ * time-major windows. With int8, `linear` and `conv1dTimeMajor` are dynamically quantized:
+ * activations to uint8 at run time (per batch row, so batching stays exact), weights per output
+ * column to symmetric 7-bit int8 at conversion time, products in MatMulInteger.
  */
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { attr } from '../onnx/graph.ts';
