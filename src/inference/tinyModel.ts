@@ -42,7 +42,7 @@ export interface TinyModelOptions {
   /** conv_pos_width (default 95: kernel 95 // 5 = 19). */
   convPosWidth?: number;
   seed?: number;
-  /** fp32 (default) or int8 (dynamically quantized linear layers, as `model convert --quantize int8`). */
+  /** fp32 (default) or int8 (dynamically quantized linear layers and feature-encoder convs, as `model convert --quantize int8`). */
   quantization?: 'fp32' | 'int8';
   /** One entry per label (9 by default); true masks that label like an `unuse*` one. */
   labelMask?: boolean[];

@@ -21,7 +21,7 @@ export interface WriteEmotion2vecOptions {
   sourceModel: string;
   sourceRevision: string;
   checkpointSha256: string;
-  /** fp32 (default) or int8 (dynamically quantized linear layers, see layers.ts). */
+  /** fp32 (default) or int8 (dynamically quantized linear layers and feature-encoder convs, see layers.ts). */
   quantization?: Quantization;
   onProgress?: (p: WriteProgress) => void;
 }
