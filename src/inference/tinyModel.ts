@@ -26,6 +26,7 @@ import type { Emotion2vecArch } from './convert/arch.ts';
 import type { WeightSource } from './convert/layers.ts';
 import type { WrittenModel } from './convert/writeEmotion2vec.ts';
 import { writeEmotion2vec } from './convert/writeEmotion2vec.ts';
+import { mulberry32 } from '../util/prng.ts';
 
 export interface TinyModelOptions {
   embedDim?: number;
@@ -79,18 +80,6 @@ export function tinyArch(o: TinyModelOptions = {}): Emotion2vecArch {
     alibiScaleLayers: o.alibiScalePerLayer ? prenetDepth + depth : 1,
     alibiScalePerHead: true,
     labelMask: o.labelMask ?? EMOTIONS.map(() => false),
-  };
-}
-
-/** mulberry32: a small, fast, good-enough seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

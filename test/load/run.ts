@@ -14,6 +14,7 @@ import type { Chat, Message } from 'grammy/types';
 import type { RecordedCall } from '../fakes/telegram/server.ts';
 import { fileMessage, groupChat, messageUpdate, privateChat, user } from '../fakes/telegram/updates.ts';
 import { fixture, makeWorkspace, plain, startFakeAndBot } from '../telegram/harness.ts';
+import { mulberry32 } from '../../src/util/prng.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,17 +32,6 @@ const SECONDS = Number(values.seconds);
 const SETTLE_S = Number(values['settle-seconds']);
 const ROUNDS = Number(values.rounds);
 
-/** Small deterministic PRNG (mulberry32), so that a run can be repeated exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rssKb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -63,7 +53,7 @@ const mb = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
-  const random = prng(Number(values.seed));
+  const random = mulberry32(Number(values.seed));
   const ws = await makeWorkspace();
   const { tg, bot } = await startFakeAndBot(ws, { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   const pid = bot.proc.pid!;
