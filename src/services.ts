@@ -6,6 +6,7 @@
  */
 import { numberFromEnv, type Env } from './config.ts';
 import { TokenBucketLimiter } from './commands/rateLimit.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './commands/requestDeadline.ts';
 import type { Services } from './commands/types.ts';
 import type { HistoryStore } from './history/types.ts';
 import { openHistory } from './history/open.ts';
@@ -27,6 +28,11 @@ export function rateRulesFromEnv(env: Env): ConstructorParameters<typeof TokenBu
   const user = numberFromEnv(env, 'VOICEMOOD_RATE_USER_PER_MIN', 10, { min: 1, max: 100_000 });
   const chat = numberFromEnv(env, 'VOICEMOOD_RATE_CHAT_PER_MIN', 60, { min: 1, max: 100_000 });
   return { rules: { user: { capacity: user, perMinute: user }, chat: { capacity: chat, perMinute: chat } } };
+}
+
+/** Deadline of one voice request (download + decode + inference), VOICEMOOD_REQUEST_TIMEOUT_MS. */
+export function requestTimeoutFromEnv(env: Env): number {
+  return numberFromEnv(env, 'VOICEMOOD_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, { min: 100, max: 3_600_000 });
 }
 
 export async function createServices(env: Env, logger: Logger): Promise<AppServices> {
@@ -54,6 +60,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     moderation: new InMemoryModerationGate({ clock }),
     logger,
     clock,
+    requestTimeoutMs: requestTimeoutFromEnv(env),
     historyBackend: history.backend,
     async close() {
       try {

@@ -75,6 +75,11 @@ export interface Services {
   moderation: ModerationGate;
   logger: Logger;
   clock: Clock;
+  /**
+   * Deadline of one voice request, download + decode + inference (VOICEMOOD_REQUEST_TIMEOUT_MS;
+   * default DEFAULT_REQUEST_TIMEOUT_MS in requestDeadline.ts).
+   */
+  requestTimeoutMs?: number;
 }
 
 /** A plain message. `text` is plain (not HTML, not Markdown); adapters escape it. */
@@ -136,7 +141,13 @@ export type Reply = TextReply | CardReply | SummaryReply | ErrorReply | AlertRep
 
 /** A voice note / audio file to analyse. */
 export interface VoiceInput {
-  bytes: Uint8Array;
+  /** The audio, when the adapter already has it; else `download` fetches it. */
+  bytes?: Uint8Array;
+  /**
+   * Fetches the audio, called only once the consent, reply-mode and rate-limit checks passed (a
+   * refused note is never downloaded), under the request's deadline (`signal`).
+   */
+  download?: (signal: AbortSignal) => Promise<Uint8Array>;
   filename?: string;
   mimeType?: string;
   /**

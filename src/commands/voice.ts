@@ -9,9 +9,11 @@ import { checkRepeatedNegative, resolveThresholds } from '../mood/moderation.ts'
 import { buildTimeline } from '../mood/timeline.ts';
 import type { HistoryEntry } from '../history/types.ts';
 import type { Lang } from '../mood/emotions.ts';
+import { isVoicemoodError, VoicemoodError } from '../errors.ts';
 import { buildAlertReply } from './alert.ts';
 import { errorReply, isUserCaused, safely, settingsScope, text } from './common.ts';
 import { limiterKeys } from './rateLimit.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestDeadline } from './requestDeadline.ts';
 import type { CardReply, CommandContext, Reply, Services, VoiceInput } from './types.ts';
 
 export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput): Promise<Reply[]> {
@@ -29,17 +31,30 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
       return [{ kind: 'error', code: 'rate_limited', retryAfterS: limit.retryAfterS, text: isChat ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS) }];
     }
 
+    // One deadline for download + decode + inference: nothing may leave the handler hanging.
+    const deadline = requestDeadline(s.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, input.signal);
     let analysis;
     try {
-      analysis = await analyzeVoice(s.engine, input.bytes, {
-        ...(input.filename !== undefined ? { filename: input.filename } : {}),
-        ...(input.mimeType !== undefined ? { mimeType: input.mimeType } : {}),
-        frames: input.frames ?? true,
-        ...(input.signal ? { signal: input.signal } : {}),
-      });
+      let bytes: Uint8Array;
+      try {
+        bytes = await deadline.race(fetchBytes(input, deadline.signal));
+      } catch (e) {
+        s.logger.info({ code: isVoicemoodError(e) ? e.code : 'internal', platform: ctx.platform }, 'voice download failed');
+        return [errorReply(e, lang)];
+      }
+      analysis = await deadline.race(
+        analyzeVoice(s.engine, bytes, {
+          ...(input.filename !== undefined ? { filename: input.filename } : {}),
+          ...(input.mimeType !== undefined ? { mimeType: input.mimeType } : {}),
+          frames: input.frames ?? true,
+          signal: deadline.signal,
+        }),
+      );
     } catch (e) {
       if (!isUserCaused(e)) s.logger.error({ err: e, platform: ctx.platform }, 'voice analysis failed');
       return [errorReply(e, lang)];
+    } finally {
+      deadline.clear();
     }
 
     const now = ctx.now();
@@ -80,6 +95,12 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     }
     return replies;
   });
+}
+
+function fetchBytes(input: VoiceInput, signal: AbortSignal): Promise<Uint8Array> {
+  if (input.bytes) return Promise.resolve(input.bytes);
+  if (input.download) return input.download(signal);
+  return Promise.reject(new VoicemoodError('bad_input', 'There was no audio to analyse.'));
 }
 
 export function privacyNotice(lang: Lang, s: Services): string {

@@ -97,13 +97,9 @@ export class DiscordBot {
   }
 
   async #analyse(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await downloadAttachment(a);
-    } catch (e) {
-      return [errorReply(e, await resolveLang(ctx, this.#s))];
-    }
-    return handleVoice(ctx, this.#s, { bytes, filename: a.name, ...(a.contentType ? { mimeType: a.contentType } : {}), trigger });
+    // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
+    const download = (signal: AbortSignal): Promise<Uint8Array> => downloadAttachment(a, { signal });
+    return handleVoice(ctx, this.#s, { download, filename: a.name, ...(a.contentType ? { mimeType: a.contentType } : {}), trigger });
   }
 
   /**

@@ -78,8 +78,19 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     analysing++;
     inFlight.run(async () => {
       try {
-        const bytes = await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot }, media.fileId, media.fileSize);
-        const replies = await handleVoice(cctx, services, { bytes, filename: media.filename, ...(media.mimeType ? { mimeType: media.mimeType } : {}), trigger, frames: true });
+        // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
+        const download = async (signal: AbortSignal): Promise<Uint8Array> => {
+          try {
+            return await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot }, media.fileId, media.fileSize, { signal });
+          } catch (e) {
+            // A failed Telegram download is not the model download the generic sentence talks about.
+            if (e instanceof VoicemoodError && e.details.telegramDownload) {
+              throw new VoicemoodError(e.code, telegramStrings(await replyLang(cctx)).downloadFailed, { cause: e.cause, details: { ...e.details, userFacing: true } });
+            }
+            throw e;
+          }
+        };
+        const replies = await handleVoice(cctx, services, { download, filename: media.filename, ...(media.mimeType ? { mimeType: media.mimeType } : {}), trigger, frames: true });
         await deliver(deps, { ...target, lang: await replyLang(cctx) }, replies);
       } catch (e) {
         await fail(target, cctx, e);

@@ -30,11 +30,13 @@ export async function downloadTelegramFile(target: DownloadTarget, fileId: strin
   let filePath: string | undefined;
   let size = knownSize;
   try {
-    const file = await target.api.getFile(fileId);
+    // grammY types its signal with the abort-controller shim; a native AbortSignal works at run time.
+    const file = await target.api.getFile(fileId, options.signal as Parameters<Api['getFile']>[1]);
     filePath = file.file_path;
     size = file.file_size ?? size;
   } catch (e) {
     if (e instanceof GrammyError && /too big/i.test(e.description)) throw tooLargeError(size, limit);
+    if (options.signal?.aborted) throw options.signal.reason;
     throw downloadFailed(e);
   }
   if (size !== undefined && size > limit) throw tooLargeError(size, limit);
