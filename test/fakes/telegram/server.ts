@@ -32,6 +32,8 @@ export interface FakeFile {
   bytes: Uint8Array;
   /** Size reported in getFile / the message; defaults to bytes.length. */
   size?: number;
+  /** The download sends its headers and the first bytes, then never finishes (a stuck download). */
+  stall?: boolean;
 }
 
 interface Waiter {
@@ -51,6 +53,8 @@ export class FakeTelegram {
   readonly botUser: User;
   /** Chat id → admin users (getChatAdministrators / getChatMember). */
   readonly admins = new Map<number, User[]>();
+  /** File paths of the downloads started (GET /file/bot<token>/<path>), in order. */
+  readonly downloads: string[] = [];
   /** Number of requests answered 401 because of a wrong token. */
   unauthorized = 0;
   /** When set, getUpdates fails with it (e.g. 409: another instance is polling). */
@@ -216,8 +220,10 @@ export class FakeTelegram {
     }
     const file = [...this.files.values()].find((f) => f.path === path);
     if (!file) return reply(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+    this.downloads.push(path);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.length });
-    res.end(file.bytes);
+    if (file.stall) res.write(file.bytes.subarray(0, Math.min(64, file.bytes.length - 1))); // closed by close()
+    else res.end(file.bytes);
   }
 
   private async answer(call: RecordedCall): Promise<{ result: unknown } | { error: number; description: string }> {
