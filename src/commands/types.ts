@@ -63,6 +63,8 @@ export interface ModerationGate {
   acknowledge(signalId: string, byUserId: string): boolean;
   /** Silences signals of the signal's chat for `seconds`. */
   snooze(signalId: string, seconds: number): boolean;
+  /** The signal behind an id while it is active (so that buttons can check where they were pressed). */
+  find?(signalId: string): ModerationSignal | undefined;
 }
 
 /** What every command needs; created once per process (src/services.ts). */

@@ -181,6 +181,10 @@ export class InMemoryModerationGate implements ModerationGate {
     return true;
   }
 
+  find(signalId: string): ModerationSignal | undefined {
+    return this.signals.get(signalId);
+  }
+
   acknowledge(signalId: string, _byUserId: string): boolean {
     const sig = this.signals.get(signalId);
     if (!sig) return false;
