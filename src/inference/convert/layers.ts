@@ -4,7 +4,10 @@
  * [B, T, in] activations; convolutions of the feature encoder are MatMuls over unfolded
  * time-major windows. With int8, `linear` and `conv1dTimeMajor` are dynamically quantized:
  * activations to uint8 at run time (per batch row, so batching stays exact), weights per output
- * column to symmetric 7-bit int8 at conversion time, products in MatMulInteger.
+ * column to symmetric 7-bit int8 at conversion time, products in MatMulInteger. Everything that
+ * depends on the weights only (scales, scaled column sums) is computed at conversion time, and
+ * the run-time plumbing is kept to few nodes: ONNX Runtime's session set-up time grows faster
+ * than linearly with the node count (see docs/readme/bench.md).
  */
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { attr } from '../onnx/graph.ts';
@@ -67,13 +70,13 @@ export interface LayersOptions {
 /** Weights of one dense product x W (+ b): float32, or int8 per output column with its scales. */
 export type DenseParams =
   | { kind: 'fp32'; w: string; b: string | undefined }
-  | { kind: 'int8'; w: string; scale: string; colSum: string; b: string | undefined };
+  | { kind: 'int8'; w: string; scale: string; colSumScaled: string; b: string | undefined };
 
-/** uint8 activations of a [B, L, K] tensor with one scale and zero point per batch row ([B, 1, 1] floats). */
+/** uint8 activations q of a [B, L, K] tensor x ≈ range q / 255 + lo, with range and lo per batch row ([B, 1, 1] floats). */
 export interface QuantizedRows {
   q: string;
-  scale: string;
-  zero: string;
+  range: string;
+  lo: string;
 }
 
 export class Layers {
@@ -134,9 +137,13 @@ export class Layers {
     if (this.quantizes(name)) {
       const quantized = shared(3, async () => quantizeColumns(await readW(), inDim, outDim));
       const w = g.weight(`${name}.weight_t_int8`, 'INT8', [inDim, outDim], async () => (await quantized()).q);
-      const scale = g.weight(`${name}.weight_scale`, 'FLOAT', [outDim], async () => (await quantized()).scale);
-      const colSum = g.weight(`${name}.weight_colsum`, 'FLOAT', [outDim], async () => (await quantized()).colSum);
-      p = { kind: 'int8', w, scale, colSum, b: bias };
+      // The activations' 1/255 is folded in here (see quantizeRows).
+      const scale = g.weight(`${name}.weight_scale_255`, 'FLOAT', [outDim], async () => (await quantized()).scale.map((v) => v / 255));
+      const colSumScaled = g.weight(`${name}.weight_colsum_scaled`, 'FLOAT', [outDim], async () => {
+        const { colSum, scale: perColumn } = await quantized();
+        return colSum.map((sum, c) => sum * perColumn[c]);
+      });
+      p = { kind: 'int8', w, scale, colSumScaled, b: bias };
     } else {
       p = { kind: 'fp32', w: g.weight(`${name}.weight_t`, 'FLOAT', [inDim, outDim], readW), b: bias };
     }
@@ -192,36 +199,35 @@ export class Layers {
   }
 
   /**
-   * Activations [B, L, K] to uint8 per batch row (asymmetric, like DynamicQuantizeLinear, but with
-   * the range taken over the row's real positions only, `rowMask` [B, L, 1]), so that batching
-   * cannot change a row's result. One QuantizeLinear along axis 0 does the rounding.
+   * Activations [B, L, K] to uint8 per batch row: q = round(255 (x - lo) / range) over the row's
+   * interval [lo, lo + range] (0 always included), taken over its real positions only (`rowMask`
+   * [B, L, 1]), so that batching cannot change a row's result. The offset lo stays a float (no
+   * rounded zero point), which lets MatMulInteger run with its default zero point, and the
+   * constant 1/255 lives in QuantizeLinear's scale and in the weights' scales: few graph nodes.
    */
   quantizeRows(x: string, rowMask?: string): QuantizedRows {
     const g = this.g;
-    // Reduce over channels first, then mask the small [B, L, 1] ranges: no pass to mask x itself.
-    // Masked positions give 0, which the range includes anyway (hi ≥ 0 ≥ lo).
-    const posHi = g.op('ReduceMax', [x], { axes: [2], keepdims: 1 });
-    const posLo = g.op('ReduceMin', [x], { axes: [2], keepdims: 1 });
-    const hi = g.op('Max', [g.op('ReduceMax', [rowMask ? g.op('Mul', [posHi, rowMask]) : posHi], { axes: [1], keepdims: 1 }), this.f(0)]); // [B, 1, 1]
-    const lo = g.op('Min', [g.op('ReduceMin', [rowMask ? g.op('Mul', [posLo, rowMask]) : posLo], { axes: [1], keepdims: 1 }), this.f(0)]);
-    const scale = g.op('Max', [g.op('Div', [g.op('Sub', [hi, lo]), this.f(255)]), this.f(1e-30)]);
-    const zero = g.op('Round', [g.op('Div', [g.op('Neg', [lo]), scale])]); // in [0, 255]
-    const flat = this.ints([-1]);
-    const q = g.op('QuantizeLinear', [x, g.op('Reshape', [scale, flat]), g.op('Cast', [g.op('Reshape', [zero, flat])], { to: 2 })], { axis: 0 });
-    return { q, scale, zero };
+    // Padded positions become 0, which every range includes anyway.
+    const xm = rowMask ? g.op('Mul', [x, rowMask]) : x;
+    // hi ≥ 1e-30 keeps the range positive for an all-zero row (0 / 0 would be NaN).
+    const hi = g.op('Max', [g.op('ReduceMax', [xm], { axes: [1, 2], keepdims: 1 }), this.f(1e-30)]); // [B, 1, 1]
+    const lo = g.op('Min', [g.op('ReduceMin', [xm], { axes: [1, 2], keepdims: 1 }), this.f(0)]);
+    const range = g.op('Sub', [hi, lo]);
+    const q = g.op('QuantizeLinear', [g.op('Div', [g.op('Sub', [xm, lo]), range]), this.f(1 / 255)]); // uint8: no zero point given
+    return { q, range, lo };
   }
 
   /**
-   * With x ≈ s (q - z) per row and W ≈ Wq w_scale per column:
-   * x W + b ≈ (q Wq) (s w_scale) + (b - z colsum(Wq) s w_scale): the int32 product is used once.
+   * With x ≈ range q / 255 + lo per row and W ≈ Wq w_scale per column:
+   * x W + b ≈ (q Wq) range (w_scale / 255) + lo (colsum(Wq) w_scale) + b, where w_scale / 255
+   * and colsum(Wq) w_scale are conversion-time constants and the int32 product is used once.
    */
   integerMatMul(x: QuantizedRows, p: Extract<DenseParams, { kind: 'int8' }>): string {
     const g = this.g;
     const product = g.op('Cast', [g.op('MatMulInteger', [x.q, p.w])], { to: 1 });
-    const scale = g.op('Mul', [x.scale, p.scale]); // [B, 1, out]
-    let offset = g.op('Neg', [g.op('Mul', [g.op('Mul', [x.zero, p.colSum]), scale])]);
+    let offset = g.op('Mul', [x.lo, p.colSumScaled]); // [B, 1, out]
     if (p.b) offset = g.op('Add', [offset, p.b]);
-    return g.op('Add', [g.op('Mul', [product, scale]), offset]);
+    return g.op('Add', [g.op('Mul', [product, g.op('Mul', [x.range, p.scale])]), offset]);
   }
 
   /** LayerNorm over the last axis with the affine parameters `${prefix}.weight/bias`. */
