@@ -74,6 +74,8 @@ export class FakeDiscord {
   readonly calls: RecordedCall[] = [];
   unauthorized = 0;
   identified = false;
+  /** REST failures to inject: the next call matching `method` and `path` gets `status` (then the rule is used up). */
+  readonly failures: { method: string; path: RegExp; status: number; message: string; code: number }[] = [];
 
   #server: Server | undefined;
   #wss: WsServer | undefined;
@@ -329,6 +331,12 @@ export class FakeDiscord {
     for (const l of [...this.#callListeners]) l();
 
     const method = req.method ?? 'GET';
+    const failure = this.failures.findIndex((f) => f.method === method && f.path.test(path));
+    if (failure >= 0) {
+      const [f] = this.failures.splice(failure, 1);
+      send(res, f!.status, { message: f!.message, code: f!.code });
+      return;
+    }
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
       send(res, 200, { url: `ws://127.0.0.1:${this.#port}`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
