@@ -47,7 +47,7 @@ export async function ensureBenchModel(cache: string, size: ModelSize, quant: Qu
   // Stale graph code: drop the old model and the optimised graphs the engine cached for it.
   for (const f of readdirSync(dir)) if (f.startsWith(stem)) rmSync(join(dir, f), { force: true });
   const optimized = join(cache, 'ort-optimized');
-  if (existsSync(optimized)) for (const f of readdirSync(optimized)) if (f.startsWith(stem)) rmSync(join(optimized, f), { force: true });
+  if (existsSync(optimized)) for (const f of readdirSync(optimized)) if (f.startsWith(stem)) rmSync(join(optimized, f), { recursive: true, force: true });
   const t = performance.now();
   const m = await writeTinyModel(path, { ...TINY_MODEL_SIZES[size], quantization: quant, sourceModel: `bench-${size}` });
   return { size, quant, path, bytes: m.bytes, buildS: (performance.now() - t) / 1000 };

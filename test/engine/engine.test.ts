@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isVoicemoodError } from '../../src/errors.ts';
 import { EMOTIONS } from '../../src/mood/emotions.ts';
@@ -219,7 +219,9 @@ describe('Engine on the tiny model', () => {
     opened.push(b);
     assert.equal(b.optimizedCache?.hit, false);
     assert.notEqual(b.optimizedCache?.path, a.optimizedCache?.path);
-    assert.deepEqual(readdirSync(join(cacheDir, 'ort-optimized')), [basename(b.optimizedCache!.path)]);
+    assert.deepEqual(readdirSync(join(cacheDir, 'ort-optimized')), [basename(dirname(b.optimizedCache!.path))]);
+    // The cache entry: the optimised graph and its weights apart (memory-mapped by ORT).
+    assert.deepEqual(readdirSync(dirname(b.optimizedCache!.path)).sort(), ['model.data', 'model.onnx']);
   });
 
   it('rejects every row of a batch the session fails on, and keeps serving', async () => {
