@@ -61,7 +61,9 @@ function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    enableCpuMemArena: true,
+    // VOICEMOOD_ENGINE_ARENA=0: no ORT memory arena, so that memory can go back to the system
+    // after a burst (with glibc, together with MALLOC_MMAP_THRESHOLD_; see docs/readme/start.md).
+    enableCpuMemArena: process.env.VOICEMOOD_ENGINE_ARENA !== '0',
     logSeverityLevel: 3, // errors only: ORT's warnings are not for our users
   };
 }
