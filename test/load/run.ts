@@ -55,7 +55,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function main(): Promise<number> {
   const random = mulberry32(Number(values.seed));
   const ws = await makeWorkspace();
-  const { tg, bot } = await startFakeAndBot(ws, { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  // The bot gets a clean environment: pass on voicemood's and glibc malloc's knobs for experiments.
+  const knobs = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => /^(VOICEMOOD_|MALLOC_)/.test(e[0]) && e[1] !== undefined));
+  const { tg, bot } = await startFakeAndBot(ws, { ...knobs, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   const pid = bot.proc.pid!;
   try {
     tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
