@@ -200,21 +200,36 @@ export class Layers {
 
   /**
    * Activations [B, L, K] to uint8 per batch row: q = round(255 (x - lo) / range) over the row's
-   * interval [lo, lo + range] (0 always included), taken over its real positions only (`rowMask`
+   * interval [lo, lo + range] = [min, max], taken over its real positions only (`rowMask`
    * [B, L, 1]), so that batching cannot change a row's result. The offset lo stays a float (no
-   * rounded zero point), which lets MatMulInteger run with its default zero point, and the
-   * constant 1/255 lives in QuantizeLinear's scale and in the weights' scales: few graph nodes.
+   * rounded zero point), which lets MatMulInteger run with its default zero point: few graph
+   * nodes (session set-up) and two passes over x besides the reductions (run time).
    */
   quantizeRows(x: string, rowMask?: string): QuantizedRows {
     const g = this.g;
-    // Padded positions become 0, which every range includes anyway.
-    const xm = rowMask ? g.op('Mul', [x, rowMask]) : x;
-    // hi ≥ 1e-30 keeps the range positive for an all-zero row (0 / 0 would be NaN).
-    const hi = g.op('Max', [g.op('ReduceMax', [xm], { axes: [1, 2], keepdims: 1 }), this.f(1e-30)]); // [B, 1, 1]
-    const lo = g.op('Min', [g.op('ReduceMin', [xm], { axes: [1, 2], keepdims: 1 }), this.f(0)]);
-    const range = g.op('Sub', [hi, lo]);
-    const q = g.op('QuantizeLinear', [g.op('Div', [g.op('Sub', [xm, lo]), range]), this.f(1 / 255)]); // uint8: no zero point given
+    // Reduce over channels first, then leave out the padded positions of the small [B, L, 1]
+    // extremes (pushed to ∓3e38): no pass to mask x itself. Padded positions may saturate in q;
+    // nothing real reads them.
+    const away = rowMask ? this.paddingPenalty(rowMask) : undefined;
+    const rowExtreme = (op: 'ReduceMax' | 'ReduceMin', push: 'Add' | 'Sub') => {
+      const perPosition = g.op(op, [x], { axes: [2], keepdims: 1 });
+      return g.op(op, [away ? g.op(push, [perPosition, away]) : perPosition], { axes: [1], keepdims: 1 }); // [B, 1, 1]
+    };
+    const lo = rowExtreme('ReduceMin', 'Sub');
+    const range = g.op('Sub', [rowExtreme('ReduceMax', 'Add'), lo]);
+    // One scale per batch row along axis 0, no zero point (uint8, 0): q = round((x - lo) 255 / range).
+    // A constant row has range 0: q is then meaningless but is multiplied by range = 0 below.
+    const rowScale = g.op('Reshape', [g.op('Mul', [range, this.f(1 / 255)]), this.ints([-1])]);
+    const q = g.op('QuantizeLinear', [g.op('Sub', [x, lo]), rowScale], { axis: 0 });
     return { q, range, lo };
+  }
+
+  /** -3e38 where `mask` (1 = real position) is 0, else exactly 0; one per mask. */
+  private paddingPenalty(mask: string): string {
+    const key = `pen:${mask}`;
+    let name = this.consts.get(key);
+    if (!name) this.consts.set(key, (name = this.g.op('Mul', [this.g.op('Sub', [mask, this.f(1)]), this.f(3e38)])));
+    return name;
   }
 
   /**
