@@ -32,6 +32,9 @@ import { VoiceListeners, type Connector } from './voice/listeners.ts';
 import { voiceSummaryReply } from './voice/summary.ts';
 import type { VoiceSessionOptions } from './voice/session.ts';
 
+/** What a "busy" reply suggests waiting, in seconds. */
+export const BUSY_RETRY_S = 10;
+
 export interface DiscordBotOptions {
   token: string;
   /** REST base (DISCORD_API_BASE), e.g. a proxy or a test server; discord.js appends /v10. */
@@ -43,6 +46,8 @@ export interface DiscordBotOptions {
   /** See VoiceListenersOptions.reconnectGraceMs. */
   reconnectGraceMs?: number;
   session?: Partial<Pick<VoiceSessionOptions, 'limits' | 'vad' | 'silenceMs' | 'createDecoder'>>;
+  /** Voice messages analysed at once before "busy" (default: the engine's queue capacity). */
+  maxAnalyses?: number;
   /** Tests: how long /mood listens is capped by this (ms per requested second; default 1000). */
   msPerListenSecond?: number;
 }
@@ -55,6 +60,8 @@ export class DiscordBot {
   readonly #timelines = new TimelineStore(500);
   readonly #inFlight = new Set<Promise<unknown>>();
   #stopping = false;
+  /** Voice messages being downloaded or analysed now. */
+  #analysing = 0;
 
   constructor(services: Services, options: DiscordBotOptions) {
     this.#s = services;
@@ -97,6 +104,20 @@ export class DiscordBot {
   }
 
   async #analyse(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
+    // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
+    // that a flood across many channels cannot pile up downloads and decoded audio in memory.
+    if (this.#analysing >= (this.#o.maxAnalyses ?? this.#s.engine.load().capacity)) {
+      return [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, this.#s))];
+    }
+    this.#analysing++;
+    try {
+      return await this.#analyseNow(ctx, a, trigger);
+    } finally {
+      this.#analysing--;
+    }
+  }
+
+  #analyseNow(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
     // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
     const download = (signal: AbortSignal): Promise<Uint8Array> => downloadAttachment(a, { signal });
     return handleVoice(ctx, this.#s, { download, filename: a.name, ...(a.contentType ? { mimeType: a.contentType } : {}), trigger });

@@ -74,6 +74,8 @@ export class FakeDiscord {
   readonly calls: RecordedCall[] = [];
   unauthorized = 0;
   identified = false;
+  /** Paths of the attachment downloads served, in order. */
+  readonly attachmentGets: string[] = [];
   /** REST failures to inject: the next call matching `method` and `path` gets `status` (then the rule is used up). */
   readonly failures: { method: string; path: RegExp; status: number; message: string; code: number }[] = [];
 
@@ -314,6 +316,7 @@ export class FakeDiscord {
 
     const attachment = this.#attachments.get(url.pathname);
     if (req.method === 'GET' && attachment) {
+      this.attachmentGets.push(url.pathname);
       res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.bytes.length });
       res.end(attachment.bytes);
       return;

@@ -1,0 +1,113 @@
+/**
+ * Issue 7 on Discord, the REAL discord.js client against the fake gateway + REST: past the
+ * engine's capacity, voice messages get a polite "busy, try again in N s" before anything is
+ * downloaded; a hung engine ends in a polite "took too long" at the request deadline; the per-user
+ * rate limit refuses before downloading. The engine is the command tests' fake, held on purpose.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDiscordBot, type StartedDiscordBot } from '../../src/bots/discord/index.ts';
+import { TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
+import type { Services } from '../../src/commands/types.ts';
+import { openHistory } from '../../src/history/open.ts';
+import type { HistoryStore } from '../../src/history/types.ts';
+import type { EmotionResult } from '../../src/inference/types.ts';
+import { InMemoryModerationGate } from '../../src/mood/moderation.ts';
+import { createLogger } from '../../src/util/log.ts';
+import { fakeEngine, type FakeEngine } from '../commands/helpers.ts';
+import { FakeDiscord, type RecordedCall } from '../fakes/discord/server.ts';
+import { FIXTURES } from './voiceHarness.ts';
+
+const TOKEN = 'discord-limits-token-z1x2c3';
+const GUILD = '130000000000000001';
+const TEXT = '330000000000000001';
+const USERS = Array.from({ length: 8 }, (_, i) => `23000000000000000${i}`);
+
+let fake: FakeDiscord;
+let engine: FakeEngine;
+let history: HistoryStore;
+let services: Services;
+let dataDir: string;
+let started: StartedDiscordBot;
+let voice: Uint8Array;
+
+before(async () => {
+  fake = await new FakeDiscord({
+    token: TOKEN,
+    guilds: [{ id: GUILD, name: 'Busy', ownerId: USERS[0]!, channels: [{ id: TEXT, name: 'general', type: 0 }], members: USERS.map((id, i) => ({ id, username: `u${i}`, global_name: `User ${i}` })) }],
+  }).start();
+  engine = fakeEngine(); // capacity 4
+  dataDir = await mkdtemp(join(tmpdir(), 'vm-discord-limits-'));
+  history = await openHistory({ env: { VOICEMOOD_DATA_DIR: dataDir } });
+  services = {
+    engine,
+    history,
+    settings: history,
+    limiter: new TokenBucketLimiter({ clock: Date.now, rules: { user: { capacity: 2, perMinute: 2 } } }),
+    moderation: new InMemoryModerationGate(),
+    logger: createLogger({ level: 'silent' }),
+    clock: Date.now,
+  };
+  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase } });
+  voice = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
+});
+
+after(async () => {
+  await started?.stop();
+  await fake?.close();
+  await history?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Posts a voice message; returns its id and the attachment path (to count downloads). */
+function post(user: string): { id: string; path: string } {
+  const attachment = fake.addAttachment('voice-message.ogg', voice, 'audio/ogg');
+  const msg = fake.message(GUILD, TEXT, user, { attachments: [attachment], flags: 1 << 13 });
+  fake.dispatch('MESSAGE_CREATE', msg);
+  return { id: msg.id as string, path: new URL(attachment.url as string).pathname };
+}
+const replyTo = (id: string) => (c: RecordedCall) => c.method === 'POST' && c.path === `/channels/${TEXT}/messages` && c.body?.message_reference?.message_id === id;
+const textOf = (c: RecordedCall): string => c.body?.content ?? JSON.stringify(c.body?.embeds ?? []);
+
+test('past the engine’s capacity: "busy, try again in N s", and the rest are answered once it frees up', async () => {
+  const held: (() => void)[] = [];
+  const real = engine.analyze.bind(engine);
+  engine.analyze = (samples, opts) => new Promise<EmotionResult>((resolve, reject) => held.push(() => real(samples, opts).then(resolve, reject)));
+  const notes = USERS.slice(0, 5).map((u) => post(u));
+  const busy = await fake.waitForCall(replyTo(notes[4]!.id));
+  assert.match(textOf(busy), /I am busy with other voice right now\. Please try again in 10 s\./);
+  while (held.length < 4) await new Promise((r) => setTimeout(r, 20)); // the first four reached the engine
+  for (const release of held.splice(0)) release();
+  for (const n of notes.slice(0, 4)) assert.ok((await fake.waitForCall(replyTo(n.id))).body.embeds?.length > 0, 'a card');
+  engine.analyze = real;
+});
+
+test('a hung engine ends in a polite "took too long" at the request deadline', async () => {
+  const real = engine.analyze.bind(engine);
+  engine.analyze = () => new Promise<EmotionResult>(() => undefined);
+  services.requestTimeoutMs = 300;
+  try {
+    const n = post(USERS[5]!);
+    const reply = await fake.waitForCall(replyTo(n.id));
+    assert.match(textOf(reply), /took longer than 1 s to process, so I stopped/);
+  } finally {
+    engine.analyze = real;
+    delete services.requestTimeoutMs;
+  }
+});
+
+test('the per-user rate limit refuses before downloading', async () => {
+  const user = USERS[6]!;
+  const notes = [post(user), post(user), post(user)];
+  const replies = await Promise.all(notes.map((n) => fake.waitForCall(replyTo(n.id))));
+  const refused = replies.filter((c) => /You are sending a lot right now/.test(textOf(c)));
+  assert.equal(refused.length, 1);
+  assert.equal(replies.length - refused.length, 2);
+  // The refused note's attachment was never fetched.
+  const refusedNote = notes[replies.indexOf(refused[0]!)]!;
+  assert.equal(fake.attachmentGets.filter((p) => p === refusedNote.path).length, 0);
+  assert.equal(fake.attachmentGets.filter((p) => notes.some((n) => n.path === p)).length, 2);
+});
