@@ -88,6 +88,7 @@ export class VoiceListeners {
       engine: s.engine,
       clock: s.clock,
       logger: s.logger,
+      ...(s.requestTimeoutMs !== undefined ? { analysisTimeoutMs: s.requestTimeoutMs } : {}),
       ...this.#o.session,
       mayAnalyse: (userId) => mayAnalyseVoice(s.settings, guild.id, userId),
       displayName: (userId) => {

@@ -9,6 +9,7 @@
  * Consent is decided BEFORE subscribing: a member who may not be analysed is never subscribed, so
  * @discordjs/voice drops their packets before decryption — we never decode, keep or count them.
  */
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestDeadline } from '../../../commands/requestDeadline.ts';
 import { EndBehaviorType } from '@discordjs/voice';
 import type { Readable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
@@ -42,6 +43,11 @@ export interface VoiceSessionOptions {
   vad?: Partial<VadOptions>;
   /** Silence after which a speaker's receive stream ends (it is resubscribed on the next start). */
   silenceMs?: number;
+  /**
+   * Deadline of one utterance's analysis (default: DEFAULT_REQUEST_TIMEOUT_MS), so that a hung
+   * engine cannot keep /mood (which waits for idle()) or shutdown waiting for ever.
+   */
+  analysisTimeoutMs?: number;
   /** Utterances waiting for the engine before new ones are dropped (per session). */
   maxPendingAnalyses?: number;
   createDecoder?: (userId: string) => OpusPacketDecoder;
@@ -217,7 +223,13 @@ export class VoiceSession {
 
   async #analyse(userId: string, samples: Float32Array, durationS: number, at: number): Promise<void> {
     try {
-      const r = await this.#o.engine.analyze(samples);
+      const deadline = requestDeadline(this.#o.analysisTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+      let r;
+      try {
+        r = await deadline.race(this.#o.engine.analyze(samples, { signal: deadline.signal }));
+      } finally {
+        deadline.clear();
+      }
       // The member may have opted out while the engine worked: ask again before keeping anything.
       if (this.#stopped || !(await this.#o.mayAnalyse(userId))) return;
       const record: UtteranceRecord = { at, durationS, emotion: r.emotion, confidence: r.confidence, scores: r.scores };
