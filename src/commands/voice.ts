@@ -1,6 +1,7 @@
 /**
- * A voice note: consent and reply-mode checks, rate limits, analysis, history, the card, the
- * one-time privacy notice, and the Telegram-style moderation rule.
+ * A voice note: consent and reply-mode checks, rate limits, then (only then) the download, the
+ * analysis — all under one request deadline — history, the card, the one-time privacy notice, and
+ * the Telegram-style moderation rule.
  */
 import { analyzeVoice } from '../mood/analyzeVoice.ts';
 import { buildCard, renderCardBars, renderCardTitle } from '../mood/card.ts';
