@@ -37,8 +37,9 @@ test('rate limit: refused notes are answered politely and never downloaded', asy
   assert.ok(!bot.output().includes(TOKEN.split(':')[1]!), 'token leaked');
 });
 
-test('a stuck download ends in a polite "took too long" reply, and shutdown is not held up', async (t) => {
-  const { tg, bot } = await startFakeAndBot(ws, { VOICEMOOD_REQUEST_TIMEOUT_MS: '1000' });
+test('a stuck download ends in a polite "took too long" reply; meanwhile a full queue says "busy" without downloading; shutdown is not held up', async (t) => {
+  // A queue of one: the stuck note fills it.
+  const { tg, bot } = await startFakeAndBot(ws, { VOICEMOOD_REQUEST_TIMEOUT_MS: '3000', VOICEMOOD_ENGINE_QUEUE: '1' });
   t.after(async () => {
     await bot.stop('SIGKILL');
     await tg.close();
@@ -47,8 +48,16 @@ test('a stuck download ends in a polite "took too long" reply, and shutdown is n
   const alice = user(202, 'Alice');
   const note = fileMessage(tg, privateChat(alice), alice, 'stuck');
   tg.pushUpdate(messageUpdate(note));
+  tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
+  await tg.waitForCall((c) => c.method === 'getFile' && c.params.file_id === 'stuck', 30_000, 'getFile of the stuck note');
+  const bob = user(203, 'Bob');
+  const second = fileMessage(tg, privateChat(bob), bob, 'hello');
+  tg.pushUpdate(messageUpdate(second));
+  const busy = await tg.waitForCall(replyTo(second.message_id), 60_000, 'the reply to the second note');
+  assert.match(plain(String(busy.params.text)), /I am busy with other voice right now\. Please try again in 10 s\./);
+  assert.equal(tg.callsOf('getFile').filter((c) => c.params.file_id === 'hello').length, 0, 'the refused note was not fetched');
   const reply = await tg.waitForCall(replyTo(note.message_id), 60_000, 'the reply to the stuck note');
-  assert.match(plain(String(reply.params.text)), /took longer than 1 s to process, so I stopped\. Please try again in a moment\./);
+  assert.match(plain(String(reply.params.text)), /took longer than 3 s to process, so I stopped\. Please try again in a moment\./);
   assert.deepEqual(tg.downloads, ['voice/stuck.oga'], 'the download had started');
   // A handler still waiting for the download would keep SIGTERM waiting for it.
   assert.equal(await bot.stop('SIGTERM'), 0);
