@@ -126,7 +126,7 @@ async function coldstart(a: { path: string; cacheDir: string; threads: number })
   const done = performance.now();
   const hit = engine.optimizedCache?.hit ?? false;
   await engine.close();
-  return { importsMs: t0 - processStartMs, openMs: opened - t0, firstRunMs: done - opened, sinceProcessStartMs: done, optimizedCacheHit: hit };
+  return { importsMs: t0 - processStartMs, openMs: opened - t0, firstRunMs: done - opened, sinceProcessStartMs: done, optimizedCacheHit: hit, peakRssMB: peakRssMB() };
 }
 
 interface PoolArgs {
