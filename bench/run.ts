@@ -6,7 +6,7 @@
  *   (median of several runs), FLOPs and efficiency (achieved / probe), int8 speed-up, engine
  *   throughput at concurrency 1 / 4 / 16, cold start with a cached model, peak RSS; and a
  *   single-session vs worker-pool comparison. Prints a table, writes bench/results.json
- *   (fields: docs/readme/bench.md).
+ *   (fields: README, "Speed").
  *
  *   node bench/run.ts [--quick] [--model base|large|all] [--quant fp32|int8|all] [--reps N]
  *                     [--threads N] [--no-throughput] [--no-pool] [--out file]

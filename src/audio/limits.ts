@@ -29,7 +29,7 @@ export function resolveLimits(partial: Partial<AudioLimits> = {}): AudioLimits {
 }
 
 /**
- * Limits from the environment (documented in docs/readme/audio-cli.md); unset values keep the
+ * Limits from the environment (documented in the README, "Limits"); unset values keep the
  * defaults: VOICEMOOD_AUDIO_MAX_MB, VOICEMOOD_AUDIO_MAX_SECONDS, VOICEMOOD_AUDIO_MIN_SECONDS,
  * VOICEMOOD_AUDIO_SEGMENT_SECONDS, VOICEMOOD_AUDIO_SILENCE_DB, VOICEMOOD_AUDIO_TIMEOUT_MS.
  */

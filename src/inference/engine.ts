@@ -41,7 +41,7 @@ export interface EngineOptions {
   onBatch?: (info: { rows: number; width: number; ms: number }) => void;
 }
 
-/** Engine knobs from the environment (documented in docs/readme/models.md). */
+/** Engine knobs from the environment (documented in the README, "The engine"). */
 export function engineOptionsFromEnv(env: Env = process.env): EngineOptions {
   return {
     queueCapacity: numberFromEnv(env, 'VOICEMOOD_ENGINE_QUEUE', 64, { min: 1, max: 100_000 }),

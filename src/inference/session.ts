@@ -8,7 +8,7 @@
  *   the optimisation passes. A cached graph that ORT cannot load is deleted and rebuilt.
  *   Its weights go to a separate file beside it (model.data), which ORT memory-maps instead of
  *   copying them out of the protobuf: measured on base int8, 187 instead of 300 MB RSS after
- *   opening and a faster open (docs/readme/bench.md).
+ *   opening and a faster open (README, "Speed").
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, realpathSync, renameSync, rmSync, statSync, mkdirSync } from 'node:fs';
@@ -62,7 +62,7 @@ function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     // VOICEMOOD_ENGINE_ARENA=0: no ORT memory arena, so that memory can go back to the system
-    // after a burst (with glibc, together with MALLOC_MMAP_THRESHOLD_; see docs/readme/start.md).
+    // after a burst (with glibc, together with MALLOC_MMAP_THRESHOLD_; see the README, "Under load and attack").
     enableCpuMemArena: process.env.VOICEMOOD_ENGINE_ARENA !== '0',
     // Memory patterns pre-plan one block per input shape; clips vary in length, so they only add
     // a second copy of the activations (base int8, 5 s clip: peak RSS 276 vs 344 MB, same speed).

@@ -1,4 +1,4 @@
-/** Telegram settings from the environment (see docs/readme/telegram.md). */
+/** Telegram settings from the environment (see the README, "Telegram bot"). */
 import { numberFromEnv, readSecret, type Env } from '../../config.ts';
 import { VoicemoodError } from '../../errors.ts';
 

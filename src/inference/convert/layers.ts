@@ -7,7 +7,7 @@
  * column to symmetric 7-bit int8 at conversion time, products in MatMulInteger. Everything that
  * depends on the weights only (scales, scaled column sums) is computed at conversion time, and
  * the run-time plumbing is kept to few nodes: ONNX Runtime's session set-up time grows faster
- * than linearly with the node count (see docs/readme/bench.md).
+ * than linearly with the node count (see the README, "Speed").
  */
 import type { GraphBuilder } from '../onnx/graph.ts';
 import { attr } from '../onnx/graph.ts';
