@@ -5,7 +5,8 @@
  */
 process.env.VOICEMOOD_FFMPEG = '/nonexistent/voicemood-fuzz-ffmpeg';
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { withoutStackTraces } from '../helpers/fuzz.ts';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeAudio } from '../../src/audio/decode.ts';
@@ -16,16 +17,7 @@ import { fixture, makeWav, tone } from './helpers.ts';
 
 const RUNS = 10_000;
 
-// Most cases end in an error, and capturing ~20 000 stack traces is a good part of the run;
-// a failing case is still reported by fast-check with its seed, path and message.
-let stackTraceLimit: number | undefined;
-before(() => {
-  stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-});
-after(() => {
-  Error.stackTraceLimit = stackTraceLimit ?? 10;
-});
+withoutStackTraces();
 const HANG_MS = 5000;
 
 /** Decodes and checks the outcome; returns 'ok' or the error code. */

@@ -10,20 +10,12 @@ import { VoicemoodError } from '../../src/errors.ts';
 import { bufferSource, findStateDict, openZip, readStateDict, unpickle } from '../../src/inference/checkpoint/index.ts';
 import { checkpointArchive, stateDictPickle } from './helpers.ts';
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { withoutStackTraces } from '../helpers/fuzz.ts';
 
 const SEED = 20261125;
 
-// Most cases end in a VoicemoodError, and capturing ~40 000 stack traces costs more than the
-// parsing itself. fast-check reports any failure with its seed, path and error message.
-let stackTraceLimit: number | undefined;
-before(() => {
-  stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-});
-after(() => {
-  Error.stackTraceLimit = stackTraceLimit ?? 10;
-});
+withoutStackTraces();
 const RUNS = 10_000;
 const FIXTURE = readFileSync(new URL('../fixtures/emotion2vec-reference/model.pt', import.meta.url));
 
