@@ -4,10 +4,11 @@
  * and re-subscribe), being moved (follow the new channel), being kicked or the channel vanishing
  * (stop and say so). Every start is announced in the voice channel's text chat.
  */
-import { VoiceConnectionStatus, entersState, joinVoiceChannel, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
+import { VoiceConnectionStatus, entersState, joinVoiceChannel, type CreateVoiceConnectionOptions, type JoinVoiceChannelOptions, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
 import type { Client, Guild, SendableChannels } from 'discord.js';
 import type { Services } from '../../../commands/types.ts';
 import type { Lang } from '../../../mood/emotions.ts';
+import type { Logger } from '../../../util/log.ts';
 import { forChannel, renderAlert, type DiscordPayload } from '../render.ts';
 import { ds } from '../strings.ts';
 import { mayAnalyseVoice } from './consent.ts';
@@ -28,18 +29,34 @@ export interface Listening {
 }
 
 /** How a voice connection is made; tests replace it to run without a voice gateway. */
-export type Connector = (guild: Guild, channelId: string) => Promise<{ connection?: VoiceConnection; receiver: ReceiverLike }>;
+export type Connector = (guild: Guild, channelId: string, options: { logger: Logger }) => Promise<{ connection?: VoiceConnection; receiver: ReceiverLike }>;
 
-export const defaultConnector: Connector = async (guild, channelId) => {
-  const connection = joinVoiceChannel({
+/**
+ * Options of joinVoiceChannel. @discordjs/voice 0.19 defaults to selfDeaf: true — a deafened
+ * bot is sent NO audio — so it is turned off; muted because we never speak. DAVE (end-to-end
+ * encryption) is on by default there and stays on (Discord requires it for voice). `debug` must
+ * be asked for: without it the connection emits no 'debug' events at all.
+ */
+export function voiceJoinOptions(guild: Pick<Guild, 'id' | 'voiceAdapterCreator'>, channelId: string, debug: boolean): JoinVoiceChannelOptions & CreateVoiceConnectionOptions {
+  return {
     guildId: guild.id,
     channelId,
     adapterCreator: guild.voiceAdapterCreator,
     selfDeaf: false,
     selfMute: true,
-    // DAVE key transitions drop a burst of packets; tolerate them rather than reconnecting.
+    debug,
+    // Consecutive DAVE decryption failures (around key transitions) before the session tries
+    // to recover; a little above the default of 36 so that short bursts are just dropped.
     decryptionFailureTolerance: 48,
-  });
+  };
+}
+
+export const defaultConnector: Connector = async (guild, channelId, { logger }) => {
+  const connection = joinVoiceChannel(voiceJoinOptions(guild, channelId, logger.isLevelEnabled('debug')));
+  // Listeners before the first await: an 'error' emitted while joining with no listener would
+  // throw out of the EventEmitter and take the process down.
+  connection.on('debug', (m: string) => logger.debug({ guildId: guild.id, voice: m }, 'voice debug'));
+  connection.on('error', (e: Error) => logger.warn({ err: e, guildId: guild.id }, 'voice connection error'));
   try {
     await entersState(connection, VoiceConnectionStatus.Ready, 20_000);
   } catch (e) {
@@ -80,7 +97,7 @@ export class VoiceListeners {
     const s = this.#o.services;
     const channelName = guild.channels.cache.get(channelId)?.name ?? channelId;
     const scope: VoiceScope = { guildId: guild.id, channelId, channelName };
-    const { connection, receiver } = await (this.#o.connector ?? defaultConnector)(guild, channelId);
+    const { connection, receiver } = await (this.#o.connector ?? defaultConnector)(guild, channelId, { logger: s.logger });
     let listening: Listening;
     const session = new VoiceSession({
       guildId: guild.id,
@@ -156,9 +173,6 @@ export class VoiceListeners {
   }
 
   #watch(l: Listening, connection: VoiceConnection): void {
-    const log = this.#o.services.logger;
-    connection.on('debug', (m: string) => log.debug({ voice: m }, 'voice debug'));
-    connection.on('error', (e: Error) => log.warn({ err: e }, 'voice connection error'));
     connection.on('stateChange', (oldState: VoiceConnectionState, newState: VoiceConnectionState) => {
       if (this.#byGuild.get(l.scope.guildId) !== l) return;
       if (newState.status === VoiceConnectionStatus.Disconnected) {
