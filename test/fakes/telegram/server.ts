@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Chat, ChatMember, Message, Update, User } from 'grammy/types';
+import { checkMarkup, checkText, type Checked } from './checks.ts';
 
 /** The Bot API's getFile limit for bots on the public server. */
 export const GET_FILE_LIMIT_BYTES = 20 * 1024 * 1024;
@@ -59,6 +60,8 @@ export class FakeTelegram {
   unauthorized = 0;
   /** When set, getUpdates fails with it (e.g. 409: another instance is polling). */
   getUpdatesError: { code: number; description: string } | undefined;
+  /** Groups upgraded to supergroups: old chat id → new one (calls to the old id get 400 + migrate_to_chat_id). */
+  readonly migrated = new Map<number, number>();
 
   private server: Server | undefined;
   private port = 0;
@@ -68,6 +71,8 @@ export class FakeTelegram {
   private confirmedOffset = 0;
   private waiters: Waiter[] = [];
   private files = new Map<string, FakeFile & { path: string }>();
+  /** What each message the bot sent shows (text + markup), to refuse edits that change nothing. */
+  private shown = new Map<string, string>();
   private callListeners = new Set<() => void>();
   private closed = false;
 
@@ -209,7 +214,7 @@ export class FakeTelegram {
     call.at = performance.now();
     this.calls.push(call);
     for (const l of [...this.callListeners]) l();
-    if ('error' in answer) return reply(res, answer.error, { ok: false, error_code: answer.error, description: answer.description });
+    if ('error' in answer) return reply(res, answer.error, { ok: false, error_code: answer.error, description: answer.description, ...(answer.parameters ? { parameters: answer.parameters } : {}) });
     reply(res, 200, { ok: true, result: answer.result });
   }
 
@@ -226,8 +231,11 @@ export class FakeTelegram {
     else res.end(file.bytes);
   }
 
-  private async answer(call: RecordedCall): Promise<{ result: unknown } | { error: number; description: string }> {
+  private async answer(call: RecordedCall): Promise<{ result: unknown } | { error: number; description: string; parameters?: Record<string, unknown> }> {
     const p = call.params;
+    const refused = (c: Checked | undefined): { error: number; description: string } | undefined => (c && !c.ok ? { error: 400, description: c.description } : undefined);
+    const movedTo = p.chat_id === undefined ? undefined : this.migrated.get(Number(p.chat_id));
+    if (movedTo !== undefined) return { error: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: movedTo } };
     switch (call.method) {
       case 'getMe':
         return { result: this.botUser };
@@ -242,16 +250,41 @@ export class FakeTelegram {
         if (size > GET_FILE_LIMIT_BYTES) return { error: 400, description: 'Bad Request: file is too big' };
         return { result: { file_id: id, file_unique_id: `u-${id}`, file_size: size, file_path: file.path } };
       }
-      case 'sendMessage':
-        return { result: this.message(p, { text: String(p.text ?? '') }) };
-      case 'sendPhoto':
+      case 'sendMessage': {
+        const bad = refused(checkText(String(p.text ?? ''), p.parse_mode, 4096, 'message text')) ?? refused(checkMarkup(p.reply_markup));
+        if (bad) return bad;
+        const sent = this.message(p, { text: String(p.text ?? '') });
+        this.shown.set(`${sent.chat.id}:${sent.message_id}`, JSON.stringify([p.text, p.reply_markup ?? null]));
+        return { result: sent };
+      }
+      case 'sendPhoto': {
+        const bad = p.caption === undefined ? undefined : refused(checkText(String(p.caption), p.parse_mode, 1024, 'caption'));
+        if (bad) return bad;
         return { result: this.message(p, { photo: [{ file_id: `photo-${this.nextMessageId}`, file_unique_id: `up-${this.nextMessageId}`, width: 800, height: 300 }], caption: p.caption === undefined ? undefined : String(p.caption) }) };
-      case 'editMessageText':
+      }
+      case 'editMessageText': {
+        const bad = refused(checkText(String(p.text ?? ''), p.parse_mode, 4096, 'message text')) ?? refused(checkMarkup(p.reply_markup));
+        if (bad) return bad;
+        const key = `${Number(p.chat_id)}:${Number(p.message_id)}`;
+        const shows = JSON.stringify([p.text, p.reply_markup ?? null]);
+        if (this.shown.get(key) === shows) {
+          return { error: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' };
+        }
+        this.shown.set(key, shows);
         return { result: { ...this.message(p, { text: String(p.text ?? '') }), message_id: Number(p.message_id), edit_date: now() } };
+      }
+      case 'answerCallbackQuery':
+        if (typeof p.text === 'string' && p.text.length > 200) return { error: 400, description: 'Bad Request: MESSAGE_TOO_LONG' };
+        return { result: true };
       case 'editMessageReplyMarkup':
         return { result: { ...this.message(p, {}), message_id: Number(p.message_id), edit_date: now() } };
-      case 'answerCallbackQuery':
-      case 'setMyCommands':
+      case 'setMyCommands': {
+        // BotCommand: command 1-32 of [a-z0-9_], description 1-256 characters; at most 100 commands.
+        const commands = p.commands as { command?: unknown; description?: unknown }[];
+        const badCommand = !Array.isArray(commands) || commands.length > 100 || commands.some((c) => typeof c.command !== 'string' || !/^[a-z0-9_]{1,32}$/.test(c.command) || typeof c.description !== 'string' || c.description.length < 1 || c.description.length > 256);
+        if (badCommand) return { error: 400, description: 'Bad Request: BOT_COMMAND_INVALID' };
+        return { result: true };
+      }
       case 'setMessageReaction':
       case 'deleteWebhook':
       case 'setWebhook':
