@@ -1,8 +1,14 @@
 /**
  * Downloads a Telegram file: getFile, then GET <apiRoot>/file/bot<token>/<file_path>.
  * The public Bot API refuses getFile above 20 MB, so bigger files are refused before any request.
- * The download URL holds the token: it never goes into an error, a log line or a reply.
+ * A local Bot API server started with --local answers getFile with an absolute path on its own
+ * disk instead (and serves no download route): such a file is read from that path, which works
+ * when the bot runs on the same machine or shares the server's working directory.
+ * The download URL and a local path both hold the token: neither goes into an error, a log line
+ * or a reply.
  */
+import { createReadStream } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { GrammyError, type Api } from 'grammy';
 import { VoicemoodError } from '../../errors.ts';
 
@@ -41,20 +47,38 @@ export async function downloadTelegramFile(target: DownloadTarget, fileId: strin
   }
   if (size !== undefined && size > limit) throw tooLargeError(size, limit);
   if (!filePath) throw downloadFailed(new Error('getFile returned no file_path'));
+  if (isAbsolute(filePath)) return readBounded(createReadStream(filePath, { ...(options.signal ? { signal: options.signal } : {}) }), limit, options.signal);
   const response = await fetchWithRetry(`${target.apiRoot}/file/bot${target.token}/${filePath}`, options.signal);
-  if (!response.ok) throw downloadFailed(new Error(`HTTP ${response.status}`));
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => {});
+    throw downloadFailed(new Error(`HTTP ${response.status}`));
+  }
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > limit) {
     await response.body?.cancel();
     throw tooLargeError(declared, limit);
   }
-  // Read in chunks so that a server that lies about the length cannot make us buffer without bound.
+  return readBounded(response.body ?? [], limit, options.signal);
+}
+
+/**
+ * Reads in chunks so that a server that lies about the length cannot make us buffer without bound.
+ * A connection cut mid-body (or a missing local file) is a failed download, reported by its reason
+ * only: the errors of fetch and fs carry the URL or path, which hold the token.
+ */
+async function readBounded(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, limit: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of response.body ?? []) {
-    total += chunk.length;
-    if (total > limit) throw tooLargeError(total, limit);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of body) {
+      total += chunk.length;
+      if (total > limit) throw tooLargeError(total, limit);
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof VoicemoodError) throw e;
+    if (signal?.aborted) throw signal.reason;
+    throw downloadFailed(new Error(reasonOf(e)));
   }
   return Buffer.concat(chunks);
 }
@@ -75,8 +99,10 @@ async function fetchWithRetry(url: string, signal: AbortSignal | undefined, retr
 }
 
 function reasonOf(e: unknown): string {
+  // fetch puts the reason in `cause`; fs errors carry their own code (ENOENT) and the path in the message.
+  const own = (e as { code?: unknown } | undefined)?.code;
   const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  const code = typeof own === 'string' ? own : typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
   return `${e instanceof Error ? e.name : 'Error'}${code ? ` (${code})` : ''}`;
 }
 

@@ -35,6 +35,10 @@ export interface FakeFile {
   size?: number;
   /** The download sends its headers and the first bytes, then never finishes (a stuck download). */
   stall?: boolean;
+  /** The download sends its headers and the first bytes, then the connection drops. */
+  cut?: boolean;
+  /** Like a local Bot API server in --local mode: getFile answers this absolute path on disk. */
+  localPath?: string;
 }
 
 interface Waiter {
@@ -112,7 +116,7 @@ export class FakeTelegram {
 
   /** Makes a file downloadable; returns its file_id. */
   addFile(fileId: string, file: FakeFile): string {
-    this.files.set(fileId, { ...file, path: `voice/${fileId}.oga` });
+    this.files.set(fileId, { ...file, path: file.localPath ?? `voice/${fileId}.oga` });
     return fileId;
   }
 
@@ -228,6 +232,7 @@ export class FakeTelegram {
     this.downloads.push(path);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.length });
     if (file.stall) res.write(file.bytes.subarray(0, Math.min(64, file.bytes.length - 1))); // closed by close()
+    else if (file.cut) res.write(file.bytes.subarray(0, Math.min(64, file.bytes.length - 1)), () => res.destroy());
     else res.end(file.bytes);
   }
 
