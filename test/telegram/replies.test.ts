@@ -45,3 +45,14 @@ test('an alert goes privately to each opted-in admin and never to the group', as
     assert.match(plain(String(c.params.text)), /^Heads-up: Eve sounds upset repeatedly\nChat: Team\n2 notes$/);
   }
 });
+
+test('a cut never splits an emoji: the fake Bot API (like the real one) refuses a lone surrogate', async (t) => {
+  const { tg, deps } = await setup(t);
+  // The cut falls right after the first half of an emoji's surrogate pair.
+  const body = `a${'😀'.repeat(3000)}`;
+  const reply = { kind: 'summary', title: 'T', body, summary: {} } as unknown as SummaryReply;
+  await deliver(deps, { chatId: -5, replyTo: 9, lang: 'en' }, [reply]);
+  const text = plain(String(tg.callsOf('sendMessage')[0]!.params.text));
+  assert.ok(text.length <= 4096);
+  assert.ok(text.endsWith('😀…'), text.slice(-4));
+});

@@ -15,7 +15,15 @@ export function bold(text: string): string {
 export const MESSAGE_LIMIT = 4096;
 export const CAPTION_LIMIT = 1024;
 
-/** Cuts plain text to fit, marking the cut. */
+/**
+ * Cuts plain text to fit, marking the cut. Lengths are UTF-16 code units (what entity offsets use;
+ * never fewer than Telegram's count), and the cut never splits an emoji's surrogate pair: a lone
+ * surrogate is not valid UTF-8, and Telegram refuses the whole message for it.
+ */
 export function fit(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+  if (text.length <= limit) return text;
+  let end = limit - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }
