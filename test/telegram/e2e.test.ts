@@ -126,6 +126,23 @@ test('the Timeline button answers the callback and edits the card to add the 0.5
   assert.deepEqual(edit.params.reply_markup, { inline_keyboard: [] });
 });
 
+test('two taps on the Timeline button edit the card once; a button the bot does not know is still answered', async () => {
+  // Someone of their own: the history tests below count Alice's notes.
+  const dan = user(120, 'Dan');
+  const { card } = await sendNote(privateChat(dan), dan, 'hello');
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const sent = { message_id: card.resultMessageId!, date: 0, chat: privateChat(dan), text: String(card.params.text) } as Message;
+  tg.pushUpdate(callbackUpdate(dan, sent, data, 'cb-twice-1'));
+  tg.pushUpdate(callbackUpdate(dan, sent, data, 'cb-twice-2'));
+  tg.pushUpdate(callbackUpdate(dan, sent, 'v0:old-button', 'cb-unknown'));
+  for (const id of ['cb-twice-1', 'cb-twice-2', 'cb-unknown']) {
+    await tg.waitForCall((c) => c.method === 'answerCallbackQuery' && c.params.callback_query_id === id, 30_000, `the answer to ${id}`);
+  }
+  const edits = tg.callsOf('editMessageText').filter((c) => Number(c.params.message_id) === card.resultMessageId);
+  assert.equal(edits.length, 1, 'one edit; a second would be refused as "message is not modified"');
+  assert.doesNotMatch(bot.output(), /message is not modified/);
+});
+
 test('audio files, audio documents and round video notes are analysed like voice notes', async () => {
   assert.equal((await sendNote(privateChat(carol), carol, 'hello', 'document')).card.params.text, hello.cardHtml);
   assert.equal((await sendNote(privateChat(carol), carol, 'angry', 'audio')).card.params.text, angry.cardHtml);

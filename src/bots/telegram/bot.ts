@@ -5,7 +5,7 @@
  * Voice analyses run in the background (tracked by InFlight), so one slow note never holds up the
  * next update, and shutdown can wait for them.
  */
-import { Bot, InputFile, type Api, type Context } from 'grammy';
+import { Bot, GrammyError, InputFile, type Api, type Context } from 'grammy';
 import type { Chat, Message, User } from 'grammy/types';
 import { handleAlerts, handleForget, handleHelp, handleLang, handleMe, handleMood, handlePrivacy, handleSettings, handleStart, handleVoice } from '../../commands/index.ts';
 import type { Command, CommandContext, Reply, Services } from '../../commands/types.ts';
@@ -166,14 +166,25 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
       return;
     }
     await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineShown });
+    // A second tap that arrives before the edit has removed the button must not edit (Telegram
+    // answers "message is not modified") nor send the chart twice.
+    if (item.shown) return;
+    item.shown = true;
     const html = `${item.cardHtml}\n${pre(fit(renderTimelineText(item.timeline, lang), MESSAGE_LIMIT - item.cardHtml.length - 20))}`;
-    await ctx.api.editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } });
+    await ctx.api.editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } }).catch((e: unknown) => {
+      // A retried edit whose first attempt got through is "not modified": it is shown, all is well.
+      if (!(e instanceof GrammyError && /message is not modified/i.test(e.description))) throw e;
+    });
     // Past a couple of strip rows a chart reads better than emoji.
     if (item.timeline.durationS > CHART_AFTER_S) {
       const png = renderTimelinePng(item.timeline, lang);
       await ctx.api.sendPhoto(message.chat.id, new InputFile(png, 'timeline.png'), { caption: t(lang).chartTitle, reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true } });
     }
   });
+
+  // Any other button (one of an older version, a forged one) still gets its answer, or the
+  // client shows a spinner until Telegram's own timeout.
+  bot.on('callback_query', (ctx) => ctx.answerCallbackQuery());
 
   bot.catch((err) => log.error({ err: err.error, updateId: err.ctx.update.update_id }, 'telegram: unhandled error in an update'));
   return { bot, inFlight };

@@ -11,6 +11,8 @@ export interface CachedTimeline {
   cardHtml: string;
   /** Only the person whose note it was, or anyone in the chat? Anyone in the same chat. */
   chatId: number;
+  /** Set once the button has been served (the card edited). */
+  shown?: boolean;
 }
 
 export class TimelineCache {
