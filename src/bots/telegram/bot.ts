@@ -50,7 +50,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   const maxAnalyses = options.maxAnalyses ?? services.engine.load().capacity;
   let analysing = 0;
 
-  const context = (chat: Chat, user: User): CommandContext => commandContext(bot.api, chat, user, services.clock);
+  const context = (chat: Chat, user: User, senderChat?: Chat): CommandContext => commandContext(bot.api, chat, user, services.clock, senderChat);
 
   /** The language the commands answer in (the user's /lang, the chat's, then Telegram's). */
   const replyLang = (cctx: CommandContext): Promise<Lang> => resolveLang(cctx, services).catch(() => cctx.lang);
@@ -104,7 +104,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   async function run(ctx: Context, command: (cctx: CommandContext) => Promise<Reply[]>): Promise<void> {
     const message = ctx.message;
     if (!message?.from) return;
-    const cctx = context(message.chat, message.from);
+    const cctx = context(message.chat, message.from, message.sender_chat);
     const target = { chatId: message.chat.id, replyTo: message.message_id };
     try {
       const replies = await command(cctx);

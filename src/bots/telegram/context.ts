@@ -17,8 +17,14 @@ export function isGroup(chat: Chat): boolean {
   return chat.type === 'group' || chat.type === 'supergroup';
 }
 
-export function commandContext(api: Api, chat: Chat, user: User, now: Clock): CommandContext {
+/**
+ * `senderChat`: the message's sender_chat. An admin who posts anonymously ("Remain anonymous")
+ * arrives as the user GroupAnonymousBot with sender_chat = the group itself, and only admins can
+ * do that, so such a message counts as an admin's (getChatMember would only know the stand-in bot).
+ */
+export function commandContext(api: Api, chat: Chat, user: User, now: Clock, senderChat?: Chat): CommandContext {
   let admin: Promise<boolean> | undefined;
+  const anonymousAdmin = isGroup(chat) && senderChat?.id === chat.id;
   return {
     platform: 'telegram',
     user: { id: String(user.id), name: displayName(user) },
@@ -30,7 +36,7 @@ export function commandContext(api: Api, chat: Chat, user: User, now: Clock): Co
     lang: langOf(user.language_code),
     // Asked at most once per update, and only by commands that need it.
     isAdmin() {
-      admin ??= isChatAdmin(api, chat, user.id);
+      admin ??= anonymousAdmin ? Promise.resolve(true) : isChatAdmin(api, chat, user.id);
       return admin;
     },
     now,
