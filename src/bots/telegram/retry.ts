@@ -1,9 +1,14 @@
 /**
  * An API transformer that retries what is safe to retry: a request sent on a keep-alive socket the
- * server had just closed (ECONNRESET / "socket hang up": the request never reached it), and
- * Telegram's flood control (429 with retry_after, waited out when short).
+ * server had just closed (ECONNRESET / "socket hang up": the request never reached it), Telegram's
+ * flood control (429 with retry_after, waited out when short), and a call to a group that was
+ * upgraded to a supergroup (400 with migrate_to_chat_id: sent again to the new chat id, e.g. the
+ * reply to a note that was sent just before the upgrade).
+ *
+ * A transformer sees the Bot API's answer before grammY turns it into a GrammyError: a refusal
+ * arrives as a resolved `{ ok: false, error_code, parameters }`, only network failures throw.
  */
-import { GrammyError, HttpError, type Transformer } from 'grammy';
+import { HttpError, type Transformer } from 'grammy';
 
 export interface RetryOptions {
   /** Attempts after the first one (default 2). */
@@ -26,20 +31,30 @@ export function retryTransformer(options: RetryOptions = {}): Transformer {
   const maxWait = options.maxRetryAfterS ?? 30;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   return async (prev, method, payload, signal) => {
+    let migrated = false;
     for (let attempt = 0; ; attempt++) {
+      // Long polls are retried by grammY's own loop.
+      const mayRetry = attempt < retries && method !== 'getUpdates';
+      let res;
       try {
-        return await prev(method, payload, signal);
+        res = await prev(method, payload, signal);
       } catch (e) {
-        // Long polls are retried by grammY's own loop.
-        if (attempt >= retries || method === 'getUpdates') throw e;
-        if (isConnectionReset(e)) continue;
-        const wait = e instanceof GrammyError && e.error_code === 429 ? e.parameters.retry_after : undefined;
-        if (wait !== undefined && wait <= maxWait) {
-          await sleep(wait * 1000);
-          continue;
-        }
+        if (mayRetry && isConnectionReset(e)) continue;
         throw e;
       }
+      if (res.ok || !mayRetry) return res;
+      const wait = res.error_code === 429 ? res.parameters?.retry_after : undefined;
+      if (wait !== undefined && wait <= maxWait) {
+        await sleep(wait * 1000);
+        continue;
+      }
+      const movedTo = res.parameters?.migrate_to_chat_id;
+      if (movedTo !== undefined && !migrated && typeof payload === 'object' && payload !== null && 'chat_id' in payload) {
+        migrated = true;
+        payload = { ...payload, chat_id: movedTo };
+        continue;
+      }
+      return res;
     }
   };
 }

@@ -75,6 +75,8 @@ export class FakeTelegram {
   private confirmedOffset = 0;
   private waiters: Waiter[] = [];
   private files = new Map<string, FakeFile & { path: string }>();
+  /** Methods whose next call gets 429 with this retry_after (flood control), once. */
+  private floods = new Map<string, number>();
   /** What each message the bot sent shows (text + markup), to refuse edits that change nothing. */
   private shown = new Map<string, string>();
   private callListeners = new Set<() => void>();
@@ -124,6 +126,11 @@ export class FakeTelegram {
     const f = this.files.get(fileId);
     if (!f) throw new Error(`fake: no file ${fileId}`);
     return f.size ?? f.bytes.length;
+  }
+
+  /** The next call of `method` is refused by flood control (429, retry_after). */
+  floodOnce(method: string, retryAfterS: number): void {
+    this.floods.set(method, retryAfterS);
   }
 
   setAdmins(chatId: number, users: User[]): void {
@@ -239,6 +246,11 @@ export class FakeTelegram {
   private async answer(call: RecordedCall): Promise<{ result: unknown } | { error: number; description: string; parameters?: Record<string, unknown> }> {
     const p = call.params;
     const refused = (c: Checked | undefined): { error: number; description: string } | undefined => (c && !c.ok ? { error: 400, description: c.description } : undefined);
+    const flood = this.floods.get(call.method);
+    if (flood !== undefined) {
+      this.floods.delete(call.method);
+      return { error: 429, description: `Too Many Requests: retry after ${flood}`, parameters: { retry_after: flood } };
+    }
     const movedTo = p.chat_id === undefined ? undefined : this.migrated.get(Number(p.chat_id));
     if (movedTo !== undefined) return { error: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: movedTo } };
     switch (call.method) {
