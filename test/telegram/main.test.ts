@@ -125,3 +125,28 @@ test('another instance polling with the same token (409): says so and exits 1 in
   assert.equal(await bot.exited, 1);
   assert.match(bot.output(), /Telegram: stopped taking updates: another instance is polling with the same token \(409 Conflict\)/);
 });
+
+test('webhook mode without TELEGRAM_WEBHOOK_SECRET still has a secret (derived from the token, the same on every instance): forged posts get 401', async (t) => {
+  const { derivedWebhookSecret } = await import('../../src/bots/telegram/webhook.ts');
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/hook`;
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /Telegram: started/ },
+  );
+  t.after(() => bot.stop('SIGKILL'));
+  const secret = String(tg.callsOf('setWebhook')[0]!.params.secret_token);
+  assert.equal(secret, derivedWebhookSecret(TOKEN));
+  assert.match(secret, /^[A-Za-z0-9_-]{1,256}$/);
+  assert.notEqual(derivedWebhookSecret('1:other'), secret);
+  const alice = user(9, 'Alice');
+  const body = JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/forget') });
+  const post = (headers: Record<string, string>): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  assert.equal((await post({})).status, 401, 'a forged update without the secret');
+  assert.equal(tg.callsOf('sendMessage').length, 0);
+  assert.equal((await post({ 'x-telegram-bot-api-secret-token': secret })).status, 200);
+  assert.equal(await bot.stop('SIGTERM'), 0);
+  assert.ok(!bot.output().includes(secret), 'the secret is redacted like the token');
+});

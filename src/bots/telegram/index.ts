@@ -9,7 +9,8 @@ import type { Services } from '../../commands/types.ts';
 import { createTelegramBot } from './bot.ts';
 import { COMMAND_MENU } from './commandMenu.ts';
 import type { TelegramStartOptions } from './config.ts';
-import { startWebhookServer } from './webhook.ts';
+import { derivedWebhookSecret, startWebhookServer } from './webhook.ts';
+import { registerSecret } from '../../util/log.ts';
 
 
 export type { TelegramStartOptions } from './config.ts';
@@ -40,8 +41,10 @@ export async function startTelegramBot(services: Services, options: TelegramStar
 
   if (options.webhookUrl) {
     const port = options.port ?? 8080;
-    const server: Server = await startWebhookServer(bot, { url: options.webhookUrl, secret: options.webhookSecret, port, host: options.host ?? '0.0.0.0', logger: log });
-    await bot.api.setWebhook(options.webhookUrl, { ...(options.webhookSecret ? { secret_token: options.webhookSecret } : {}), allowed_updates: ['message', 'callback_query'] });
+    const secret = options.webhookSecret ?? derivedWebhookSecret(options.token);
+    registerSecret(secret);
+    const server: Server = await startWebhookServer(bot, { url: options.webhookUrl, secret, port, host: options.host ?? '0.0.0.0', logger: log });
+    await bot.api.setWebhook(options.webhookUrl, { secret_token: secret, allowed_updates: ['message', 'callback_query'] });
     return {
       mode: `webhook on port ${port}`,
       username: bot.botInfo.username,

@@ -3,9 +3,20 @@
  * Requests must carry the secret token (TELEGRAM_WEBHOOK_SECRET) when one is set, and go to the
  * path of TELEGRAM_WEBHOOK_URL; everything else gets 404/401 without touching the bot.
  */
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { webhookCallback, type Bot } from 'grammy';
 import type { Logger } from '../../util/log.ts';
+
+/**
+ * The secret token used when TELEGRAM_WEBHOOK_SECRET is unset: without one, anyone who finds the
+ * webhook URL could post forged updates (say, a /forget "from" any user id). Derived from the bot
+ * token, so every instance behind a load balancer sets and checks the same one, and nobody without
+ * the token can compute it. Base64url fits the allowed characters (A-Z a-z 0-9 _ -).
+ */
+export function derivedWebhookSecret(token: string): string {
+  return createHmac('sha256', token).update('voicemood telegram webhook secret').digest('base64url');
+}
 
 export interface WebhookServerOptions {
   url: string;
