@@ -143,6 +143,26 @@ test('two taps on the Timeline button edit the card once; a button the bot does 
   assert.doesNotMatch(bot.output(), /message is not modified/);
 });
 
+test('in a group: notes sent on behalf of a channel are left alone; /help@another_bot is not ours, /help@our_bot is', async () => {
+  const group = groupChat(-1009, 'Discussion');
+  const gus = user(121, 'Gus');
+  const channel = { id: -1000000777, type: 'channel', title: 'Linked channel' } as const;
+  // A channel post copied into its discussion group arrives "from" Telegram (777000), not a bot.
+  tg.addFile('channel-post', { bytes: fixture('voice-hello.ogg') });
+  const fromChannel = { ...fileMessage(tg, group, { id: 777000, is_bot: false, first_name: 'Telegram' }, 'channel-post'), sender_chat: channel, is_automatic_forward: true } as Message;
+  tg.pushUpdate(messageUpdate(fromChannel));
+  const other = textMessage(tg, group, gus, '/help@another_bot');
+  tg.pushUpdate(messageUpdate(other));
+  const ours = await command(group, gus, '/help@voicemood_test_bot');
+  assert.match(plain(String(ours.params.text)), /\/me/);
+  // Updates are handled in order: by the time a later note is answered, the earlier ones were seen.
+  const { card } = await sendNote(group, gus, 'hello');
+  assert.equal(card.params.text, hello.cardHtml);
+  assert.equal(tg.callsOf('getFile').filter((c) => c.params.file_id === 'channel-post').length, 0, 'the channel\'s note was not fetched');
+  assert.equal(tg.calls.filter(replyTo(other.message_id)).length, 0, 'a command for another bot got no answer');
+  assert.equal(tg.calls.filter(replyTo(fromChannel.message_id)).length, 0);
+});
+
 test('audio files, audio documents and round video notes are analysed like voice notes', async () => {
   assert.equal((await sendNote(privateChat(carol), carol, 'hello', 'document')).card.params.text, hello.cardHtml);
   assert.equal((await sendNote(privateChat(carol), carol, 'angry', 'audio')).card.params.text, angry.cardHtml);

@@ -134,7 +134,9 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   bot.command('mood', async (ctx) => {
     const message = ctx.message;
     const target = message?.reply_to_message;
-    const media = mediaOf(target);
+    // A note sent on behalf of a chat (a channel, an anonymous admin) has no person behind it whose
+    // consent and history apply: /mood then answers with the chat's summary.
+    const media = target?.sender_chat ? undefined : mediaOf(target);
     // The voice is its author's: the entry goes to their history and their opt-out applies.
     const author = target?.from ?? message?.from;
     if (author && target && media) return analyze(target, media, author, 'request', target.message_id);
@@ -144,7 +146,9 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   bot.on(['message:voice', 'message:audio', 'message:video_note', 'message:document'], async (ctx) => {
     const message = ctx.message;
     const media = mediaOf(message);
-    if (!media || !message.from || message.from.is_bot) return;
+    // sender_chat: sent on behalf of a chat, where `from` is only a stand-in (GroupAnonymousBot,
+    // Channel_Bot, or "Telegram" 777000 for a channel post forwarded into its discussion group).
+    if (!media || !message.from || message.from.is_bot || message.sender_chat) return;
     // handleVoice decides the same again; checking here first means not even downloading the voice
     // of someone who opted out, or a note in an on-demand group (someone replies /mood to it instead).
     const person = await services.settings.getUserSettings('telegram', String(message.from.id));
