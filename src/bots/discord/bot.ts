@@ -26,6 +26,7 @@ import { downloadAttachment, isAudioAttachment, type AttachmentLike } from './at
 import { MOOD_DEFAULT_LISTEN_S, MOOD_DEFAULT_WINDOW_MIN, MOOD_MAX_LISTEN_S } from './commandDefs.ts';
 import { contextFromInteraction, contextFromMessage, isGuildAdmin } from './context.ts';
 import { BUTTON, forChannel, forInteraction, renderAlert, renderCard, renderCardWithTimeline, renderSummary, renderText, type DiscordPayload } from './render.ts';
+import { fitEmbeds } from './embedLimits.ts';
 import { ds } from './strings.ts';
 import { TimelineStore } from './timelineStore.ts';
 import { VoiceListeners, type Connector } from './voice/listeners.ts';
@@ -342,7 +343,7 @@ export class DiscordBot {
       if (!ok) return void (await i.reply(forInteraction({ content: strings.alertGone, ephemeral: true })));
       const note = ack ? strings.acknowledged(ctx.user.name) : strings.snoozed(ctx.user.name);
       const embeds = i.message.embeds.map((e) => ({ ...e.toJSON(), footer: { text: note } }));
-      await i.update({ embeds, components: [] });
+      await i.update({ embeds: fitEmbeds(embeds), components: [] });
     }
   }
 }

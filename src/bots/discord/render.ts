@@ -8,6 +8,7 @@ import { EMOJI, type Emotion, type Lang } from '../../mood/emotions.ts';
 import { EMOTION_COLORS } from '../../mood/chart.ts';
 import { renderTimelineText, renderTimelinePng } from '../../mood/timeline.ts';
 import type { Timeline } from '../../mood/types.ts';
+import { fitEmbeds } from './embedLimits.ts';
 import { ds } from './strings.ts';
 
 /** What discord.js send/reply/edit accept, restricted to what we use. */
@@ -115,11 +116,12 @@ export function renderText(reply: Reply & { kind: 'text' | 'error' }): DiscordPa
 
 /** Interaction replies take `flags` for ephemeral; channel messages do not know the flag. */
 export function forInteraction(p: DiscordPayload): Omit<DiscordPayload, 'ephemeral'> & { flags?: MessageFlags.Ephemeral } {
-  const { ephemeral, ...rest } = p;
-  return ephemeral ? { ...rest, flags: MessageFlags.Ephemeral } : rest;
+  const rest = forChannel(p);
+  return p.ephemeral ? { ...rest, flags: MessageFlags.Ephemeral } : rest;
 }
 
+/** The payload as any message takes it: no ephemeral flag, embeds within Discord's limits. */
 export function forChannel(p: DiscordPayload): Omit<DiscordPayload, 'ephemeral'> {
   const { ephemeral: _ephemeral, ...rest } = p;
-  return rest;
+  return rest.embeds ? { ...rest, embeds: fitEmbeds(rest.embeds) } : rest;
 }
