@@ -81,3 +81,30 @@ test('startDiscordBot: global commands without DISCORD_GUILD_ID; a refused token
     await fake.close();
   }
 });
+
+test('the fake is as strict as Discord: oversize embeds are refused (400 Invalid Form Body) and the CDN takes no token', async () => {
+  const fake = await new FakeDiscord({ token: TOKEN, guilds: [guild()] }).start();
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiBase, retries: 0 } });
+  try {
+    const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    await client.login(TOKEN);
+    await ready;
+    const channel = await client.channels.fetch('300000000000000001');
+    assert.ok(channel?.isSendable());
+    const big = 'x'.repeat(4000);
+    await assert.rejects(channel.send({ embeds: [{ description: big }, { description: big }] }), (e: Error & { code?: number }) => e.code === 50035);
+    await assert.rejects(channel.send({ embeds: [{ title: 't'.repeat(257) }] }), (e: Error & { code?: number }) => e.code === 50035);
+    await assert.rejects(channel.send({ embeds: [{ fields: [{ name: 'n', value: 'v'.repeat(1025) }] }] }), (e: Error & { code?: number }) => e.code === 50035);
+    assert.equal(fake.invalidBodies.length, 3);
+    await channel.send({ embeds: [{ title: 't'.repeat(256), description: big }] });
+
+    const a = fake.addAttachment('note.ogg', new Uint8Array([1, 2, 3]), 'audio/ogg');
+    const url = String(a.url);
+    assert.equal((await fetch(url, { headers: { authorization: `Bot ${TOKEN}` } })).status, 403);
+    assert.equal(fake.cdnAuthorized, 1);
+    assert.deepEqual([...new Uint8Array(await (await fetch(url)).arrayBuffer())], [1, 2, 3]);
+  } finally {
+    await client.destroy();
+    await fake.close();
+  }
+});

@@ -76,6 +76,12 @@ export class FakeDiscord {
   identified = false;
   /** Paths of the attachment downloads served, in order. */
   readonly attachmentGets: string[] = [];
+  /** CDN downloads that carried an Authorization header (a leaked token: the CDN URL is signed and needs none). */
+  cdnAuthorized = 0;
+  /** Message bodies refused as Discord would (400 Invalid Form Body), with the reasons. */
+  readonly invalidBodies: { path: string; problems: string[] }[] = [];
+  /** Interaction ids already answered: a second callback is refused (40060) like on Discord. */
+  readonly #answered = new Set<string>();
   /** REST failures to inject: the next call matching `method` and `path` gets `status` (then the rule is used up). */
   readonly failures: { method: string; path: RegExp; status: number; message: string; code: number }[] = [];
 
@@ -316,6 +322,11 @@ export class FakeDiscord {
 
     const attachment = this.#attachments.get(url.pathname);
     if (req.method === 'GET' && attachment) {
+      if (req.headers.authorization) {
+        this.cdnAuthorized++;
+        send(res, 403, { message: 'fake CDN: a signed attachment URL takes no Authorization header', code: 0 });
+        return;
+      }
       this.attachmentGets.push(url.pathname);
       res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.bytes.length });
       res.end(attachment.bytes);
@@ -340,6 +351,13 @@ export class FakeDiscord {
       send(res, f!.status, { message: f!.message, code: f!.code });
       return;
     }
+    const sendsMessage = (method === 'POST' || method === 'PATCH') && /^\/(channels\/\d+\/messages|webhooks\/|interactions\/)/.test(path);
+    const problems = sendsMessage ? messageProblems(path.startsWith('/interactions/') ? body?.data : body) : [];
+    if (problems.length > 0) {
+      this.invalidBodies.push({ path, problems });
+      send(res, 400, { message: 'Invalid Form Body', code: 50035, errors: problems });
+      return;
+    }
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
       send(res, 200, { url: `ws://127.0.0.1:${this.#port}`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
@@ -359,6 +377,11 @@ export class FakeDiscord {
     } else if (method === 'PATCH' && (m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
       send(res, 200, { ...this.#messageObject(m[1], body, files), id: m[2] });
     } else if (method === 'POST' && (m = path.match(/^\/interactions\/(\d+)\/([^/]+)\/callback$/))) {
+      if (this.#answered.has(m[1]!)) {
+        send(res, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+        return;
+      }
+      this.#answered.add(m[1]!);
       if (url.searchParams.get('with_response') === 'true') {
         send(res, 200, { interaction: { id: m[1], type: 2, activity_instance_id: null, response_message_id: null, response_message_loading: false, response_message_ephemeral: false }, resource: { type: body?.type ?? 4 } });
       } else {
@@ -404,6 +427,38 @@ export class FakeDiscord {
 
 function userPayload(u: FakeUser): Record<string, unknown> {
   return { id: u.id, username: u.username, global_name: u.global_name ?? null, discriminator: '0', avatar: null, bot: u.bot ?? false, public_flags: 0 };
+}
+
+/**
+ * What Discord refuses in a message body (content and embed limits), written out here on its
+ * own rather than borrowed from the bot, so that a mistake in the bot's fitting shows.
+ */
+function messageProblems(body: any): string[] {
+  const problems: string[] = [];
+  if (!body || typeof body !== 'object') return problems;
+  if (typeof body.content === 'string' && body.content.length > 2000) problems.push(`content ${body.content.length} > 2000`);
+  const embeds: any[] = Array.isArray(body.embeds) ? body.embeds : [];
+  if (embeds.length > 10) problems.push(`${embeds.length} embeds > 10`);
+  let total = 0;
+  embeds.forEach((e, i) => {
+    const len = (x: unknown) => (typeof x === 'string' ? x.length : 0);
+    const check = (what: string, n: number, max: number) => n > max && problems.push(`embeds[${i}].${what} ${n} > ${max}`);
+    check('title', len(e.title), 256);
+    check('description', len(e.description), 4096);
+    check('footer.text', len(e.footer?.text), 2048);
+    check('author.name', len(e.author?.name), 256);
+    const fields: any[] = Array.isArray(e.fields) ? e.fields : [];
+    check('fields', fields.length, 25);
+    fields.forEach((f, j) => {
+      check(`fields[${j}].name`, len(f.name), 256);
+      check(`fields[${j}].value`, len(f.value), 1024);
+      if (!len(f.name) || !len(f.value)) problems.push(`embeds[${i}].fields[${j}] empty`);
+      total += len(f.name) + len(f.value);
+    });
+    total += len(e.title) + len(e.description) + len(e.footer?.text) + len(e.author?.name);
+  });
+  if (total > 6000) problems.push(`embeds total ${total} > 6000`);
+  return problems;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
