@@ -257,6 +257,17 @@ test('group admins switch to on-demand; then only a /mood reply to a note analys
   assert.match(plain(String((await command(privateChat(bob), bob, '/me')).params.text)), /Your last 3 voice notes/);
 });
 
+test('a group upgraded to a supergroup keeps its settings under the new chat id', async () => {
+  const old = { id: -1011, type: 'group', title: 'Old group' } as const;
+  const upgraded = groupChat(-1000000011, 'Old group');
+  tg.setAdmins(old.id, [admin]);
+  tg.setAdmins(upgraded.id, [admin]);
+  assert.match(plain(String((await command(old, admin, '/settings reply on_demand')).params.text)), /on_demand/);
+  tg.pushUpdate(messageUpdate({ message_id: tg.newMessageId(), date: Math.floor(Date.now() / 1000), chat: old, from: admin, migrate_to_chat_id: upgraded.id } as Message));
+  const shown = plain(String((await command(upgraded, admin, '/settings')).params.text));
+  assert.match(shown, /^reply +on_demand$/m);
+});
+
 test('/privacy out: the person’s voice notes are not even downloaded; /privacy in turns it back on', async () => {
   const frank = user(106, 'Frank');
   assert.equal(plain(String((await command(privateChat(frank), frank, '/privacy out')).params.text)), strings('en').privacyOut);

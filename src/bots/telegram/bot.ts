@@ -160,6 +160,16 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     analyze(message, media, message.from, 'auto', message.message_id);
   });
 
+  // A group upgraded to a supergroup gets a new chat id; its settings (reply mode, language,
+  // alerts, moderation) follow it. Its history stays under the old id and ages out as usual.
+  bot.on('message:migrate_to_chat_id', async (ctx) => {
+    const from = String(ctx.chat.id);
+    const to = String(ctx.message.migrate_to_chat_id);
+    const settings = await services.settings.getChatSettings('telegram', from);
+    await services.settings.setChatSettings('telegram', to, settings);
+    log.info({ from, to }, 'telegram: group upgraded to a supergroup; settings moved');
+  });
+
   bot.callbackQuery(/^tl:([0-9a-z]+)$/, async (ctx) => {
     const cctx = ctx.chat && context(ctx.chat, ctx.from);
     const lang = cctx ? await replyLang(cctx) : 'en';
