@@ -150,3 +150,14 @@ test('webhook mode without TELEGRAM_WEBHOOK_SECRET still has a secret (derived f
   assert.equal(await bot.stop('SIGTERM'), 0);
   assert.ok(!bot.output().includes(secret), 'the secret is redacted like the token');
 });
+
+test('a webhook URL Telegram refuses: says why, frees the port, and exits instead of waiting for updates that never come', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  tg.setWebhookError = { code: 400, description: 'Bad Request: bad webhook: HTTPS url must be provided for webhook' };
+  const port = await freePort();
+  const bot = await spawnBot({ TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir });
+  t.after(() => bot.stop('SIGKILL'));
+  assert.equal(await bot.exited, 1);
+  assert.match(bot.output(), /Telegram: not started, Telegram refused TELEGRAM_WEBHOOK_URL \(Bad Request: bad webhook: HTTPS url must be provided for webhook\)/);
+});

@@ -44,7 +44,15 @@ export async function startTelegramBot(services: Services, options: TelegramStar
     const secret = options.webhookSecret ?? derivedWebhookSecret(options.token);
     registerSecret(secret);
     const server: Server = await startWebhookServer(bot, { url: options.webhookUrl, secret, port, host: options.host ?? '0.0.0.0', logger: log });
-    await bot.api.setWebhook(options.webhookUrl, { secret_token: secret, allowed_updates: ['message', 'callback_query'] });
+    try {
+      await bot.api.setWebhook(options.webhookUrl, { secret_token: secret, allowed_updates: ['message', 'callback_query'] });
+    } catch (e) {
+      // Telegram checks the URL itself (HTTPS, a port of 443, 80, 88 or 8443, a resolvable host):
+      // say what it said, and free the port, since no update will ever come.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const why = e instanceof GrammyError ? e.description : e instanceof Error ? e.message : String(e);
+      throw new VoicemoodError('bad_input', `Telegram refused TELEGRAM_WEBHOOK_URL (${why}).`, { cause: e });
+    }
     return {
       mode: `webhook on port ${port}`,
       username: bot.botInfo.username,

@@ -64,6 +64,8 @@ export class FakeTelegram {
   unauthorized = 0;
   /** When set, getUpdates fails with it (e.g. 409: another instance is polling). */
   getUpdatesError: { code: number; description: string } | undefined;
+  /** When set, setWebhook fails with it (e.g. 400: an http:// URL). */
+  setWebhookError: { code: number; description: string } | undefined;
   /** Groups upgraded to supergroups: old chat id → new one (calls to the old id get 400 + migrate_to_chat_id). */
   readonly migrated = new Map<number, number>();
 
@@ -302,9 +304,11 @@ export class FakeTelegram {
         if (badCommand) return { error: 400, description: 'Bad Request: BOT_COMMAND_INVALID' };
         return { result: true };
       }
+      case 'setWebhook':
+        if (this.setWebhookError) return { error: this.setWebhookError.code, description: this.setWebhookError.description };
+        return { result: true };
       case 'setMessageReaction':
       case 'deleteWebhook':
-      case 'setWebhook':
       case 'deleteMessage':
       case 'sendChatAction':
         return { result: true };
