@@ -379,6 +379,25 @@ test('/mood outside a listening session joins, listens for the duration, posts t
   }
 });
 
+test('shutdown during a /mood listening period does not wait for the period to end (up to 300 s)', { timeout: 30_000 }, async () => {
+  const r = await rig(); // real seconds: 300 s of listening unless shutdown cuts it short
+  const { fake, slash, callback } = r;
+  let closed = false;
+  try {
+    fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: BOB, session_id: 's-bob', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    const at = fake.calls.length;
+    const mood = slash(BOB, 'mood', [{ name: 'duration', type: 4, value: 300 }]);
+    fake.dispatch('INTERACTION_CREATE', mood);
+    assert.equal((await callback(mood, at)).body.type, 5);
+    await fake.waitForCall((c) => c.seq >= at && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${mood.token}/messages/@original`);
+    await r.close();
+    closed = true;
+    assert.ok(!fake.calls.some((c) => c.seq >= at && c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${mood.token}`), 'no summary after shutdown');
+  } finally {
+    if (!closed) await r.close();
+  }
+});
+
 /** Just enough of a VoiceConnection for the state handling: status events, joinConfig, receiver, destroy. */
 class FakeConnection extends EventEmitter {
   state: { status: VoiceConnectionStatus } = { status: VoiceConnectionStatus.Ready };

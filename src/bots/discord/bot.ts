@@ -16,6 +16,7 @@ import {
   type Message,
   type SendableChannels,
 } from 'discord.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { handleForget, handleMe, handleMood, handlePrivacy, handleSettings, handleVoice } from '../../commands/index.ts';
 import { errorReply, resolveLang } from '../../commands/common.ts';
 import type { CommandContext, Reply, Services } from '../../commands/types.ts';
@@ -61,6 +62,8 @@ export class DiscordBot {
   readonly #timelines = new TimelineStore(500);
   readonly #inFlight = new Set<Promise<unknown>>();
   #stopping = false;
+  /** Aborted by stop(): ends waits (a /mood listening period) that would otherwise hold shutdown. */
+  readonly #stopped = new AbortController();
   /** Voice messages being downloaded or analysed now. */
   #analysing = 0;
 
@@ -80,6 +83,7 @@ export class DiscordBot {
   /** Stops taking events, lets what is in flight finish, leaves voice channels, disconnects. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#stopped.abort();
     this.client.removeAllListeners(Events.MessageCreate);
     this.client.removeAllListeners(Events.InteractionCreate);
     await this.listeners.stopAll();
@@ -310,8 +314,9 @@ export class DiscordBot {
     }
     await i.editReply({ content: strings.moodListening(seconds) });
     const from = this.#s.clock();
-    await new Promise((r) => setTimeout(r, seconds * (this.#o.msPerListenSecond ?? 1000)));
-    if (this.listeners.get(where.guild.id) !== listening) return; // stopped or replaced meanwhile
+    // Up to MOOD_MAX_LISTEN_S: shutdown must not wait that long (process managers kill after ~10 s).
+    await sleep(seconds * (this.#o.msPerListenSecond ?? 1000), undefined, { signal: this.#stopped.signal }).catch(() => undefined);
+    if (this.#stopping || this.listeners.get(where.guild.id) !== listening) return; // stopped or replaced meanwhile
     await this.listeners.stop(where.guild.id, 'done');
     const summary = voiceSummaryReply(listening.session.mood, listening.scope, from, this.#s.clock(), lang);
     await i.followUp(forInteraction(renderSummary(summary)));
