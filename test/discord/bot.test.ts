@@ -101,6 +101,13 @@ test('slash commands are registered in the development guild', async () => {
   const put = await fake.waitForCall((c) => c.method === 'PUT' && c.path === `/applications/${fake.applicationId}/guilds/${GUILD}/commands`);
   const names = (put.body as { name: string }[]).map((c) => c.name).sort();
   assert.deepEqual(names, ['analyze', 'forget', 'listen', 'me', 'mood', 'privacy', 'settings']);
+  // Server-only commands are not offered in DMs (contexts [0] = Guild) and default to Manage Server.
+  for (const c of put.body as { name: string; contexts?: number[]; default_member_permissions?: string }[]) {
+    if (c.name === 'listen' || c.name === 'settings') {
+      assert.deepEqual(c.contexts, [0], c.name);
+      assert.equal(c.default_member_permissions, String(1n << 5n), c.name);
+    }
+  }
   assert.equal(started.username, 'voicemood');
 });
 

@@ -3,7 +3,7 @@
  * DISCORD_GUILD_ID is set, global otherwise). English names and descriptions with Chinese
  * localizations.
  */
-import { ChannelType, PermissionFlagsBits, SlashCommandBuilder, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { ChannelType, InteractionContextType, PermissionFlagsBits, SlashCommandBuilder, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 
 export const MOOD_DEFAULT_WINDOW_MIN = 5;
 export const MOOD_DEFAULT_LISTEN_S = 30;
@@ -32,6 +32,8 @@ export function commandDefinitions(): RESTPostAPIChatInputApplicationCommandsJSO
       .setName('listen')
       .setDescription('Continuous listening in your voice channel (moderation signals)')
       .setDescriptionLocalizations(zh('在你的语音频道持续收听（审核提醒）'))
+      // Server-only: a global command is offered in DMs too unless its contexts say otherwise.
+      .setContexts(InteractionContextType.Guild)
       .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
       .addSubcommand((c) => c.setName('start').setDescription('Start listening in your voice channel').setDescriptionLocalizations(zh('开始在你的语音频道收听')))
       .addSubcommand((c) => c.setName('stop').setDescription('Stop listening').setDescriptionLocalizations(zh('停止收听'))),
@@ -51,6 +53,7 @@ export function commandDefinitions(): RESTPostAPIChatInputApplicationCommandsJSO
       .setName('settings')
       .setDescription('Server settings: log channel, thresholds, language, consent mode (Manage Server)')
       .setDescriptionLocalizations(zh('服务器设置：日志频道、阈值、语言、同意模式（管理服务器）'))
+      .setContexts(InteractionContextType.Guild)
       .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
       .addStringOption((o) => o.setName('name').setDescription('Setting to change (empty: show all)').addChoices(...SETTING_NAMES.map((n) => ({ name: n, value: n }))))
       .addStringOption((o) => o.setName('value').setDescription('New value'))
