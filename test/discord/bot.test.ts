@@ -173,10 +173,12 @@ test('/settings is refused to non-admins with a sentence, and works for a Manage
   const at = fake.calls.length;
   const denied = slash(BOB, 'settings', [{ name: 'name', type: 3, value: 'consent' }, { name: 'value', type: 3, value: 'opt_out' }], { permissions: PERMISSIONS.member });
   fake.dispatch('INTERACTION_CREATE', denied);
-  const no = await fake.waitForCall(since(at)((c) => c.path === `/interactions/${denied.id}/${denied.token}/callback`));
-  assert.equal(no.body.type, 4);
-  assert.equal(no.body.data.flags, 64);
-  assert.equal(no.body.data.content, t('en').settingsAdminOnly);
+  // Deferred (ephemeral) before the store is read, then the answer edits it in.
+  const deferred = await fake.waitForCall(since(at)((c) => c.path === `/interactions/${denied.id}/${denied.token}/callback`));
+  assert.equal(deferred.body.type, 5);
+  assert.equal(deferred.body.data.flags, 64);
+  const no = await fake.waitForCall(since(at)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${denied.token}/messages/@original`));
+  assert.equal(no.body.content, t('en').settingsAdminOnly);
   assert.equal((await history.getChatSettings('discord', GUILD)).consentMode, 'opt_in', 'nothing changed');
 
   const mark = fake.calls.length;
@@ -185,7 +187,7 @@ test('/settings is refused to non-admins with a sentence, and works for a Manage
     resolved: { channels: { [LOG]: { id: LOG, name: 'mod-log', type: 0, permissions: PERMISSIONS.manageGuild } } },
   });
   fake.dispatch('INTERACTION_CREATE', ok);
-  const yes = await fake.waitForCall(since(mark)((c) => c.path === `/interactions/${ok.id}/${ok.token}/callback`));
-  assert.equal(yes.body.type, 4);
+  const yes = await fake.waitForCall(since(mark)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${ok.token}/messages/@original`));
+  assert.match(yes.body.content, /Saved/);
   assert.equal((await history.getChatSettings('discord', GUILD)).logChannelId, LOG);
 });

@@ -193,17 +193,20 @@ export class DiscordBot {
           return;
         }
         case 'privacy': {
+          // Deferred before the store is touched: Discord drops an interaction not answered in 3 s.
+          await i.deferReply({ flags: MessageFlags.Ephemeral });
           const choice = i.options.getString('choice') ?? undefined;
           const replies = await handlePrivacy(ctx, this.#s, choice);
           if (choice === 'out') this.listeners.forgetUser(ctx.user.id);
-          await i.reply(forInteraction({ ...this.#textPayload(replies), ephemeral: true }));
+          await i.editReply(forChannel(this.#textPayload(replies)));
           return;
         }
         case 'settings': {
+          await i.deferReply({ flags: MessageFlags.Ephemeral });
           const name = i.options.getString('name');
           const value = i.options.getChannel('channel')?.id ?? i.options.getString('value');
           const args = name ? [name, ...(value ? [value] : [])] : [];
-          await i.reply(forInteraction({ ...this.#textPayload(await handleSettings(ctx, this.#s, args)), ephemeral: true }));
+          await i.editReply(forChannel(this.#textPayload(await handleSettings(ctx, this.#s, args))));
           return;
         }
         case 'listen':
