@@ -58,6 +58,8 @@ interface RigOptions {
   reconnectGraceMs?: number;
   /** A fake voice connection per join (state changes driven by the test). */
   connection?: (receiver: FakeVoiceReceiver, channelId: string) => VoiceConnection;
+  /** The voice channel denies Connect to @everyone (the bot included). */
+  voiceDenied?: boolean;
 }
 
 async function rig(o: RigOptions = {}): Promise<Rig> {
@@ -72,7 +74,7 @@ async function rig(o: RigOptions = {}): Promise<Rig> {
         ownerId: ALICE,
         channels: [
           { id: TEXT, name: 'general', type: 0 },
-          { id: VOICE, name: 'Lounge', type: 2 },
+          { id: VOICE, name: 'Lounge', type: 2, ...(o.voiceDenied ? { permission_overwrites: [{ id: GUILD, type: 0 as const, allow: '0', deny: String(1n << 20n) }] } : {}) },
           { id: LOG, name: 'mod-log', type: 0 },
         ],
         members: [
@@ -396,6 +398,29 @@ test('shutdown during a /mood listening period does not wait for the period to e
     assert.ok(!fake.calls.some((c) => c.seq >= at && c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${mood.token}`), 'no summary after shutdown');
   } finally {
     if (!closed) await r.close();
+  }
+});
+
+test('a voice channel the bot may not join (no Connect) gets an answer at once, without a join attempt', async () => {
+  const r = await rig({ voiceDenied: true });
+  const { fake, connects, slash, callback } = r;
+  try {
+    fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: ALICE, session_id: 's-alice', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    for (const [name, options, permissions] of [
+      ['listen', [{ name: 'start', type: 1, options: [] }], PERMISSIONS.manageGuild],
+      ['mood', [], PERMISSIONS.member],
+    ] as const) {
+      const at = fake.calls.length;
+      const i = slash(ALICE, name, [...options], permissions);
+      fake.dispatch('INTERACTION_CREATE', i);
+      const answer = await callback(i, at);
+      assert.equal(answer.body.type, 4, name);
+      assert.equal(answer.body.data.flags, 64, name);
+      assert.match(answer.body.data.content, /Connect permission/, name);
+    }
+    assert.deepEqual(connects, []);
+  } finally {
+    await r.close();
   }
 });
 

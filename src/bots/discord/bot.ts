@@ -250,10 +250,14 @@ export class DiscordBot {
     return { content: texts.map((r) => renderText(r).content).join('\n\n') };
   }
 
-  #voiceChannelOf(i: ChatInputCommandInteraction): { guild: Guild; channelId: string } | undefined {
+  #voiceChannelOf(i: ChatInputCommandInteraction): { guild: Guild; channelId: string; joinable: boolean } | undefined {
     const guild = i.guild;
     const channelId = guild?.voiceStates.cache.get(i.user.id)?.channelId;
-    return guild && channelId ? { guild, channelId } : undefined;
+    if (!guild || !channelId) return undefined;
+    // Without View Channel + Connect (or in a full channel) Discord ignores the join silently and
+    // we would only find out at the 20 s Ready deadline: say so at once instead.
+    const channel = guild.channels.cache.get(channelId);
+    return { guild, channelId, joinable: channel && 'joinable' in channel ? channel.joinable : true };
   }
 
   async #onListen(i: ChatInputCommandInteraction, ctx: CommandContext, lang: Lang): Promise<void> {
@@ -267,6 +271,7 @@ export class DiscordBot {
     }
     const where = this.#voiceChannelOf(i);
     if (!where) return void (await i.reply(forInteraction({ content: strings.notInVoice, ephemeral: true })));
+    if (!where.joinable) return void (await i.reply(forInteraction({ content: strings.listenFailed, ephemeral: true })));
     const current = this.listeners.get(where.guild.id);
     if (current?.scope.channelId === where.channelId && current.mode === 'continuous') {
       return void (await i.reply(forInteraction({ content: strings.alreadyListening(`<#${where.channelId}>`), ephemeral: true })));
@@ -305,6 +310,7 @@ export class DiscordBot {
       await i.reply(forInteraction({ content: strings.alreadyListening(`<#${current.scope.channelId}>`), ephemeral: true }));
       return;
     }
+    if (!where.joinable) return void (await i.reply(forInteraction({ content: strings.listenFailed, ephemeral: true })));
     const seconds = Math.min(MOOD_MAX_LISTEN_S, i.options.getInteger('duration') ?? MOOD_DEFAULT_LISTEN_S);
     await i.deferReply();
     let listening;

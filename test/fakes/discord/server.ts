@@ -36,6 +36,8 @@ export interface FakeChannel {
   name: string;
   /** 0 text, 2 voice. */
   type: number;
+  /** Discord's overwrite objects (type 0 role, 1 member; allow/deny as bit strings). */
+  permission_overwrites?: { id: string; type: 0 | 1; allow: string; deny: string }[];
 }
 
 export interface FakeGuild {
@@ -303,7 +305,7 @@ export class FakeDiscord {
       roles: [{ id: g.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: PERMISSIONS.member, managed: false, mentionable: false, flags: 0 }],
       emojis: [],
       stickers: [],
-      channels: g.channels.map((c, i) => ({ id: c.id, name: c.name, type: c.type, position: i, guild_id: g.id, permission_overwrites: [], ...(c.type === 2 ? { bitrate: 64000, user_limit: 0 } : {}) })),
+      channels: g.channels.map((c, i) => ({ id: c.id, name: c.name, type: c.type, position: i, guild_id: g.id, permission_overwrites: c.permission_overwrites ?? [], ...(c.type === 2 ? { bitrate: 64000, user_limit: 0 } : {}) })),
       threads: [],
       members: [this.botUser, ...g.members].map((u) => ({ user: userPayload(u), roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 })),
       voice_states: [],
