@@ -27,6 +27,7 @@ const TOKEN = 'discord-e2e-token-abcdef';
 const GUILD = '100000000000000001';
 const TEXT = '300000000000000001';
 const LOG = '300000000000000003';
+const NOHIST = '300000000000000004';
 const ALICE = '200000000000000001';
 const BOB = '200000000000000002';
 
@@ -49,6 +50,7 @@ before(async () => {
           { id: TEXT, name: 'general', type: 0 },
           { id: '300000000000000002', name: 'Voice', type: 2 },
           { id: LOG, name: 'mod-log', type: 0 },
+          { id: NOHIST, name: 'no-history', type: 0, noHistory: true },
         ],
         members: [
           { id: ALICE, username: 'alice', global_name: 'Alice' },
@@ -190,4 +192,13 @@ test('/settings is refused to non-admins with a sentence, and works for a Manage
   const yes = await fake.waitForCall(since(mark)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${ok.token}/messages/@original`));
   assert.match(yes.body.content, /Saved/);
   assert.equal((await history.getChatSettings('discord', GUILD)).logChannelId, LOG);
+});
+
+test('where the bot may not read the history (a reply is refused, 403 160002) the card is posted without the reply reference', async () => {
+  const at = fake.calls.length;
+  const attachment = fake.addAttachment('voice-message.ogg', voiceBytes, 'audio/ogg', { duration_secs: 2.8, waveform: 'AAAA' });
+  fake.dispatch('MESSAGE_CREATE', fake.message(GUILD, NOHIST, BOB, { attachments: [attachment], flags: 1 << 13 }));
+  const posted = await fake.waitForCall(since(at)((c) => c.method === 'POST' && c.path === `/channels/${NOHIST}/messages` && c.body?.embeds?.length > 0 && !c.body.message_reference));
+  assert.equal(posted.body.embeds[0].title, (await expectedCard(voiceBytes)).title);
+  assert.ok(fake.calls.some((c) => c.seq >= at && c.path === `/channels/${NOHIST}/messages` && c.body?.message_reference), 'a reply was tried first');
 });

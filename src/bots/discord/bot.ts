@@ -5,10 +5,12 @@
  */
 import {
   Client,
+  DiscordAPIError,
   Events,
   GatewayIntentBits,
   MessageFlags,
   Partials,
+  RESTJSONErrorCodes,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Guild,
@@ -105,7 +107,17 @@ export class DiscordBot {
     // Voice messages (MessageFlags.IsVoiceMessage) and plain audio files are treated alike.
     const ctx = contextFromMessage(m, this.#s);
     const replies = await this.#analyse(ctx, audio, 'auto');
-    for (const r of replies) await this.#deliver(r, (p) => m.reply({ ...forChannel(p), allowedMentions: { repliedUser: false } }), m.channel.isSendable() ? m.channel : undefined);
+    const channel = m.channel.isSendable() ? m.channel : undefined;
+    const reply = async (p: DiscordPayload): Promise<unknown> => {
+      try {
+        return await m.reply({ ...forChannel(p), allowedMentions: { repliedUser: false } });
+      } catch (e) {
+        // A reply needs Read Message History as well as Send Messages; without it, post plainly.
+        if (channel && e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.CannotReplyWithoutPermissionToReadMessageHistory) return channel.send(forChannel(p));
+        throw e;
+      }
+    };
+    for (const r of replies) await this.#deliver(r, reply, channel);
   }
 
   async #analyse(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {

@@ -38,6 +38,8 @@ export interface FakeChannel {
   type: number;
   /** Discord's overwrite objects (type 0 role, 1 member; allow/deny as bit strings). */
   permission_overwrites?: { id: string; type: 0 | 1; allow: string; deny: string }[];
+  /** The bot lacks Read Message History here: like Discord, replies (message_reference) are refused with 403 160002. */
+  noHistory?: boolean;
 }
 
 export interface FakeGuild {
@@ -375,6 +377,10 @@ export class FakeDiscord {
       if (found) send(res, 200, { id: found.channel.id, name: found.channel.name, type: found.channel.type, guild_id: found.guild.id, position: 0, permission_overwrites: [] });
       else send(res, 404, { message: 'Unknown Channel', code: 10003 });
     } else if (method === 'POST' && (m = path.match(/^\/channels\/(\d+)\/messages$/))) {
+      if (body?.message_reference && this.#channel(m[1])?.channel.noHistory) {
+        send(res, 403, { message: 'Cannot reply without permission to read message history', code: 160002 });
+        return;
+      }
       send(res, 200, this.#messageObject(m[1], body, files));
     } else if (method === 'PATCH' && (m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
       send(res, 200, { ...this.#messageObject(m[1], body, files), id: m[2] });
