@@ -111,3 +111,25 @@ test('the per-user rate limit refuses before downloading', async () => {
   assert.equal(fake.attachmentGets.filter((p) => p === refusedNote.path).length, 0);
   assert.equal(fake.attachmentGets.filter((p) => notes.some((n) => n.path === p)).length, 2);
 });
+
+test('a failing settings store still gets every command an answer: deferred first, then a sentence', async () => {
+  const store = services.settings as { getUserSettings: (...a: never[]) => Promise<unknown> };
+  const real = store.getUserSettings;
+  store.getUserSettings = async () => {
+    throw new Error('store down');
+  };
+  try {
+    for (const name of ['me', 'privacy', 'settings']) {
+      const at = fake.calls.length;
+      const i = fake.interaction(GUILD, TEXT, USERS[5]!, 2, { id: '990000000000000001', name, type: 1, options: [] });
+      fake.dispatch('INTERACTION_CREATE', i);
+      const cb = await fake.waitForCall((c) => c.seq >= at && c.path === `/interactions/${i.id}/${i.token}/callback`);
+      assert.equal(cb.body.type, 5, `${name} is acknowledged before the store is read`);
+      const answer = await fake.waitForCall((c) => c.seq >= at && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
+      assert.ok(answer.body.content.length > 0, name);
+      assert.doesNotMatch(answer.body.content, /store down/, 'no internals shown');
+    }
+  } finally {
+    store.getUserSettings = real;
+  }
+});

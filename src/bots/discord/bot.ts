@@ -184,11 +184,16 @@ export class DiscordBot {
 
   async #onCommand(i: ChatInputCommandInteraction): Promise<void> {
     const ctx = contextFromInteraction(i, this.#s);
-    const lang = await resolveLang(ctx, this.#s);
+    // The language is a store read: it runs while the deferred commands acknowledge, so that a
+    // slow store cannot eat the 3 s Discord gives for the first answer. Awaited where needed.
+    const langP = resolveLang(ctx, this.#s);
+    langP.catch(() => undefined);
+    let lang: Lang = ctx.lang;
     try {
       switch (i.commandName) {
         case 'analyze': {
           await i.deferReply();
+          lang = await langP;
           const a = i.options.getAttachment('audio', true);
           const replies = isAudioAttachment(a) ? await this.#analyse(ctx, a, 'request') : [errorReply(new VoicemoodError('bad_input', ds(lang).noVoiceAttachment), lang)];
           await this.#replyAll(i, replies);
@@ -222,16 +227,19 @@ export class DiscordBot {
           return;
         }
         case 'listen':
-          await this.#onListen(i, ctx, lang);
+          await this.#onListen(i, ctx, (lang = await langP));
           return;
         case 'mood':
-          await this.#onMood(i, ctx, lang);
+          await this.#onMood(i, ctx, (lang = await langP));
           return;
         default:
+          lang = await langP;
           await i.reply(forInteraction(renderText(errorReply(new VoicemoodError('not_found', 'I do not know that command.'), lang))));
       }
     } catch (e) {
       this.#s.logger.warn({ err: e, command: i.commandName }, 'discord command failed');
+      const fallback = lang;
+      lang = await langP.catch(() => fallback);
       const p = forInteraction(renderText(errorReply(e, lang)));
       const { flags: _flags, ...edit } = p;
       if (i.deferred || i.replied) await i.editReply(edit).catch(() => undefined);
