@@ -129,13 +129,15 @@ test('a voice message gets its card embed with the engine scores, and the Timeli
   const mark = fake.calls.length;
   const click = fake.interaction(GUILD, TEXT, ALICE, 3, { custom_id: button.custom_id, component_type: 2 }, { message: fake.message(GUILD, TEXT, fake.botUser.id, { embeds: posted.body.embeds, components: posted.body.components }) });
   fake.dispatch('INTERACTION_CREATE', click);
-  const update = await fake.waitForCall(since(mark)((c) => c.path === `/interactions/${click.id}/${click.token}/callback`));
-  assert.equal(update.body.type, 7, 'UPDATE_MESSAGE');
-  assert.equal(update.body.data.embeds[0].title, want.title);
-  assert.match(update.body.data.embeds[1].description, /Timeline/);
+  const deferred = await fake.waitForCall(since(mark)((c) => c.path === `/interactions/${click.id}/${click.token}/callback`));
+  assert.equal(deferred.body.type, 6, 'DEFERRED_UPDATE_MESSAGE: acknowledged before the chart is drawn');
+  const update = await fake.waitForCall(since(mark)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${click.token}/messages/@original`));
+  assert.equal(update.body.embeds[0].title, want.title);
+  assert.match(update.body.embeds[1].description, /Timeline/);
+  assert.equal(update.body.embeds[1].image.url, 'attachment://timeline.png');
   assert.equal(update.files[0]?.filename, 'timeline.png');
   assert.deepEqual([...update.files[0]!.bytes.subarray(1, 4)], [...Buffer.from('PNG')]);
-  assert.deepEqual(update.body.data.components, []);
+  assert.deepEqual(update.body.components, []);
 });
 
 test('/analyze answers through the interaction callback and the @original edit', async () => {

@@ -353,16 +353,21 @@ export class DiscordBot {
 
   async #onButton(i: ButtonInteraction): Promise<void> {
     const ctx = contextFromInteraction(i, this.#s);
-    const lang = await resolveLang(ctx, this.#s);
-    const strings = ds(lang);
     const id = i.customId;
     if (id.startsWith(BUTTON.timeline)) {
       const kept = this.#timelines.get(id.slice(BUTTON.timeline.length));
-      if (!kept?.timeline) return void (await i.reply(forInteraction({ content: strings.timelineGone, ephemeral: true })));
-      const { flags: _f, ...p } = forInteraction(renderCardWithTimeline(kept, kept.timeline, kept.card.lang));
-      await i.update(p);
+      if (!kept?.timeline) {
+        const lang = await resolveLang(ctx, this.#s).catch(() => ctx.lang);
+        return void (await i.reply(forInteraction({ content: ds(lang).timelineGone, ephemeral: true })));
+      }
+      // Drawing the chart takes a moment: acknowledge first (3 s rule), then edit the message.
+      await i.deferUpdate();
+      await i.editReply(forChannel(renderCardWithTimeline(kept, kept.timeline, kept.card.lang)));
       return;
     }
+    // A store that fails must not leave the click unanswered: the server's language falls back.
+    const lang = await resolveLang(ctx, this.#s).catch(() => ctx.lang);
+    const strings = ds(lang);
     if (id.startsWith(BUTTON.ack) || id.startsWith(BUTTON.snooze)) {
       if (!isGuildAdmin(i.memberPermissions)) return void (await i.reply(forInteraction({ content: t(lang).settingsAdminOnly, ephemeral: true })));
       const ack = id.startsWith(BUTTON.ack);
