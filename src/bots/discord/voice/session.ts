@@ -182,7 +182,7 @@ export class VoiceSession {
       stream.on('data', (packet: Buffer) => {
         this.stats.packets++;
         const before = pipeline.stats.decodeFailures;
-        pipeline.push(packet);
+        pipeline.push(packet, this.#o.clock());
         this.stats.decodeFailures += pipeline.stats.decodeFailures - before;
       });
       // A stream ends after silence; the next 'speaking start' subscribes again.

@@ -13,6 +13,12 @@ import type { PacketResampler } from './downmix.ts';
 /** Discord sends 20 ms Opus frames. */
 export const PACKET_MS = 20;
 const GAP_PCM = new Int16Array((48000 * PACKET_MS) / 1000);
+/**
+ * A sender transmits nothing while silent (after 5 silence frames), so a pause inside one receive
+ * stream is missing from the packets: arrival time tells it. Lateness past this much (network
+ * jitter) is a pause and becomes silence for the VAD.
+ */
+export const PAUSE_SLACK_MS = 120;
 
 export interface SpeakerPipelineStats {
   packets: number;
@@ -29,6 +35,8 @@ export class SpeakerPipeline {
   readonly #onUtterance: (u: Utterance, streamStartMs: number) => void;
   #vad: VadSegmenter;
   #streamStartMs = 0;
+  /** Milliseconds of audio (decoded or gap) the current stream has covered. */
+  #audioMs = 0;
   #closed = false;
 
   constructor(
@@ -51,6 +59,7 @@ export class SpeakerPipeline {
     this.end();
     this.#vad = new VadSegmenter(this.#vadOptions);
     this.#streamStartMs = atMs;
+    this.#audioMs = 0;
   }
 
   /** Seconds of audio the current stream has covered (complete VAD frames). */
@@ -58,9 +67,21 @@ export class SpeakerPipeline {
     return this.#vad.position / 16000;
   }
 
-  push(packet: Uint8Array): void {
+  /**
+   * One packet; `arrivedAtMs` (the session's clock) lets a pause the sender did not transmit count
+   * as silence, so that utterances split at pauses and keep their real times.
+   */
+  push(packet: Uint8Array, arrivedAtMs?: number): void {
     if (this.#closed) return;
     this.stats.packets++;
+    if (arrivedAtMs !== undefined) {
+      const lateMs = arrivedAtMs - this.#streamStartMs - this.#audioMs;
+      if (lateMs > PAUSE_SLACK_MS) {
+        const gapMs = lateMs - PAUSE_SLACK_MS / 2;
+        this.#audioMs += gapMs;
+        this.#emit(this.#vad.gap(Math.round((gapMs * 16000) / 1000)));
+      }
+    }
     let pcm: Int16Array;
     let channels = this.#decoder.channels;
     try {
@@ -70,6 +91,7 @@ export class SpeakerPipeline {
       pcm = GAP_PCM;
       channels = 1;
     }
+    this.#audioMs += (pcm.length / channels / 48000) * 1000;
     this.#emit(this.#vad.push(this.#resampler.push(pcm, channels)));
   }
 
