@@ -159,6 +159,12 @@ export interface VoiceInput {
   trigger: 'auto' | 'request';
   /** Keep per-frame scores so the card can offer a timeline (default true). */
   frames?: boolean;
+  /**
+   * Whether the voice is the sender's own (default true). A forwarded note is someone else's voice:
+   * it still gets its card, but it is not stored in the sender's history and never counts towards
+   * a moderation signal against them.
+   */
+  ownVoice?: boolean;
   signal?: AbortSignal;
 }
 

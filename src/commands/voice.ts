@@ -61,7 +61,7 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     const now = ctx.now();
     let stored: HistoryEntry | undefined;
     try {
-      stored = await s.history.append({
+      if (input.ownVoice !== false) stored = await s.history.append({
         at: now,
         platform: ctx.platform,
         userId: ctx.user.id,

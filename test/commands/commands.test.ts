@@ -218,3 +218,20 @@ test('error sentences: user-caused ones keep their precise English text, operato
   assert.equal(errorReply(new Error('ECONNREFUSED 10.0.0.5:6379'), 'en').text, 'Something went wrong on my side. Please try again later.');
   assert.deepEqual(errorReply(new VoicemoodError('busy', 'x', { retryAfterS: 2.2 }), 'en'), { kind: 'error', code: 'busy', text: 'I am busy with other voice right now. Please try again in 3 s.', retryAfterS: 3 });
 });
+
+test('a voice that is not the sender\'s own (a forwarded note) gets its card but is neither stored nor counted for moderation', async () => {
+  const h = await harness();
+  h.engine.next = 'angry';
+  for (let i = 0; i < 4; i++) {
+    const replies = await handleVoice(h.ctx({ userId: 'fwd', chatId: 'G1', kind: 'group' }), h.services, { ...voice(), ownVoice: false });
+    const [card] = only(replies, 'card') as CardReply[];
+    assert.equal(card!.card.emotion, 'angry');
+    assert.equal(card!.entryId, undefined);
+    assert.equal(only(replies, 'alert').length, 0);
+  }
+  assert.equal((await h.services.history.listUser('telegram', 'fwd')).length, 0);
+  // The sender's own notes are stored as usual.
+  await handleVoice(h.ctx({ userId: 'fwd', chatId: 'G1', kind: 'group' }), h.services, voice());
+  assert.equal((await h.services.history.listUser('telegram', 'fwd')).length, 1);
+  await h.close();
+});

@@ -322,6 +322,16 @@ test('20 voice notes sent at once are all answered with their cards', async () =
   cards.forEach((card, i) => assert.equal(card.params.text, i % 2 === 0 ? hello.cardHtml : angry.cardHtml, `note ${i}`));
 });
 
+test('a forwarded voice note gets its card but is not stored as the forwarder’s voice', async () => {
+  const fiona = user(131, 'Fiona');
+  const note = { ...fileMessage(tg, privateChat(fiona), fiona, 'hello'), forward_origin: { type: 'hidden_user', sender_user_name: 'Someone', date: Math.floor(Date.now() / 1000) - 60 } } as Message;
+  tg.pushUpdate(messageUpdate(note));
+  const card = await tg.waitForCall(replyTo(note.message_id), 60_000, 'the card of the forwarded note');
+  assert.equal(card.params.text, hello.cardHtml);
+  assert.equal(plain(String((await command(privateChat(fiona), fiona, '/me')).params.text)), strings('en').meEmpty);
+});
+
+
 test('SIGTERM: finishes the analyses in flight, flushes history, exits 0, and the token never appeared in any output', async () => {
   const late = [user(901, 'Late1'), user(902, 'Late2'), user(903, 'Late3')];
   const downloads = tg.callsOf('getFile').length;

@@ -65,7 +65,10 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     await deliver(deps, { ...target, lang }, [reply]).catch((e2: unknown) => log.warn({ err: e2 }, 'telegram: could not send an error reply'));
   }
 
-  /** Downloads and analyses one note, then replies to it; never throws. */
+  /**
+   * Downloads and analyses one note, then replies to it; never throws. A forwarded note is someone
+   * else's voice: answered, but not stored as the sender's (handleVoice's ownVoice).
+   */
   function analyze(message: Message, media: TelegramMedia, from: User, trigger: 'auto' | 'request', replyTo: number): void {
     const cctx = context(message.chat, from);
     const target = { chatId: message.chat.id, replyTo, reactTo: message.message_id };
@@ -90,7 +93,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
             throw e;
           }
         };
-        const replies = await handleVoice(cctx, services, { download, filename: media.filename, ...(media.mimeType ? { mimeType: media.mimeType } : {}), trigger, frames: true });
+        const replies = await handleVoice(cctx, services, { download, filename: media.filename, ...(media.mimeType ? { mimeType: media.mimeType } : {}), trigger, frames: true, ownVoice: message.forward_origin === undefined });
         await deliver(deps, { ...target, lang: await replyLang(cctx) }, replies);
       } catch (e) {
         await fail(target, cctx, e);
