@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../helpers/net.ts';
 import { join } from 'node:path';
 import { openHistory } from '../../src/history/open.ts';
 import { entry, tempDir } from './helpers.ts';
@@ -30,15 +31,6 @@ const skip = !initdb || !postgres ? 'Postgres is not installed (initdb/postgres 
 let server: ChildProcess | undefined;
 let url = '';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 before(async () => {
   if (skip) return;

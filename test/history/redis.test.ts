@@ -2,7 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../helpers/net.ts';
 import { openHistory } from '../../src/history/open.ts';
 import type { HistoryStore } from '../../src/history/types.ts';
 import { entry } from './helpers.ts';
@@ -11,15 +12,6 @@ const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 let redis: ChildProcess | undefined;
 let url = '';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {

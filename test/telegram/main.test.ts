@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/net.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
@@ -17,14 +17,6 @@ before(async () => {
 });
 after(() => ws?.cleanup());
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('no token at all: says why each bot did not start and exits non-zero', async () => {
   const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir });
