@@ -24,33 +24,34 @@ interface Tally {
   refused: number;
 }
 
-/** Runs `fn`; true when it succeeds or throws a VoicemoodError, false on any other throw. */
+/** A throw ends well only as a VoicemoodError (counted as refused); anything else goes to fast-check. */
+function refusedOrRethrow(tally: Tally, e: unknown): true {
+  if (e instanceof VoicemoodError) {
+    tally.refused++;
+    return true;
+  }
+  throw e; // fast-check reports it with the counterexample
+}
+
+/** Runs `fn`: true when it succeeds or throws a VoicemoodError; any other throw propagates. */
 function endsWellSync(tally: Tally, fn: () => unknown): boolean {
   try {
     fn();
-    tally.ok++;
-    return true;
   } catch (e) {
-    if (e instanceof VoicemoodError) {
-      tally.refused++;
-      return true;
-    }
-    throw e;
+    return refusedOrRethrow(tally, e);
   }
+  tally.ok++;
+  return true;
 }
 
 async function endsWell(tally: Tally, fn: () => Promise<unknown>): Promise<boolean> {
   try {
     await fn();
-    tally.ok++;
-    return true;
   } catch (e) {
-    if (e instanceof VoicemoodError) {
-      tally.refused++;
-      return true;
-    }
-    throw e; // fast-check reports it with the counterexample
+    return refusedOrRethrow(tally, e);
   }
+  tally.ok++;
+  return true;
 }
 
 /** Opens an archive as the converter would: directory, data.pkl, state dict, and (up to) `tensorReads` tensors. */
