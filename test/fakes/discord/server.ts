@@ -186,26 +186,9 @@ export class FakeDiscord {
 
   /** A MESSAGE_CREATE payload in a guild text channel. */
   message(guildId: string, channelId: string, authorId: string, fields: Record<string, unknown>): Record<string, unknown> {
-    const author = this.user(authorId);
     return {
-      id: nextSnowflake(),
-      type: 0,
-      channel_id: channelId,
-      guild_id: guildId,
-      author: userPayload(author),
+      ...baseMessage(channelId, guildId, this.user(authorId)),
       member: { roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 },
-      content: '',
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
-      embeds: [],
-      pinned: false,
-      flags: 0,
-      components: [],
       ...fields,
     };
   }
@@ -412,22 +395,11 @@ export class FakeDiscord {
   #messageObject(channelId: string, body: any, files: RecordedCall['files']): Record<string, unknown> {
     const guildId = this.#channel(channelId)?.guild.id;
     return {
-      id: nextSnowflake(),
-      type: 0,
-      channel_id: channelId,
-      ...(guildId ? { guild_id: guildId } : {}),
-      author: userPayload(this.botUser),
+      ...baseMessage(channelId, guildId, this.botUser),
       content: body?.content ?? '',
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
       attachments: files.map((f) => ({ id: nextSnowflake(), filename: f.filename, size: f.bytes.length, url: `${this.origin}/attachments/sent/${f.filename}`, proxy_url: `${this.origin}/attachments/sent/${f.filename}`, content_type: f.contentType })),
       embeds: body?.embeds ?? [],
       components: body?.components ?? [],
-      pinned: false,
       flags: body?.flags ?? 0,
     };
   }
@@ -499,4 +471,27 @@ async function parseBody(contentType: string, raw: Buffer): Promise<{ body: any;
     return { body, files };
   }
   return { body: raw.toString('utf8'), files: [] };
+}
+
+/** The fields every message object carries; callers set content, attachments, embeds and the rest. */
+function baseMessage(channelId: string, guildId: string | undefined, author: Parameters<typeof userPayload>[0]): Record<string, unknown> {
+  return {
+    id: nextSnowflake(),
+    type: 0,
+    channel_id: channelId,
+    ...(guildId ? { guild_id: guildId } : {}),
+    author: userPayload(author),
+    content: '',
+    timestamp: new Date().toISOString(),
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: [],
+    mention_roles: [],
+    attachments: [],
+    embeds: [],
+    pinned: false,
+    flags: 0,
+    components: [],
+  };
 }
