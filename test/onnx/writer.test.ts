@@ -71,6 +71,34 @@ test('multi-output ops, int attributes and many initializers stream with progres
   await s.release();
 });
 
+test('a Loop whose body is a subgraph reads outer values and stacks its scan outputs', async () => {
+  const g = new GraphBuilder('loop');
+  const x = g.input('x', 'FLOAT', [3]);
+  const trips = g.input('trips', 'INT64', []);
+  const scale = g.constF(2); // an outer initializer, made before the body
+  const body = g.subgraph('body', [
+    { name: 'i', dataType: 'INT64', dims: [] },
+    { name: 'cond', dataType: 'BOOL', dims: [] },
+  ], ([i, cond]) => {
+    // (i + 1) × scale × x, with a constant made while building the body (it lands in the outer graph).
+    const k = g.op('Cast', [g.op('Add', [i, g.constI(1)])], { to: 1 });
+    return [
+      { name: g.op('Identity', [cond]), dataType: 'BOOL', dims: [] },
+      { name: g.op('Mul', [g.op('Mul', [x, scale]), k]), dataType: 'FLOAT', dims: [3] },
+    ];
+  });
+  g.output(g.op('Loop', [trips, ''], { body: attr.graph(body) }), 'stacked', 'FLOAT', ['trips', 3]);
+  assert.equal(g.nodes.length, 2, 'only the Loop and the output Identity are in the outer graph');
+  assert.equal(body.nodes.length, 5); // Add, Cast, Identity, Mul, Mul
+  const path = join(dir, 'loop.onnx');
+  await writeModel(path, g);
+  const s = await ort.InferenceSession.create(path);
+  const out = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, -2, 0.5), [3]), trips: new ort.Tensor('int64', BigInt64Array.of(3n), []) });
+  assert.deepEqual(out.stacked.dims, [3, 3]);
+  assert.deepEqual(Array.from(out.stacked.data as Float32Array), [2, -4, 1, 4, -8, 2, 6, -12, 3]);
+  await s.release();
+});
+
 test('an initializer that yields the wrong number of bytes fails and leaves no file behind', async () => {
   const g = new GraphBuilder('bad');
   const x = g.input('x', 'FLOAT', [2]);

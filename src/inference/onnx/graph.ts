@@ -8,7 +8,7 @@
  *   const w = g.weight('w', 'FLOAT', [16, 4], async () => readWeights());
  *   g.output(g.op('MatMul', [x, w]), 'y', 'FLOAT', ['batch', 4]);
  */
-import type { AttrValue, DataTypeName, Dim, NodeSpec, SmallTensor, ValueInfoSpec } from './onnxProto.ts';
+import type { AttrValue, DataTypeName, Dim, NodeSpec, SmallTensor, SubgraphSpec, ValueInfoSpec } from './onnxProto.ts';
 import { BYTES_PER_ELEMENT } from './onnxProto.ts';
 
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
@@ -32,6 +32,7 @@ export const attr = {
   floats: (value: number[]): AttrValue => ({ kind: 'floats', value }),
   ints: (value: number[]): AttrValue => ({ kind: 'ints', value }),
   tensor: (value: SmallTensor): AttrValue => ({ kind: 'tensor', value }),
+  graph: (value: SubgraphSpec): AttrValue => ({ kind: 'graph', value }),
 };
 
 function toAttr(v: AttrInput): AttrValue {
@@ -57,6 +58,8 @@ export class GraphBuilder {
   readonly initializers: LazyInitializer[] = [];
   private readonly used = new Set<string>();
   private counter = 0;
+  /** Where op() puts nodes: this graph's, or a subgraph's while `subgraph` builds one. */
+  private target: NodeSpec[] = this.nodes;
 
   constructor(name: string) {
     this.name = name;
@@ -88,7 +91,7 @@ export class GraphBuilder {
   output(value: string, name: string, dataType: DataTypeName, dims: Dim[]): void {
     if (value !== name) {
       this.claim(name);
-      this.nodes.push({ opType: 'Identity', name: `${name}/Identity`, inputs: [value], outputs: [name], attributes: {} });
+      this.target.push({ opType: 'Identity', name: `${name}/Identity`, inputs: [value], outputs: [name], attributes: {} });
     }
     this.outputs.push({ name, dataType, dims });
   }
@@ -123,7 +126,26 @@ export class GraphBuilder {
     const outputs = Array.from({ length: count }, () => this.fresh(base));
     const attributes: Record<string, AttrValue> = {};
     for (const [k, v] of Object.entries(attrs)) attributes[k] = toAttr(v);
-    this.nodes.push({ opType, name: `${outputs[0]}/node`, inputs, outputs, attributes });
+    this.target.push({ opType, name: `${outputs[0]}/node`, inputs, outputs, attributes });
     return outputs;
+  }
+
+  /**
+   * A subgraph (the body of a Loop, say): the nodes that `build` adds go into it instead of this
+   * graph. It may read any value of this graph; constants and weights made meanwhile become this
+   * graph's initializers, read from the outer scope. Names stay unique across both graphs.
+   * `build` gets the input names and returns the outputs, each a value made inside the subgraph.
+   */
+  subgraph(name: string, inputs: ValueInfoSpec[], build: (inputs: string[]) => ValueInfoSpec[]): SubgraphSpec {
+    const outer = this.target;
+    const nodes: NodeSpec[] = [];
+    const declared = inputs.map((v) => ({ ...v, name: this.fresh(v.name) }));
+    this.target = nodes;
+    try {
+      const outputs = build(declared.map((v) => v.name));
+      return { name, nodes, inputs: declared, outputs };
+    } finally {
+      this.target = outer;
+    }
   }
 }

@@ -22,7 +22,7 @@ export const BYTES_PER_ELEMENT: Readonly<Record<DataTypeName, number>> = { FLOAT
 export type Dim = number | string;
 
 /** AttributeProto.AttributeType values. */
-const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 /** An attribute value with its ONNX type made explicit (JS numbers cannot say int vs float). */
 export type AttrValue =
@@ -31,7 +31,19 @@ export type AttrValue =
   | { kind: 'string'; value: string }
   | { kind: 'floats'; value: number[] }
   | { kind: 'ints'; value: number[] }
-  | { kind: 'tensor'; value: SmallTensor };
+  | { kind: 'tensor'; value: SmallTensor }
+  | { kind: 'graph'; value: SubgraphSpec };
+
+/**
+ * A graph held by a node attribute (the body of a Loop): nodes and typed inputs/outputs only. It
+ * reads the outer graph's values and initializers by name (ONNX outer scope), so it has none of its own.
+ */
+export interface SubgraphSpec {
+  name: string;
+  nodes: NodeSpec[];
+  inputs: ValueInfoSpec[];
+  outputs: ValueInfoSpec[];
+}
 
 /** A tensor held fully in memory (attribute values, small constants). */
 export interface SmallTensor {
@@ -71,6 +83,9 @@ function encodeAttribute(name: string, a: AttrValue): Uint8Array {
     case 'tensor':
       e.message(5, encodeSmallTensor(a.value)).int(20, AttrType.TENSOR);
       break;
+    case 'graph':
+      e.message(6, encodeSubgraph(a.value)).int(20, AttrType.GRAPH);
+      break;
     case 'floats':
       for (const v of a.value) e.float(7, v);
       e.int(20, AttrType.FLOATS);
@@ -90,6 +105,16 @@ export function encodeNode(n: NodeSpec): Uint8Array {
   e.string(3, n.name).string(4, n.opType);
   for (const [k, v] of Object.entries(n.attributes)) e.message(5, encodeAttribute(k, v));
   if (n.domain) e.string(7, n.domain);
+  return e.finish();
+}
+
+/** GraphProto of a subgraph: node (1), name (2), input (11), output (12). */
+export function encodeSubgraph(g: SubgraphSpec): Uint8Array {
+  const e = new ProtoEncoder();
+  for (const n of g.nodes) e.message(1, encodeNode(n));
+  e.string(2, g.name);
+  for (const v of g.inputs) e.message(11, encodeValueInfo(v));
+  for (const v of g.outputs) e.message(12, encodeValueInfo(v));
   return e.finish();
 }
 
