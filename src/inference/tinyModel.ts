@@ -45,6 +45,8 @@ export interface TinyModelOptions {
   seed?: number;
   /** fp32 (default) or int8 (dynamically quantized linear layers and feature-encoder convs, as `model convert --quantize int8`). */
   quantization?: 'fp32' | 'int8';
+  /** Frames per row per local-encoder chunk (default: the converter's, see localEncoder.ts). */
+  chunkFrames?: number;
   /** One entry per label (9 by default); true masks that label like an `unuse*` one. */
   labelMask?: boolean[];
   sourceModel?: string;
@@ -128,5 +130,6 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
     sourceRevision: `seed-${seed}`,
     checkpointSha256: id,
     quantization,
+    chunkFrames: options.chunkFrames,
   });
 }

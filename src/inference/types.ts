@@ -10,7 +10,8 @@
  *            frames        float32 [B, T, D] frame embeddings (rows past frame_lengths are padding)
  *            frame_scores  float32 [B, T, 9]
  *            frame_lengths int64   [B]      number of real frames of each row
- * A row of a batch gives exactly what the same clip gives alone.
+ * A row of a batch gives what the same clip gives alone: float32 up to float rounding (~1e-6);
+ * int8 up to that rounding, which now and then flips an int8 rounding (scores move by ≤ ~3e-3).
  * Model metadata (ONNX metadata_props), keys prefixed `voicemood.`: see ModelMetadata.
  */
 import type { Emotion, EmotionScores } from '../mood/emotions.ts';

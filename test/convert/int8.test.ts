@@ -75,12 +75,64 @@ test('int8 against our fp32 graph: embedding cosine ≥ 0.99 and the same top em
   }
 });
 
-test('int8 batching is exact: activation ranges are per row, over real positions', async () => {
+/**
+ * A batched row of a padded batch against the clip alone. Activation ranges are per row over its
+ * real positions, so other rows cannot move them; what remains is float rounding: padding changes
+ * the order of a few float sums (the waveform normalisation, softmax) by an ulp, and now and then
+ * that ulp flips an int8 rounding (measured: ≤ 3e-3 on scores, embedding cosine ≥ 0.99995; the
+ * same happens between batches of 1 and 4 rows of one length). Ranges shared by the batch moved
+ * every row by 1e-3 to 6e-3 on the fixture (LayerNorm after each conv keeps activations alike).
+ */
+function assertSameAsAlone(t: { diagnostic(s: string): void }, what: string, batchedScores: Float32Array, batchedEmbedding: Float32Array, alone: { scores: Float32Array; embedding: Float32Array }): void {
+  const scoreDiff = maxAbsDiff(batchedScores, alone.scores);
+  const cos = cosine(batchedEmbedding, alone.embedding);
+  t.diagnostic(`${what}: batched vs alone, scores ${scoreDiff.toExponential(1)}, embedding cosine ${cos.toFixed(6)}`);
+  assert.ok(scoreDiff < 5e-3, `${what}: scores differ batched by ${scoreDiff}`);
+  assert.ok(cos > 0.9995, `${what}: embedding cosine batched vs alone ${cos}`);
+  assert.equal(argmax(batchedScores), argmax(alone.scores), `${what}: top emotion changed when batched`);
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let j = 0; j < a.length; j++) {
+    dot += a[j] * b[j];
+    na += a[j] ** 2;
+    nb += b[j] ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+test('int8 batching of different lengths: each row as alone, up to rounding', async (t) => {
   const batched = await runBatch(session, clips);
   for (let i = 0; i < clips.length; i++) {
-    const alone = await runBatch(session, [clips[i]]);
-    assert.ok(maxAbsDiff(row(batched.scores, i, 9), alone.scores) < 1e-5);
-    assert.ok(maxAbsDiff(row(batched.embedding, i, 64), alone.embedding) < 1e-5);
+    assertSameAsAlone(t, cases[i].input, row(batched.scores, i, 9), row(batched.embedding, i, 64), await runBatch(session, [clips[i]]));
+  }
+});
+
+test('int8 in 5-frame chunks: rows that ended chunks ago stay finite and unaffected; still close to FunASR', async (t) => {
+  // Short rows have many chunks after their end (no real position there): their activation ranges
+  // must not turn into inf/NaN, which attention would spread to the real rows (0 × NaN).
+  const chunked = await convertCheckpoint(FIXTURE, join(dir, 'int8-chunks5.onnx'), { quantization: 'int8', chunkFrames: 5 });
+  const s = await ort.InferenceSession.create(chunked.path);
+  try {
+    const batched = await runBatch(s, [clips[2], clips[0], clips[1]]);
+    for (const [name, data] of Object.entries(batched)) {
+      if (data instanceof Float32Array) assert.ok(data.every(Number.isFinite), `${name} has a non-finite value`);
+    }
+    for (const [r, i] of [2, 0, 1].entries()) {
+      const alone = await runBatch(s, [clips[i]]);
+      assertSameAsAlone(t, `${cases[i].input} in 5-frame chunks`, row(batched.scores, r, 9), row(batched.embedding, r, 64), alone);
+      const scoreErr = maxAbsDiff(alone.scores, cases[i].scores);
+      const embErr = maxAbsDiff(alone.embedding, cases[i].embedding);
+      t.diagnostic(`${cases[i].input}: int8 in 5-frame chunks, max abs error scores ${scoreErr.toFixed(4)}, embedding ${embErr.toFixed(4)}`);
+      assert.ok(scoreErr < 0.05, `scores off by ${scoreErr}`);
+      assert.ok(embErr < 0.2, `embedding off by ${embErr}`);
+      assert.equal(argmax(alone.scores), argmax(cases[i].scores));
+    }
+  } finally {
+    await s.release();
   }
 });
 

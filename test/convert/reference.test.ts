@@ -1,14 +1,17 @@
 /**
  * The converter against FunASR itself: the reference fixture converted to ONNX must reproduce
- * expected.json and the frame dumps, alone and batched (rows padded to the longest).
+ * expected.json and the frame dumps, alone and batched (rows padded to the longest). The local
+ * encoder runs in time chunks (localEncoder.ts): input0 (190 frames) spans three default chunks,
+ * and the same checks run with 5-frame chunks and with one chunk per clip, so chunking must be exact.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { convertCheckpoint } from '../../src/inference/convert/convertCheckpoint.ts';
+import { CHUNK_FRAMES } from '../../src/inference/convert/localEncoder.ts';
 import { readModelMetadata } from '../../src/inference/onnx/metadata.ts';
 import type { ExpectedCase, ModelOutputs } from './helpers.ts';
 import { FIXTURE, maxAbsDiff, readExpected, readNpyFloat32, readWavMono, row, runBatch } from './helpers.ts';
@@ -65,20 +68,45 @@ test('fixture inputs are what expected.json was computed from', () => {
   cases.forEach((c, i) => assert.equal(clips[i].length, c.samples));
 });
 
-test('each input alone reproduces FunASR (scores 1e-5, embedding and frames 1e-4)', async (t) => {
-  for (let i = 0; i < cases.length; i++) check(t, cases[i].input, await runBatch(session, [clips[i]]), 0, cases[i], frames[i]);
+test('the default chunk size splits input0, so the checks below cover chunk boundaries', () => {
+  assert.ok(cases[0].frames_shape[0] > 2 * CHUNK_FRAMES, `input0 has ${cases[0].frames_shape[0]} frames, chunks ${CHUNK_FRAMES}`);
 });
 
-test('the three inputs batched together give the same numbers', async (t) => {
-  const o = await runBatch(session, clips);
-  assert.deepEqual(o.framesDims, [3, cases[0].frames_shape[0], D]);
-  for (let i = 0; i < cases.length; i++) check(t, `batched ${cases[i].input}`, o, i, cases[i], frames[i]);
-});
+for (const [label, chunkFrames] of [
+  [`default chunks (${CHUNK_FRAMES} frames)`, undefined],
+  ['chunks of 5 frames', 5],
+  ['one chunk per clip', 1_000_000],
+] as const) {
+  describe(label, () => {
+    let s: ort.InferenceSession;
+    before(async () => {
+      if (chunkFrames === undefined) s = session;
+      else {
+        const path = join(dir, `ref-${chunkFrames}.onnx`);
+        await convertCheckpoint(FIXTURE, path, { sourceModel: 'reference-fixture', sourceRevision: 'test', chunkFrames });
+        s = await ort.InferenceSession.create(path);
+      }
+    });
+    after(async () => {
+      if (s !== session) await s?.release();
+    });
 
-test('a batch in another order, with a clip twice, gives the same numbers', async (t) => {
-  const o = await runBatch(session, [clips[2], clips[1], clips[0], clips[1]]);
-  [2, 1, 0, 1].forEach((c, i) => check(t, `reordered row ${i} (${cases[c].input})`, o, i, cases[c], frames[c]));
-});
+    test('each input alone reproduces FunASR (scores 1e-5, embedding and frames 1e-4)', async (t) => {
+      for (let i = 0; i < cases.length; i++) check(t, cases[i].input, await runBatch(s, [clips[i]]), 0, cases[i], frames[i]);
+    });
+
+    test('the three inputs batched together give the same numbers', async (t) => {
+      const o = await runBatch(s, clips);
+      assert.deepEqual(o.framesDims, [3, cases[0].frames_shape[0], D]);
+      for (let i = 0; i < cases.length; i++) check(t, `batched ${cases[i].input}`, o, i, cases[i], frames[i]);
+    });
+
+    test('a batch in another order, with a clip twice, gives the same numbers', async (t) => {
+      const o = await runBatch(s, [clips[2], clips[1], clips[0], clips[1]]);
+      [2, 1, 0, 1].forEach((c, i) => check(t, `reordered row ${i} (${cases[c].input})`, o, i, cases[c], frames[c]));
+    });
+  });
+}
 
 test('the converted model carries the checkpoint labels and metadata', async () => {
   const m = await readModelMetadata(join(dir, 'ref.onnx'));

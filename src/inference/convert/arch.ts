@@ -44,6 +44,17 @@ export function samplesPerFrame(a: Pick<Emotion2vecArch, 'convSpec'>): number {
   return a.convSpec.reduce((p, [, , s]) => p * s, 1);
 }
 
+/** Samples one frame of the local encoder sees: 1 + Σ (kernel − 1) × (stride of the layers before), 400 for the published spec. */
+export function receptiveField(a: Pick<Emotion2vecArch, 'convSpec'>): number {
+  let field = 1;
+  let stride = 1;
+  for (const [, k, s] of a.convSpec) {
+    field += (k - 1) * stride;
+    stride *= s;
+  }
+  return field;
+}
+
 /** Frames the local encoder makes from `samples` samples (0 when too short). */
 export function frameCount(a: Pick<Emotion2vecArch, 'convSpec'>, samples: number): number {
   let t = samples;

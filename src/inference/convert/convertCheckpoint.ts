@@ -24,6 +24,8 @@ export interface ConvertOptions {
   sourceRevision?: string;
   /** fp32 (default) or int8: linear layers and feature-encoder convs dynamically quantized (about 3.5× smaller, ~2× faster, slightly less exact). */
   quantization?: Quantization;
+  /** Frames per row per local-encoder chunk (tests and measurements; see localEncoder.ts). */
+  chunkFrames?: number;
   onProgress?: (p: WriteProgress) => void;
 }
 
@@ -86,6 +88,7 @@ export async function convertCheckpoint(dir: string, outPath: string, options: C
       sourceRevision: options.sourceRevision ?? 'unknown',
       checkpointSha256: ckpt.sha256,
       quantization,
+      chunkFrames: options.chunkFrames,
       onProgress: options.onProgress,
     });
   } finally {

@@ -1,6 +1,6 @@
 /**
  * The emotion2vec / emotion2vec+ forward pass (see /work/shared/docs/emotion2vec.md) as an ONNX
- * graph, batched exactly: every row gives what the same clip gives alone.
+ * graph, batched exactly: every row gives what the same clip gives alone (up to float rounding).
  *   - normalisation statistics over each row's real samples only;
  *   - frames past a row's frame count are zeroed before each positional conv (the conv's zero
  *     padding of a lone clip), so padding cannot leak into real frames;
@@ -14,10 +14,13 @@ import type { Emotion2vecArch } from './arch.ts';
 import { AUDIO, convPosKernel, mlpHidden, validateArch } from './arch.ts';
 import type { WeightSource } from './layers.ts';
 import { Layers } from './layers.ts';
+import { localEncoder } from './localEncoder.ts';
 
 export interface GraphOptions {
   /** int8: the linear layers and the feature-encoder convolutions (but the first) dynamically quantized. */
   quantization?: 'fp32' | 'int8';
+  /** Output frames per row that the local encoder makes per Loop iteration (default CHUNK_FRAMES). */
+  chunkFrames?: number;
 }
 
 export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, options: GraphOptions = {}): GraphBuilder {
@@ -46,21 +49,11 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
     x = g.op('Div', [centred, g.op('Sqrt', [g.op('Add', [variance, L.f(1e-5)])])]);
   }
 
-  // 2. Local encoder, time-major [B, T, C] throughout: conv (a MatMul over unfolded windows, see
-  //    Layers.conv1dTimeMajor) → LayerNorm over channels → GELU, per layer. Track each row's length.
-  let feats = g.op('Unsqueeze', [x, L.ints([2])]); // [B, N, 1]
-  let frameLen = lengths;
-  let cin = 1;
-  arch.convSpec.forEach(([c, k, s], i) => {
-    const prefix = `${AUDIO}.local_encoder.conv_layers.${i}`;
-    // Real input positions, for int8 activation ranges (the first layer, on the waveform, stays fp32).
-    const inMask = L.quantizes(`${prefix}.0.weight`) ? g.op('Unsqueeze', [L.lengthMask(frameLen, L.dim(feats, 1)).float, L.ints([2])]) : undefined;
-    const conv = L.conv1dTimeMajor(feats, `${prefix}.0.weight`, cin, c, k, s, inMask);
-    feats = L.gelu(L.layerNorm(conv, `${prefix}.2.1`, c, 1e-5)); // torch's default eps, not norm_eps
-    // floor((len - k) / s) + 1 = floor((len - k + s) / s), clamped at 0 for rows shorter than k.
-    frameLen = g.op('Max', [g.op('Div', [g.op('Add', [frameLen, L.int(s - k)]), L.int(s)]), L.int(0)]);
-    cin = c;
-  });
+  // 2. Local encoder, time-major [B, T, C], run in time chunks (localEncoder.ts).
+  const local = localEncoder(L, arch, x, lengths, options.chunkFrames);
+  const feats = local.feats;
+  let frameLen = local.frameLen;
+  const cin = arch.convSpec[arch.convSpec.length - 1][0];
 
   const T = L.dim(feats, 1);
   frameLen = g.op('Min', [frameLen, T]);

@@ -3,7 +3,7 @@
  * WeightSource. Linear weights are stored transposed ([in, out]) so that MatMul works on
  * [B, T, in] activations; convolutions of the feature encoder are MatMuls over unfolded
  * time-major windows. With int8, `linear` and `conv1dTimeMajor` are dynamically quantized:
- * activations to uint8 at run time (per batch row, so batching stays exact), weights per output
+ * activations to uint8 at run time (per batch row, so that other rows cannot move them), weights per output
  * column to symmetric 7-bit int8 at conversion time, products in MatMulInteger. Everything that
  * depends on the weights only (scales, scaled column sums) is computed at conversion time, and
  * the run-time plumbing is kept to few nodes: ONNX Runtime's session set-up time grows faster
@@ -215,13 +215,25 @@ export class Layers {
       const perPosition = g.op(op, [x], { axes: [2], keepdims: 1 });
       return g.op(op, [away ? g.op(push, [perPosition, away]) : perPosition], { axes: [1], keepdims: 1 }); // [B, 1, 1]
     };
-    const lo = rowExtreme('ReduceMin', 'Sub');
-    const range = g.op('Sub', [rowExtreme('ReduceMax', 'Add'), lo]);
+    let lo = rowExtreme('ReduceMin', 'Sub');
+    // A row with no real position at all (a chunk after its end, see localEncoder.ts) would get
+    // lo = +3e38 and hi = -3e38: lo becomes 0 and the range tiny, so its outputs stay finite
+    // (an inf there would reach real rows as 0 × inf = NaN in attention).
+    if (rowMask) lo = g.op('Mul', [lo, this.anyReal(rowMask)]);
+    const range = g.op('Max', [g.op('Sub', [rowExtreme('ReduceMax', 'Add'), lo]), this.f(1e-30)]);
     // One scale per batch row along axis 0, no zero point (uint8, 0): q = round((x - lo) 255 / range).
-    // A constant row has range 0: q is then meaningless but is multiplied by range = 0 below.
+    // A constant row has a (near) zero range: q is then meaningless but is multiplied by it below.
     const rowScale = g.op('Reshape', [g.op('Mul', [range, this.f(1 / 255)]), this.ints([-1])]);
     const q = g.op('QuantizeLinear', [g.op('Sub', [x, lo]), rowScale], { axis: 0 });
     return { q, range, lo };
+  }
+
+  /** [B, 1, 1]: 1 where the row of `mask` [B, L, 1] has a real position, else 0; one per mask. */
+  private anyReal(mask: string): string {
+    const key = `any:${mask}`;
+    let name = this.consts.get(key);
+    if (!name) this.consts.set(key, (name = this.g.op('ReduceMax', [mask], { axes: [1], keepdims: 1 })));
+    return name;
   }
 
   /** -3e38 where `mask` (1 = real position) is 0, else exactly 0; one per mask. */

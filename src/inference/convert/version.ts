@@ -1,2 +1,2 @@
 /** Bumped whenever the graph a given checkpoint converts to changes (engines may compare it). */
-export const CONVERTER_VERSION = '2';
+export const CONVERTER_VERSION = '3';

@@ -23,6 +23,8 @@ export interface WriteEmotion2vecOptions {
   checkpointSha256: string;
   /** fp32 (default) or int8 (dynamically quantized linear layers and feature-encoder convs, see layers.ts). */
   quantization?: Quantization;
+  /** Frames per row per local-encoder chunk (localEncoder.ts); the default suits serving, other values are for tests and measurements. */
+  chunkFrames?: number;
   onProgress?: (p: WriteProgress) => void;
 }
 
@@ -50,7 +52,7 @@ export function emotion2vecMetadata(arch: Emotion2vecArch, o: WriteEmotion2vecOp
 }
 
 export async function writeEmotion2vec(path: string, arch: Emotion2vecArch, src: WeightSource, o: WriteEmotion2vecOptions): Promise<WrittenModel> {
-  const graph = buildEmotion2vecGraph(arch, src, { quantization: o.quantization ?? 'fp32' });
+  const graph = buildEmotion2vecGraph(arch, src, { quantization: o.quantization ?? 'fp32', chunkFrames: o.chunkFrames });
   const metadata = emotion2vecMetadata(arch, o);
   const bytes = await writeModel(path, graph, {
     metadata: metadataProps(metadata),
