@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isVoicemoodError } from '../../src/errors.ts';
+import { CONVERTER_VERSION } from '../../src/inference/convert/version.ts';
 import { pullModel } from '../../src/inference/download/pull.ts';
 import type { PullEvent } from '../../src/inference/download/progress.ts';
 import { openEngine } from '../../src/inference/engine.ts';
@@ -133,6 +134,54 @@ describe('model pull against a local mirror', () => {
         await engine.close();
       }
       assert.ok(existsSync(join(modelsDir, `${ID}.onnx`)), 'the fp32 model stays');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a model converted by an older converter is converted again from the files already here; without them it keeps serving', async () => {
+    const modelsDir = join(root, 'older');
+    const server = await startFileServer(hfFiles());
+    const onnx = join(modelsDir, `${ID}.onnx`);
+    /** Rewrites the converter version in the file's metadata (the value is one character, as ours). */
+    const makeOld = () => {
+      const bytes = readFileSync(onnx);
+      const key = Buffer.from('voicemood.converter_version');
+      const at = bytes.indexOf(key) + key.length; // then: tag 0x12, length 1, the version
+      assert.deepEqual([bytes[at], bytes[at + 1]], [0x12, 1]);
+      bytes[at + 2] = '0'.charCodeAt(0);
+      writeFileSync(onnx, bytes);
+    };
+    const open = async () => {
+      const events: PullEvent[] = [];
+      const engine = await openEngine({
+        env: { VOICEMOOD_MODEL: ID, VOICEMOOD_MODELS_DIR: modelsDir, VOICEMOOD_HF_ENDPOINT: server.url, VOICEMOOD_ENGINE_OPT_CACHE: '0', VOICEMOOD_ENGINE_THREADS: '1' },
+        onProgress: (e) => events.push(e),
+      });
+      await engine.close();
+      return { path: engine.model.path, stages: events.flatMap((e) => (e.type === 'stage' ? [e.text] : [])) };
+    };
+    try {
+      await pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} });
+      const downloads = server.requests.length;
+      makeOld();
+      assert.equal((await readModelMetadata(onnx)).converterVersion, '0');
+      const again = await open();
+      assert.equal(again.path, onnx);
+      assert.ok(again.stages.some((t) => t.startsWith('Converting')), again.stages.join('\n'));
+      assert.equal((await readModelMetadata(onnx)).converterVersion, CONVERTER_VERSION);
+      assert.equal(server.requests.length, downloads, 'no download');
+      // Current: opened as it is.
+      const current = await open();
+      assert.deepEqual(current.stages, []);
+      // Older again, but model.pt is gone: the old file serves, nothing is fetched.
+      makeOld();
+      rmSync(join(modelsDir, ID, 'main', 'model.pt'));
+      const kept = await open();
+      assert.equal(kept.path, onnx);
+      assert.deepEqual(kept.stages, []);
+      assert.equal((await readModelMetadata(onnx)).converterVersion, '0');
+      assert.equal(server.requests.length, downloads, 'no download');
     } finally {
       await server.close();
     }

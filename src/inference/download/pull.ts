@@ -9,6 +9,7 @@ import { modelsDir as defaultModelsDir, type Env } from '../../config.ts';
 import { VoicemoodError } from '../../errors.ts';
 import { checkpointDirFor, fileUrl, isMirrorName, loadRegistry, mirrorEndpoint, onnxPathFor, type MirrorName, type Quantization } from '../modelStore.ts';
 import { convertCheckpoint, type ConvertOptions } from '../convert/convertCheckpoint.ts';
+import { CONVERTER_VERSION } from '../convert/version.ts';
 import { readModelMetadata } from '../onnx/metadata.ts';
 import { downloadFile } from './fetchFile.ts';
 import { acquireLock } from './lock.ts';
@@ -185,12 +186,12 @@ async function verifyOrDiscard(dir: string, file: string): Promise<void> {
   }
 }
 
-/** Whether `onnxPath` exists and was converted from a model.pt with this sha256. */
+/** Whether `onnxPath` exists and was converted from a model.pt with this sha256 by this converter. */
 async function convertedFrom(onnxPath: string, checkpointSha: string | undefined, quantization: Quantization): Promise<boolean> {
   if (!checkpointSha || !existsSync(onnxPath)) return false;
   try {
     const meta = await readModelMetadata(onnxPath);
-    return meta.checkpointSha256 === checkpointSha && meta.quantization === quantization;
+    return meta.checkpointSha256 === checkpointSha && meta.quantization === quantization && meta.converterVersion === CONVERTER_VERSION;
   } catch {
     return false; // not ours or damaged: convert again
   }
