@@ -115,6 +115,12 @@ export class GraphBuilder {
     return this.weight(this.unused(hint), 'INT64', dims ?? (typeof values === 'number' ? [] : [list.length]), () => data);
   }
 
+  /** A uint8 scalar constant (zero points). */
+  constU8(value: number, hint = 'constU8'): string {
+    const data = Uint8Array.of(value);
+    return this.weight(this.unused(hint), 'UINT8', [], () => data);
+  }
+
   /** Adds a node with one output and returns the output's name. */
   op(opType: string, inputs: string[], attrs: Record<string, AttrInput> = {}, hint?: string): string {
     return this.opN(opType, inputs, 1, attrs, hint)[0];
