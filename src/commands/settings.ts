@@ -80,6 +80,8 @@ export function handleAlerts(ctx: CommandContext, s: Services, arg?: string): Pr
     const want = arg?.trim().toLowerCase();
     if (want !== 'on' && want !== 'off') return [text(strings.alertsUsage)];
     await requireAdmin(ctx, lang);
+    // Alerts go to the admin privately: an anonymous admin has no account to write to.
+    if (want === 'on' && ctx.user.anonymous) return [text(strings.alertsAnonymous)];
     const scope = settingsScope(ctx);
     const current = await s.settings.getChatSettings(ctx.platform, scope);
     const others = current.alertAdmins.filter((id) => id !== ctx.user.id);

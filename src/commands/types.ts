@@ -21,6 +21,11 @@ export interface CommandUser {
   id: string;
   /** Display name (shown in summaries and alerts). */
   name: string;
+  /**
+   * A stand-in for someone hidden (a Telegram admin posting anonymously, who arrives as
+   * GroupAnonymousBot): it cannot be written to privately, and every anonymous admin shares it.
+   */
+  anonymous?: boolean;
 }
 
 export interface CommandChat {

@@ -69,6 +69,8 @@ const en = {
   alertsOn: 'You will receive moderation alerts of this chat in private. (Start a private chat with me so that I can write to you.)',
   alertsOff: 'You will no longer receive moderation alerts of this chat.',
   alertsUsage: 'Usage: /alerts on or /alerts off',
+  alertsAnonymous:
+    'You are posting anonymously, so I cannot send you alerts in private. Send /alerts on from your own account (turn off “Remain anonymous” for a moment).',
   alertTitleRepeated: (name: string) => `Heads-up: ${name} sounds upset repeatedly`,
   alertTitleHeated: (name: string) => `Heads-up: ${name} is getting heated`,
   alertTitleGroup: (n: number) => `Heads-up: ${n} speakers are heated at once`,
@@ -163,6 +165,7 @@ const zh: Strings = {
   alertsOn: '你将通过私信收到本群的管理提醒。（请先与我开始私聊，以便我能给你发消息。）',
   alertsOff: '你将不再收到本群的管理提醒。',
   alertsUsage: '用法：/alerts on 或 /alerts off',
+  alertsAnonymous: '你正在以匿名身份发言，我无法私信你提醒。请用你自己的账号发送 /alerts on（暂时关闭“保持匿名”）。',
   alertTitleRepeated: (name: string) => `提醒：${name} 多次听起来很不满`,
   alertTitleHeated: (name: string) => `提醒：${name} 情绪越来越激动`,
   alertTitleGroup: (n: number) => `提醒：${n} 位发言者同时情绪激动`,

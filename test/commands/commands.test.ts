@@ -150,6 +150,9 @@ test('moderation: an admin who opted in is alerted when one member sends 3 angry
   const h = await harness();
   const group = { chatId: 'G', kind: 'group' as const };
   assert.match(textOf(await handleAlerts(h.ctx({ ...group, userId: 'pleb' }), h.services, 'on')), /Only admins/);
+  // An anonymous admin (Telegram's GroupAnonymousBot stand-in) cannot be written to: told so, not subscribed.
+  assert.match(textOf(await handleAlerts(h.ctx({ ...group, userId: '1087968824', admin: true, anonymous: true }), h.services, 'on')), /posting anonymously/);
+  assert.deepEqual((await h.services.settings.getChatSettings('telegram', 'G')).alertAdmins, []);
   assert.match(textOf(await handleAlerts(h.ctx({ ...group, userId: 'boss', admin: true }), h.services, 'on')), /moderation alerts of this chat in private/);
   h.engine.next = 'angry';
   const kinds: string[][] = [];

@@ -75,7 +75,7 @@ export interface Harness {
   services: Services;
   engine: FakeEngine;
   clock: { now: number };
-  ctx(over?: { platform?: Platform; userId?: string; name?: string; chatId?: string; kind?: 'private' | 'group'; guildId?: string; lang?: Lang; admin?: boolean }): CommandContext;
+  ctx(over?: { platform?: Platform; userId?: string; name?: string; chatId?: string; kind?: 'private' | 'group'; guildId?: string; lang?: Lang; admin?: boolean; anonymous?: boolean }): CommandContext;
   close(): Promise<void>;
 }
 
@@ -99,7 +99,7 @@ export async function harness(): Promise<Harness> {
     clock,
     ctx: (o = {}) => ({
       platform: o.platform ?? 'telegram',
-      user: { id: o.userId ?? 'u1', name: o.name ?? o.userId?.toUpperCase() ?? 'U1' },
+      user: { id: o.userId ?? 'u1', name: o.name ?? o.userId?.toUpperCase() ?? 'U1', ...(o.anonymous ? { anonymous: true } : {}) },
       chat: { id: o.chatId ?? o.userId ?? 'u1', kind: o.kind ?? 'private', ...(o.guildId ? { guildId: o.guildId } : {}), title: 'Test chat' },
       lang: o.lang ?? 'en',
       isAdmin: async () => o.admin ?? false,

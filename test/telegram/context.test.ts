@@ -20,7 +20,10 @@ test('an anonymous admin (GroupAnonymousBot, sender_chat = the group) is an admi
   const admin: User = { id: 5, is_bot: false, first_name: 'Ada' };
   tg.setAdmins(group.id, [admin]);
   const api = new Api(TOKEN, { apiRoot: tg.apiRoot });
-  assert.equal(await commandContext(api, group, groupAnonymousBot, clock, group).isAdmin(), true);
+  const anonymous = commandContext(api, group, groupAnonymousBot, clock, group);
+  assert.equal(await anonymous.isAdmin(), true);
+  assert.equal(anonymous.user.anonymous, true, 'a stand-in that cannot be written to');
+  assert.equal(commandContext(api, group, admin, clock).user.anonymous, undefined);
   assert.equal(tg.callsOf('getChatMember').length, 0, 'no need to ask');
   assert.equal(await commandContext(api, group, channelBot, clock, channel).isAdmin(), false);
   assert.equal(await commandContext(api, group, { id: 6, is_bot: false, first_name: 'Bo' }, clock).isAdmin(), false);

@@ -27,7 +27,7 @@ export function commandContext(api: Api, chat: Chat, user: User, now: Clock, sen
   const anonymousAdmin = isGroup(chat) && senderChat?.id === chat.id;
   return {
     platform: 'telegram',
-    user: { id: String(user.id), name: displayName(user) },
+    user: { id: String(user.id), name: displayName(user), ...(anonymousAdmin ? { anonymous: true } : {}) },
     chat: {
       id: String(chat.id),
       kind: isGroup(chat) ? 'group' : 'private',
