@@ -47,6 +47,8 @@ export interface TinyModelOptions {
   quantization?: 'fp32' | 'int8';
   /** Frames per row per local-encoder chunk (default: the converter's, see localEncoder.ts). */
   chunkFrames?: number;
+  /** Queries per attention block (default: the converter's, see attention.ts). */
+  queryBlock?: number;
   /** One entry per label (9 by default); true masks that label like an `unuse*` one. */
   labelMask?: boolean[];
   sourceModel?: string;
@@ -131,5 +133,6 @@ export async function writeTinyModel(path: string, options: TinyModelOptions = {
     checkpointSha256: id,
     quantization,
     chunkFrames: options.chunkFrames,
+    queryBlock: options.queryBlock,
   });
 }

@@ -1,8 +1,10 @@
 /**
  * The converter against FunASR itself: the reference fixture converted to ONNX must reproduce
  * expected.json and the frame dumps, alone and batched (rows padded to the longest). The local
- * encoder runs in time chunks (localEncoder.ts): input0 (190 frames) spans three default chunks,
- * and the same checks run with 5-frame chunks and with one chunk per clip, so chunking must be exact.
+ * encoder runs in time chunks (localEncoder.ts) and attention in blocks of queries (attention.ts):
+ * input0 (190 frames) spans three default chunks (but one default query block), and the same checks
+ * run with 5-frame chunks and 7-query blocks (the last one padded) and with one chunk and one block
+ * per clip, so both must be exact.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { convertCheckpoint } from '../../src/inference/convert/convertCheckpoint.ts';
+import { QUERY_BLOCK } from '../../src/inference/convert/attention.ts';
 import { CHUNK_FRAMES } from '../../src/inference/convert/localEncoder.ts';
 import { readModelMetadata } from '../../src/inference/onnx/metadata.ts';
 import type { ExpectedCase, ModelOutputs } from './helpers.ts';
@@ -70,20 +73,21 @@ test('fixture inputs are what expected.json was computed from', () => {
 
 test('the default chunk size splits input0, so the checks below cover chunk boundaries', () => {
   assert.ok(cases[0].frames_shape[0] > 2 * CHUNK_FRAMES, `input0 has ${cases[0].frames_shape[0]} frames, chunks ${CHUNK_FRAMES}`);
+  assert.ok(cases[0].frames_shape[0] < QUERY_BLOCK, 'one default query block: the 7-query variant covers block boundaries');
 });
 
-for (const [label, chunkFrames] of [
-  [`default chunks (${CHUNK_FRAMES} frames)`, undefined],
-  ['chunks of 5 frames', 5],
-  ['one chunk per clip', 1_000_000],
+for (const [label, chunkFrames, queryBlock] of [
+  [`default chunks (${CHUNK_FRAMES} frames) and query blocks (${QUERY_BLOCK})`, undefined, undefined],
+  ['chunks of 5 frames, blocks of 7 queries', 5, 7],
+  ['one chunk and one query block per clip', 1_000_000, 1_000_000],
 ] as const) {
   describe(label, () => {
     let s: ort.InferenceSession;
     before(async () => {
       if (chunkFrames === undefined) s = session;
       else {
-        const path = join(dir, `ref-${chunkFrames}.onnx`);
-        await convertCheckpoint(FIXTURE, path, { sourceModel: 'reference-fixture', sourceRevision: 'test', chunkFrames });
+        const path = join(dir, `ref-${chunkFrames}-${queryBlock}.onnx`);
+        await convertCheckpoint(FIXTURE, path, { sourceModel: 'reference-fixture', sourceRevision: 'test', chunkFrames, queryBlock });
         s = await ort.InferenceSession.create(path);
       }
     });

@@ -26,6 +26,8 @@ export interface ConvertOptions {
   quantization?: Quantization;
   /** Frames per row per local-encoder chunk (tests and measurements; see localEncoder.ts). */
   chunkFrames?: number;
+  /** Queries per attention block (tests and measurements; see attention.ts). */
+  queryBlock?: number;
   onProgress?: (p: WriteProgress) => void;
 }
 
@@ -89,6 +91,7 @@ export async function convertCheckpoint(dir: string, outPath: string, options: C
       checkpointSha256: ckpt.sha256,
       quantization,
       chunkFrames: options.chunkFrames,
+      queryBlock: options.queryBlock,
       onProgress: options.onProgress,
     });
   } finally {

@@ -14,6 +14,7 @@ import type { Emotion2vecArch } from './arch.ts';
 import { AUDIO, convPosKernel, mlpHidden, validateArch } from './arch.ts';
 import type { WeightSource } from './layers.ts';
 import { Layers } from './layers.ts';
+import { blockedAttention } from './attention.ts';
 import { localEncoder } from './localEncoder.ts';
 
 export interface GraphOptions {
@@ -21,6 +22,8 @@ export interface GraphOptions {
   quantization?: 'fp32' | 'int8';
   /** Output frames per row that the local encoder makes per Loop iteration (default CHUNK_FRAMES). */
   chunkFrames?: number;
+  /** Queries per attention Loop iteration (default QUERY_BLOCK). */
+  queryBlock?: number;
 }
 
 export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, options: GraphOptions = {}): GraphBuilder {
@@ -85,21 +88,21 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
     distance = g.op('Pad', [distance, L.ints([E, E, 0, 0])]);
     keyMask = g.op('Pad', [keyMask, L.ints([0, E, 0, 0])]);
   }
-  const distance4 = g.op('Unsqueeze', [distance, L.ints([0, 1])]); // [1, 1, S, S]
-  const keyMask4 = g.op('Unsqueeze', [keyMask, L.ints([1, 2])]); // [B, 1, 1, S]
+  // [B, 1, S, S], made once for every layer; the slopes multiply it per block of queries (attention.ts).
+  const maskedDistance = g.op('Add', [g.op('Unsqueeze', [distance, L.ints([0, 1])]), g.op('Unsqueeze', [keyMask, L.ints([1, 2])])]);
   const scaleRead = src.tensor(`${AUDIO}.alibi_scale`, [arch.alibiScaleLayers, 1, arch.alibiScalePerHead ? H : 1, 1, 1]);
   const slopes = alibiSlopes(H);
-  const biasFor = (layer: number): string => {
-    // slope[h] * max(scale[layer][h], 0), folded at conversion time into one [1, H, 1, 1] tensor.
-    const slope = g.weight(`alibi_slope_scaled.${layer}`, 'FLOAT', [1, H, 1, 1], async () => {
+  // slope[h] * max(scale[layer][h], 0), folded at conversion time into one [1, H, 1, 1] tensor per
+  // row of alibi_scale, at least 1e-30: a slope of 0 would make 0 × (−inf) = NaN at padded keys,
+  // while 1e-30 × |i − j| ≤ 1e-25 changes no logit.
+  const slopeRows = Array.from({ length: arch.alibiScaleLayers }, (_, layer) =>
+    g.weight(`alibi_slope_scaled.${layer}`, 'FLOAT', [1, H, 1, 1], async () => {
       const scale = await scaleRead();
       const perLayer = arch.alibiScalePerHead ? H : 1;
-      return Float32Array.from(slopes, (s, h) => Math.fround(s) * Math.max(scale[layer * perLayer + (arch.alibiScalePerHead ? h : 0)], 0));
-    });
-    return g.op('Add', [g.op('Mul', [distance4, slope]), keyMask4]); // [B, H, S, S]
-  };
-  const biases = Array.from({ length: arch.alibiScaleLayers }, (_, l) => biasFor(l));
-  const biasOf = (layer: number) => biases[arch.alibiScaleLayers === 1 ? 0 : layer];
+      return Float32Array.from(slopes, (s, h) => Math.max(Math.fround(s) * Math.max(scale[layer * perLayer + (arch.alibiScalePerHead ? h : 0)], 0), 1e-30));
+    }),
+  );
+  const slopeOf = (layer: number) => slopeRows[arch.alibiScaleLayers === 1 ? 0 : layer];
 
   // 6. Extra tokens in front.
   if (E > 0) {
@@ -113,21 +116,18 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
   // Real positions of the sequence [B, E + T, 1] (int8 scales are taken over these only).
   const seqMask =
     options.quantization === 'int8' ? g.op('Unsqueeze', [E > 0 ? g.op('Pad', [frames.float, L.ints([0, E, 0, 0]), L.f(1)]) : frames.float, L.ints([2])]) : undefined;
-  const block = (input: string, prefix: string, bias: string): string => {
+  const block = (input: string, prefix: string, slope: string): string => {
     const dh = D / H;
     const qkv = g.op('Transpose', [g.op('Reshape', [L.linear(input, `${prefix}.attn.qkv`, D, 3 * D, seqMask), L.ints([0, 0, 3, H, dh])])], { perm: [2, 0, 3, 1, 4] });
     const part = (i: number) => g.op('Gather', [qkv, L.int(i)], { axis: 0 }); // [B, H, S, dh]
-    const q = g.op('Mul', [part(0), L.f(dh ** -0.5)]);
-    const scores = g.op('Add', [g.op('MatMul', [q, g.op('Transpose', [part(1)], { perm: [0, 1, 3, 2] })]), bias]);
-    const attn = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), part(2)]);
-    const merged = g.op('Reshape', [g.op('Transpose', [attn], { perm: [0, 2, 1, 3] }), L.ints([0, 0, D])]);
+    const merged = blockedAttention(L, part(0), part(1), part(2), slope, maskedDistance, { heads: H, headDim: dh }, options.queryBlock); // [B, S, D]
     let y = L.layerNorm(g.op('Add', [input, L.linear(merged, `${prefix}.attn.proj`, D, D, seqMask)]), `${prefix}.norm1`, D, eps);
     const mlp = L.linear(L.gelu(L.linear(y, `${prefix}.mlp.fc1`, D, mlpHidden(arch), seqMask)), `${prefix}.mlp.fc2`, mlpHidden(arch), D, seqMask);
     y = L.layerNorm(g.op('Add', [y, mlp]), `${prefix}.norm2`, D, eps);
     return y;
   };
-  for (let i = 0; i < arch.prenetDepth; i++) x = block(x, `${AUDIO}.context_encoder.blocks.${i}`, biasOf(i));
-  for (let i = 0; i < arch.depth; i++) x = block(x, `blocks.${i}`, biasOf(arch.prenetDepth + i));
+  for (let i = 0; i < arch.prenetDepth; i++) x = block(x, `${AUDIO}.context_encoder.blocks.${i}`, slopeOf(i));
+  for (let i = 0; i < arch.depth; i++) x = block(x, `blocks.${i}`, slopeOf(arch.prenetDepth + i));
 
   // 8. Drop the extra tokens; zero padded frames so the output is clean.
   let F = E > 0 ? g.op('Slice', [x, L.ints([E]), L.ints([2 ** 53 - 1]), L.ints([1])]) : x;

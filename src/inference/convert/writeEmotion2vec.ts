@@ -25,6 +25,8 @@ export interface WriteEmotion2vecOptions {
   quantization?: Quantization;
   /** Frames per row per local-encoder chunk (localEncoder.ts); the default suits serving, other values are for tests and measurements. */
   chunkFrames?: number;
+  /** Queries per attention block (attention.ts); likewise. */
+  queryBlock?: number;
   onProgress?: (p: WriteProgress) => void;
 }
 
@@ -52,7 +54,7 @@ export function emotion2vecMetadata(arch: Emotion2vecArch, o: WriteEmotion2vecOp
 }
 
 export async function writeEmotion2vec(path: string, arch: Emotion2vecArch, src: WeightSource, o: WriteEmotion2vecOptions): Promise<WrittenModel> {
-  const graph = buildEmotion2vecGraph(arch, src, { quantization: o.quantization ?? 'fp32', chunkFrames: o.chunkFrames });
+  const graph = buildEmotion2vecGraph(arch, src, { quantization: o.quantization ?? 'fp32', chunkFrames: o.chunkFrames, queryBlock: o.queryBlock });
   const metadata = emotion2vecMetadata(arch, o);
   const bytes = await writeModel(path, graph, {
     metadata: metadataProps(metadata),
