@@ -12,6 +12,7 @@
  * masked distance matrix [B, 1, S, S] (−|i − j|, −inf for padded keys; made once for all layers)
  * by the layer's slopes, instead of once for the whole [B, H, S, S].
  */
+import { attr } from '../onnx/graph.ts';
 import type { Layers } from './layers.ts';
 
 /**
@@ -65,7 +66,7 @@ export function blockedAttention(L: Layers, q: string, k: string, v: string, slo
       ];
     },
   );
-  const stacked = g.op('Loop', [blocks, ''], { body: { kind: 'graph', value: body } }); // [blocks, B, H, rows, dh]
+  const stacked = g.op('Loop', [blocks, ''], { body: attr.graph(body) }); // [blocks, B, H, rows, dh]
   const merged = g.op('Reshape', [g.op('Transpose', [stacked], { perm: [1, 0, 3, 2, 4] }), L.ints([0, -1, D])]); // [B, blocks rows, D]
   return g.op('Slice', [merged, L.ints([0]), g.op('Unsqueeze', [S, L.ints([0])]), L.ints([1])]);
 }

@@ -15,6 +15,7 @@
  * row is cut into the same chunks alone or batched with any other rows.
  */
 import { AUDIO, receptiveField, samplesPerFrame, type Emotion2vecArch } from './arch.ts';
+import { attr } from '../onnx/graph.ts';
 import type { Layers } from './layers.ts';
 
 /**
@@ -83,7 +84,7 @@ export function localEncoder(L: Layers, arch: Emotion2vecArch, x: string, length
       ];
     },
   );
-  const stacked = g.op('Loop', [M, ''], { body: { kind: 'graph', value: body } }); // [M, B, C, C_out]
+  const stacked = g.op('Loop', [M, ''], { body: attr.graph(body) }); // [M, B, C, C_out]
   const joined = g.op('Reshape', [g.op('Transpose', [stacked], { perm: [1, 0, 2, 3] }), L.ints([0, -1, cout])]);
   const feats = g.op('Slice', [joined, L.ints([0]), g.op('Unsqueeze', [T, L.ints([0])]), L.ints([1])]);
   return { feats, frameLen: framesOf(lengths) };
