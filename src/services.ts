@@ -11,6 +11,7 @@ import type { Services } from './commands/types.ts';
 import type { HistoryStore } from './history/types.ts';
 import { openHistory } from './history/open.ts';
 import { openEngine } from './inference/engine.ts';
+import { olderConverterNotice } from './inference/modelStore.ts';
 import { createProgressReporter } from './inference/download/progress.ts';
 import type { EmotionEngine } from './inference/types.ts';
 import { InMemoryModerationGate } from './mood/moderation.ts';
@@ -52,6 +53,8 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     throw e;
   }
   logger.info({ model: engine.model.id, history: history.backend }, 'services ready');
+  const older = olderConverterNotice(engine.model);
+  if (older) logger.warn({ model: engine.model.path, converterVersion: engine.model.converterVersion }, older);
   return {
     engine,
     history,

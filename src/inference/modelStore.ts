@@ -10,6 +10,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
+import { CONVERTER_VERSION } from './convert/version.ts';
+import type { ModelMetadata } from './types.ts';
 
 export type MirrorName = 'huggingface' | 'modelscope';
 export const MIRRORS: readonly MirrorName[] = ['huggingface', 'modelscope'];
@@ -150,6 +152,15 @@ export function listCachedModels(modelsDir: string, registry: Registry = loadReg
     if (onnx.length > 0 || revisions.length > 0) out.push({ id, onnx, revisions });
   }
   return out;
+}
+
+/**
+ * A sentence for the operator when `model` was converted by an older voicemood (published models
+ * are converted again at start when their files are here; a model given by path never is).
+ */
+export function olderConverterNotice(model: Pick<ModelMetadata, 'converterVersion'> & { path: string }): string | undefined {
+  if (model.converterVersion === CONVERTER_VERSION) return undefined;
+  return `${model.path} was converted by an older voicemood (converter ${model.converterVersion}, now ${CONVERTER_VERSION}): it works, but converting it again (voicemood model convert, or model pull --force) gives the current graph, which needs much less memory for long clips.`;
 }
 
 /** Absolute path of a user-given model file, with a clear error when it is not there. */

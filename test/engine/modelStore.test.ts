@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { isVoicemoodError } from '../../src/errors.ts';
-import { checkpointDirFor, fileUrl, loadRegistry, mirrorEndpoint, onnxPathFor, parseModelSpec, publishedIds } from '../../src/inference/modelStore.ts';
+import { CONVERTER_VERSION } from '../../src/inference/convert/version.ts';
+import { checkpointDirFor, fileUrl, loadRegistry, mirrorEndpoint, olderConverterNotice, onnxPathFor, parseModelSpec, publishedIds } from '../../src/inference/modelStore.ts';
 
 describe('model store', () => {
   it('knows the three published models, base by default', () => {
@@ -41,5 +42,14 @@ describe('model store', () => {
     assert.equal(mirrorEndpoint('huggingface', { VOICEMOOD_HF_ENDPOINT: 'https://hf-mirror.com' }, 'http://127.0.0.1:9'), 'http://127.0.0.1:9');
     assert.throws(() => mirrorEndpoint('huggingface', {}, 'file:///etc'), (e) => isVoicemoodError(e, 'bad_input'));
     assert.throws(() => mirrorEndpoint('huggingface', {}, 'not a url'), (e) => isVoicemoodError(e, 'bad_input'));
+  });
+});
+
+describe('olderConverterNotice', () => {
+  it('says nothing for the current converter and names both versions for an older one', () => {
+    assert.equal(olderConverterNotice({ path: '/m/a.onnx', converterVersion: CONVERTER_VERSION }), undefined);
+    const notice = olderConverterNotice({ path: '/m/a.onnx', converterVersion: '2' });
+    assert.match(notice ?? '', /\/m\/a\.onnx was converted by an older voicemood \(converter 2, now \d+\)/);
+    assert.match(notice ?? '', /voicemood model convert/);
   });
 });
