@@ -39,9 +39,8 @@ export function blockedAttention(L: Layers, q: string, k: string, v: string, slo
   const D = dims.heads * dims.headDim;
   const S = L.dim(q, 2);
   // ceil(S / queryBlock) blocks of ceil(S / blocks) rows: one block of S rows for short clips.
-  const ceilDiv = (a: string, b: string) => g.op('Div', [g.op('Sub', [g.op('Add', [a, b]), L.int(1)]), b]);
-  const blocks = g.op('Max', [ceilDiv(S, L.int(queryBlock)), L.int(1)]);
-  const rows = g.op('Max', [ceilDiv(S, blocks), L.int(1)]);
+  const blocks = g.op('Max', [L.ceilDiv(S, L.int(queryBlock)), L.int(1)]);
+  const rows = g.op('Max', [L.ceilDiv(S, blocks), L.int(1)]);
   // Query rows padded to a whole number of blocks (the padding rows are dropped at the end).
   const padRows = g.op('Unsqueeze', [g.op('Sub', [g.op('Mul', [blocks, rows]), S]), L.ints([0])]);
   const qPadded = g.op('Pad', [q, g.op('Concat', [L.ints([0, 0, 0, 0, 0, 0]), padRows, L.ints([0])], { axis: 0 })]);

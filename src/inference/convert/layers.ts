@@ -227,21 +227,13 @@ export class Layers {
    */
   quantizeRows(x: string, rowMask?: string): QuantizedRows {
     const g = this.g;
-    // Reduce over channels first, then leave out the padded positions of the small [B, L, 1]
-    // extremes (pushed to ∓3e38): no pass to mask x itself. Padded positions may saturate in q;
-    // nothing real reads them.
-    const away = rowMask ? this.paddingPenalty(rowMask) : undefined;
-    const rowExtreme = (op: 'ReduceMax' | 'ReduceMin', push: 'Add' | 'Sub') => {
-      const perPosition = g.op(op, [x], { axes: [2], keepdims: 1 });
-      return g.op(op, [away ? g.op(push, [perPosition, away]) : perPosition], { axes: [1], keepdims: 1 }); // [B, 1, 1]
-    };
     // Widened to include 0 (these activations straddle it anyway), so that −min / step is a zero
     // point within [0, 255] and QuantizeLinear takes x as it is: no pass for x − min (with
     // quantizeGeluRows, 5–7 % less time per base int8 clip). A row with no real position at all
     // (a chunk after its end, see localEncoder.ts) has min = +3e38 and max = −3e38 here: widened,
     // both are 0 and its outputs stay finite (an inf would reach real rows as 0 × inf = NaN in attention).
-    const lo0 = g.op('Min', [rowExtreme('ReduceMin', 'Sub'), this.f(0)]);
-    const hi0 = g.op('Max', [rowExtreme('ReduceMax', 'Add'), this.f(0)]);
+    const lo0 = g.op('Min', [this.rowExtreme(x, 'ReduceMin', rowMask), this.f(0)]);
+    const hi0 = g.op('Max', [this.rowExtreme(x, 'ReduceMax', rowMask), this.f(0)]);
     // A constant-zero row has a (near) zero range: q is then meaningless but is multiplied by it below.
     const range = g.op('Max', [g.op('Sub', [hi0, lo0]), this.f(1e-30)]);
     const step = g.op('Mul', [range, this.f(1 / 255)]);
@@ -263,15 +255,31 @@ export class Layers {
   quantizeGeluRows(x: string, rowMask?: string): QuantizedRows {
     const g = this.g;
     const z = GELU_ZERO_POINT;
-    const perPosition = g.op('ReduceMax', [x], { axes: [2], keepdims: 1 });
-    const away = rowMask ? this.paddingPenalty(rowMask) : undefined;
     // A row with no real position gets max −3e38: the step's floor keeps everything finite.
-    const hi = g.op('ReduceMax', [away ? g.op('Add', [perPosition, away]) : perPosition], { axes: [1], keepdims: 1 }); // [B, 1, 1]
+    const hi = this.rowExtreme(x, 'ReduceMax', rowMask);
     const step = g.op('Max', [g.op('Mul', [hi, this.f(1 / (255 - z))]), this.f(-GELU_MIN / z)]);
     const rowStep = g.op('Reshape', [step, this.ints([-1])]);
     const zeroPoint = this.uint8(z);
     const q = g.op('QuantizeLinear', [x, rowStep, g.op('Expand', [zeroPoint, g.op('Shape', [rowStep])])], { axis: 0 });
     return { q, range: g.op('Mul', [step, this.f(255)]), zeroPoint };
+  }
+
+  /**
+   * The minimum or maximum of each row of x [B, L, K] over its real positions ([B, 1, 1]): reduced
+   * over channels first, then the padded positions of the small [B, L, 1] extremes are pushed to
+   * ±3e38 (rowMask 0), so x itself is never masked. Padded positions may then saturate in q;
+   * nothing real reads them. A row with no real position gets ±3e38.
+   */
+  private rowExtreme(x: string, op: 'ReduceMin' | 'ReduceMax', rowMask?: string): string {
+    const g = this.g;
+    const perPosition = g.op(op, [x], { axes: [2], keepdims: 1 });
+    const pushed = rowMask ? g.op(op === 'ReduceMin' ? 'Sub' : 'Add', [perPosition, this.paddingPenalty(rowMask)]) : perPosition;
+    return g.op(op, [pushed], { axes: [1], keepdims: 1 });
+  }
+
+  /** ⌈a / b⌉ of int64 scalars (or tensors), a ≥ 0, b > 0. */
+  ceilDiv(a: string, b: string): string {
+    return this.g.op('Div', [this.g.op('Sub', [this.g.op('Add', [a, b]), this.int(1)]), b]);
   }
 
   /** A uint8 scalar constant shared by every use. */

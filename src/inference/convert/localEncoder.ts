@@ -47,7 +47,7 @@ export function localEncoder(L: Layers, arch: Emotion2vecArch, x: string, length
   const N = L.dim(x, 1);
   const T = framesOf(N);
   const C = g.op('Max', [g.op('Min', [T, L.int(chunkFrames)]), L.int(1)]);
-  const M = g.op('Max', [g.op('Div', [g.op('Sub', [g.op('Add', [T, C]), L.int(1)]), C]), L.int(1)]); // ≥ 1: a Loop's outputs need an iteration
+  const M = g.op('Max', [L.ceilDiv(T, C), L.int(1)]); // ≥ 1: a Loop's outputs need an iteration
   const step = g.op('Mul', [C, L.int(S)]); // samples between chunk starts
   const span = g.op('Add', [step, L.int(R - S)]); // samples one chunk reads
   // Zeros after the clip so that the last chunk is whole: M C frames need M step + R − S samples.
