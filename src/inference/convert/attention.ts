@@ -29,23 +29,42 @@ export const QUERY_BLOCK = 512;
  */
 export type MaskedDistance = string;
 
+/** How a sequence of S positions is cut into query blocks; the same for every layer, so made once. */
+export interface QueryBlocks {
+  /** Number of blocks, rows per block (int64 scalars). */
+  blocks: string;
+  rows: string;
+  /** Pad of a [B, H, S, dh] tensor to blocks × rows rows (int64 [8]). */
+  pads: string;
+  /** The masked distance with as many rows: [B, 1, blocks rows, S]. */
+  distance: string;
+  /** [1]: S, where the padded rows end. */
+  end: string;
+}
+
 /**
- * q, k, v [B, H, S, dh] (q not yet scaled), `slope` [1, H, 1, 1] → attention output merged over
- * the heads, [B, S, H dh].
+ * Plans the blocks for sequences of `S` (int64 scalar) positions: ceil(S / queryBlock) blocks of
+ * ceil(S / blocks) rows, i.e. one block of S rows for short clips.
  */
-export function blockedAttention(L: Layers, q: string, k: string, v: string, slope: string, distance: MaskedDistance, dims: { heads: number; headDim: number }, queryBlock = QUERY_BLOCK): string {
+export function planQueryBlocks(L: Layers, S: string, distance: MaskedDistance, queryBlock = QUERY_BLOCK): QueryBlocks {
   if (!Number.isInteger(queryBlock) || queryBlock < 1) throw new RangeError(`query block must be a positive integer, got ${queryBlock}`);
   const g = L.g;
-  const D = dims.heads * dims.headDim;
-  const S = L.dim(q, 2);
-  // ceil(S / queryBlock) blocks of ceil(S / blocks) rows: one block of S rows for short clips.
   const blocks = g.op('Max', [L.ceilDiv(S, L.int(queryBlock)), L.int(1)]);
   const rows = g.op('Max', [L.ceilDiv(S, blocks), L.int(1)]);
   // Query rows padded to a whole number of blocks (the padding rows are dropped at the end).
   const padRows = g.op('Unsqueeze', [g.op('Sub', [g.op('Mul', [blocks, rows]), S]), L.ints([0])]);
-  const qPadded = g.op('Pad', [q, g.op('Concat', [L.ints([0, 0, 0, 0, 0, 0]), padRows, L.ints([0])], { axis: 0 })]);
-  const distancePadded = g.op('Pad', [distance, g.op('Concat', [L.ints([0, 0, 0, 0, 0, 0]), padRows, L.ints([0])], { axis: 0 })]);
+  const pads = g.op('Concat', [L.ints([0, 0, 0, 0, 0, 0]), padRows, L.ints([0])], { axis: 0 });
+  return { blocks, rows, pads, distance: g.op('Pad', [distance, pads]), end: g.op('Unsqueeze', [S, L.ints([0])]) };
+}
 
+/**
+ * q, k, v [B, H, S, dh] (q not yet scaled), `slope` [1, H, 1, 1] → attention output merged over
+ * the heads, [B, S, H dh].
+ */
+export function blockedAttention(L: Layers, plan: QueryBlocks, q: string, k: string, v: string, slope: string, dims: { heads: number; headDim: number }): string {
+  const g = L.g;
+  const D = dims.heads * dims.headDim;
+  const qPadded = g.op('Pad', [q, plan.pads]);
   const body = g.subgraph(
     'attention_block',
     [
@@ -53,10 +72,10 @@ export function blockedAttention(L: Layers, q: string, k: string, v: string, slo
       { name: 'cond_in', dataType: 'BOOL', dims: [] },
     ],
     ([block, condIn]) => {
-      const start = g.op('Unsqueeze', [g.op('Mul', [block, rows]), L.ints([0])]);
-      const end = g.op('Add', [start, g.op('Unsqueeze', [rows, L.ints([0])])]);
+      const start = g.op('Unsqueeze', [g.op('Mul', [block, plan.rows]), L.ints([0])]);
+      const end = g.op('Add', [start, g.op('Unsqueeze', [plan.rows, L.ints([0])])]);
       const qb = g.op('Mul', [g.op('Slice', [qPadded, start, end, L.ints([2])]), L.f(dims.headDim ** -0.5)]); // [B, H, rows, dh]
-      const bias = g.op('Mul', [g.op('Slice', [distancePadded, start, end, L.ints([2])]), slope]); // [B, H, rows, S]
+      const bias = g.op('Mul', [g.op('Slice', [plan.distance, start, end, L.ints([2])]), slope]); // [B, H, rows, S]
       const scores = g.op('Add', [g.op('MatMul', [qb, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), bias]);
       const out = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]); // [B, H, rows, dh]
       return [
@@ -65,7 +84,7 @@ export function blockedAttention(L: Layers, q: string, k: string, v: string, slo
       ];
     },
   );
-  const stacked = g.op('Loop', [blocks, ''], { body: attr.graph(body) }); // [blocks, B, H, rows, dh]
+  const stacked = g.op('Loop', [plan.blocks, ''], { body: attr.graph(body) }); // [blocks, B, H, rows, dh]
   const merged = g.op('Reshape', [g.op('Transpose', [stacked], { perm: [1, 0, 3, 2, 4] }), L.ints([0, -1, D])]); // [B, blocks rows, D]
-  return g.op('Slice', [merged, L.ints([0]), g.op('Unsqueeze', [S, L.ints([0])]), L.ints([1])]);
+  return g.op('Slice', [merged, L.ints([0]), plan.end, L.ints([1])]);
 }

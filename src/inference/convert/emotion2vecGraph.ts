@@ -14,7 +14,7 @@ import type { Emotion2vecArch } from './arch.ts';
 import { AUDIO, convPosKernel, mlpHidden, validateArch } from './arch.ts';
 import type { WeightSource } from './layers.ts';
 import { Layers } from './layers.ts';
-import { blockedAttention } from './attention.ts';
+import { blockedAttention, planQueryBlocks } from './attention.ts';
 import { localEncoder } from './localEncoder.ts';
 
 export interface GraphOptions {
@@ -116,11 +116,13 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
   // Real positions of the sequence [B, E + T, 1] (int8 scales are taken over these only).
   const seqMask =
     options.quantization === 'int8' ? g.op('Unsqueeze', [E > 0 ? g.op('Pad', [frames.float, L.ints([0, E, 0, 0]), L.f(1)]) : frames.float, L.ints([2])]) : undefined;
+  // Query blocks (attention.ts) of the sequence of E + T positions, the same for every layer.
+  const queryBlocks = planQueryBlocks(L, g.op('Add', [T, L.int(E)]), maskedDistance, options.queryBlock);
   const block = (input: string, prefix: string, slope: string): string => {
     const dh = D / H;
     const qkv = g.op('Transpose', [g.op('Reshape', [L.linear(input, `${prefix}.attn.qkv`, D, 3 * D, seqMask), L.ints([0, 0, 3, H, dh])])], { perm: [2, 0, 3, 1, 4] });
     const part = (i: number) => g.op('Gather', [qkv, L.int(i)], { axis: 0 }); // [B, H, S, dh]
-    const merged = blockedAttention(L, part(0), part(1), part(2), slope, maskedDistance, { heads: H, headDim: dh }, options.queryBlock); // [B, S, D]
+    const merged = blockedAttention(L, queryBlocks, part(0), part(1), part(2), slope, { heads: H, headDim: dh }); // [B, S, D]
     let y = L.layerNorm(g.op('Add', [input, L.linear(merged, `${prefix}.attn.proj`, D, D, seqMask)]), `${prefix}.norm1`, D, eps);
     const mlp = L.linear(L.gelu(L.linear(y, `${prefix}.mlp.fc1`, D, mlpHidden(arch), seqMask)), `${prefix}.mlp.fc2`, mlpHidden(arch), D, seqMask);
     y = L.layerNorm(g.op('Add', [y, mlp]), `${prefix}.norm2`, D, eps);
