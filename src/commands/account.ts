@@ -9,8 +9,9 @@ export function handleForget(ctx: CommandContext, s: Services): Promise<Reply[]>
   return safely(ctx, s, async (lang) => {
     const r = await s.history.forgetUser(ctx.platform, ctx.user.id);
     const strings = t(lang);
-    if (r.entries + r.chatEntries + r.settings + r.alertSubscriptions === 0) return [text(strings.forgetNothing)];
-    return [text(strings.forgetDone(r.entries, r.chatEntries, r.settings))];
+    const kept = r.keptOptOut ? ` ${strings.forgetKeptOptOut}` : '';
+    if (r.entries + r.chatEntries + r.alertSubscriptions === 0 && (r.settings === 0 || r.keptOptOut)) return [text(strings.forgetNothing + kept)];
+    return [text(strings.forgetDone(r.entries, r.chatEntries, r.settings) + kept)];
   });
 }
 
@@ -23,17 +24,35 @@ export function handleLang(ctx: CommandContext, s: Services, arg?: string): Prom
   });
 }
 
+/**
+ * /privacy. On Discord in a server the choice is for that server only (and the reply names it); in
+ * a private chat (and on Telegram) it is global. Rules: src/history/privacy.ts.
+ */
 export function handlePrivacy(ctx: CommandContext, s: Services, arg?: string): Promise<Reply[]> {
   return safely(ctx, s, async (lang) => {
     const strings = t(lang);
     const want = arg?.trim().toLowerCase();
+    const guildId = ctx.chat.guildId;
+    if (guildId !== undefined) {
+      const server = ctx.chat.guildName ?? guildId;
+      if (want === 'out' || want === 'off' || want === 'in' || want === 'on') {
+        const choice = want === 'out' || want === 'off' ? 'out' : 'in';
+        const next = await s.settings.setUserSettings(ctx.platform, ctx.user.id, { privacyByGuild: { [guildId]: choice } });
+        if (choice === 'out') return [text(strings.privacyOutGuild(server))];
+        return [text(strings.privacyInGuild(server) + (next.privacy === 'out' ? `\n${strings.privacyGlobalOutNote}` : ''))];
+      }
+      const current = await s.settings.getUserSettings(ctx.platform, ctx.user.id);
+      const state = current.privacy === 'out' ? 'out' : (current.privacyByGuild?.[guildId] ?? 'default');
+      return [text(strings.privacyStatusGuild(server, strings.privacyGuildStates[state]))];
+    }
     if (want === 'out' || want === 'off') {
       await s.settings.setUserSettings(ctx.platform, ctx.user.id, { privacy: 'out' });
       return [text(strings.privacyOut)];
     }
     if (want === 'in' || want === 'on') {
       await s.settings.setUserSettings(ctx.platform, ctx.user.id, { privacy: 'in' });
-      return [text(strings.privacyIn)];
+      // On Discord a private "in" only lifts the global opt-out: listening needs each server's own "in".
+      return [text(ctx.platform === 'discord' ? strings.privacyInDm : strings.privacyIn)];
     }
     const current = (await s.settings.getUserSettings(ctx.platform, ctx.user.id)).privacy;
     return [text(strings.privacyStatus(strings.privacyStates[current ?? 'default']))];

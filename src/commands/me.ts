@@ -3,14 +3,26 @@ import { EMOJI, EMOTION_LABELS } from '../mood/emotions.ts';
 import { formatPercent, formatSeconds, t } from '../mood/i18n.ts';
 import { dominantOf, weightedShares } from '../mood/summary.ts';
 import { safely, text } from './common.ts';
-import type { CommandContext, Reply, Services } from './types.ts';
+import type { CommandContext, FileReply, Reply, Services } from './types.ts';
 
 export const ME_RECENT = 10;
 export const ME_DAYS = 30;
 
-export function handleMe(ctx: CommandContext, s: Services): Promise<Reply[]> {
+export interface MeOptions {
+  /** /me export: a JSON file of everything stored about the user instead of the summary. */
+  export?: boolean;
+  /** The adapter delivers replies to the user alone (a Discord ephemeral reply), even in a group. */
+  privateReply?: boolean;
+}
+
+export function handleMe(ctx: CommandContext, s: Services, options: MeOptions = {}): Promise<Reply[]> {
   return safely(ctx, s, async (lang) => {
     const strings = t(lang);
+    if (options.export) {
+      // Someone's data is never posted where others can read it.
+      if (ctx.chat.kind === 'group' && !options.privateReply) return [text(strings.exportGroup)];
+      return [await exportFile(ctx, s, strings.exportCaption)];
+    }
     const now = ctx.now();
     const all = await s.history.listUser(ctx.platform, ctx.user.id, { since: now - ME_DAYS * 86_400_000 });
     if (all.length === 0) return [text(strings.meEmpty)];
@@ -37,4 +49,18 @@ export function handleMe(ctx: CommandContext, s: Services): Promise<Reply[]> {
     }
     return [text(lines.join('\n'), true)];
   });
+}
+
+/** The right of access: what forgetUser would delete, as one JSON document. */
+async function exportFile(ctx: CommandContext, s: Services, caption: string): Promise<FileReply> {
+  const data = await s.history.exportUser(ctx.platform, ctx.user.id);
+  const doc = {
+    app: 'voicemood',
+    exportedAt: new Date(ctx.now()).toISOString(),
+    retentionDays: s.history.retentionDays,
+    note: 'No audio is ever stored: only the emotion scores shown on each card.',
+    ...data,
+  };
+  const safeId = ctx.user.id.replace(/[^0-9A-Za-z_-]/g, '_');
+  return { kind: 'file', filename: `voicemood-${ctx.platform}-${safeId}.json`, mimeType: 'application/json', bytes: new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`), caption };
 }

@@ -34,6 +34,8 @@ export interface CommandChat {
   kind: 'private' | 'group';
   /** Discord server id (settings and moderation are per guild on Discord). */
   guildId?: string;
+  /** Discord server name (the /privacy reply says which server a choice applies to). */
+  guildName?: string;
   title?: string;
 }
 
@@ -144,7 +146,19 @@ export interface AlertReply {
   lang: Lang;
 }
 
-export type Reply = TextReply | CardReply | SummaryReply | ErrorReply | AlertReply;
+/**
+ * A file for the requesting user only (/me export). Adapters must deliver it privately: Discord as
+ * an ephemeral attachment, Telegram with sendDocument in the private chat it was asked in.
+ */
+export interface FileReply {
+  kind: 'file';
+  filename: string;
+  mimeType: string;
+  bytes: Uint8Array;
+  caption: string;
+}
+
+export type Reply = TextReply | CardReply | SummaryReply | ErrorReply | AlertReply | FileReply;
 
 /** A voice note / audio file to analyse. */
 export interface VoiceInput {
@@ -170,13 +184,19 @@ export interface VoiceInput {
    * a moderation signal against them.
    */
   ownVoice?: boolean;
+  /**
+   * The person whose voice it is, when not the requester's (a reply-/mood to another member's
+   * note): their opt-out applies, the requester is rate-limited, and nothing is stored or counted
+   * towards moderation (as with ownVoice: false).
+   */
+  voiceOf?: CommandUser;
   signal?: AbortSignal;
 }
 
 /**
  * The commands (exported from src/commands/index.ts), all `(ctx, services, …) => Promise<Reply[]>`:
  *   handleVoice(ctx, s, input: VoiceInput)          card (+ privacy notice first time, + alert)
- *   handleMe(ctx, s)                                 the user's recent moods and trend
+ *   handleMe(ctx, s, { export?, privateReply? })     the user's recent moods and trend, or (export) a JSON file
  *   handleMood(ctx, s, { windowMs? })                chat summary, default last 24 h
  *   handleForget(ctx, s)                             deletes everything about the user, with counts
  *   handleLang(ctx, s, arg?: string)                 /lang en|zh

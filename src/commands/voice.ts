@@ -11,6 +11,7 @@ import { buildTimeline } from '../mood/timeline.ts';
 import type { HistoryEntry } from '../history/types.ts';
 import type { Lang } from '../mood/emotions.ts';
 import { isVoicemoodError, VoicemoodError } from '../errors.ts';
+import { isOptedOut } from '../history/privacy.ts';
 import { buildAlertReply } from './alert.ts';
 import { errorReply, isUserCaused, safely, settingsScope, text } from './common.ts';
 import { limiterKeys } from './rateLimit.ts';
@@ -20,8 +21,14 @@ import type { CardReply, CommandContext, Reply, Services, VoiceInput } from './t
 export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput): Promise<Reply[]> {
   return safely(ctx, s, async (lang) => {
     const strings = t(lang);
-    const user = await s.settings.getUserSettings(ctx.platform, ctx.user.id);
-    if (user.privacy === 'out') return input.trigger === 'request' ? [text(strings.optedOutRequest)] : [];
+    // The voice's owner decides: the sender, or the author of the note someone asked about.
+    const owner = input.voiceOf ?? ctx.user;
+    const ownVoice = input.ownVoice !== false && input.voiceOf === undefined;
+    if (isOptedOut(await s.settings.getUserSettings(ctx.platform, owner.id), ctx.chat.guildId)) {
+      return input.trigger === 'request' ? [text(input.voiceOf ? strings.optedOutAuthor : strings.optedOutRequest)] : [];
+    }
+    // A /forget of the owner while this is analysed wins (checked again before anything is kept).
+    const epoch = s.history.forgetEpoch(ctx.platform, owner.id);
     const scope = settingsScope(ctx);
     const chat = await s.settings.getChatSettings(ctx.platform, scope);
     if (ctx.chat.kind === 'group' && input.trigger === 'auto' && chat.replyMode === 'on_demand') return [];
@@ -58,10 +65,17 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
       deadline.clear();
     }
 
+    // Forgotten or opted out meanwhile: the result is dropped, nothing is stored or shown. The
+    // epoch is compared right before append() queues for the store's lock, which a forgetUser
+    // started later waits for (so it deletes this entry too).
+    if (s.history.forgetEpoch(ctx.platform, owner.id) !== epoch || isOptedOut(await s.settings.getUserSettings(ctx.platform, owner.id), ctx.chat.guildId)) {
+      s.logger.info({ platform: ctx.platform }, 'voice analysis dropped: its owner was forgotten or opted out meanwhile');
+      return [];
+    }
     const now = ctx.now();
     let stored: HistoryEntry | undefined;
     try {
-      if (input.ownVoice !== false) stored = await s.history.append({
+      if (ownVoice && s.history.forgetEpoch(ctx.platform, owner.id) === epoch) stored = await s.history.append({
         at: now,
         platform: ctx.platform,
         userId: ctx.user.id,

@@ -34,8 +34,10 @@ import {
   type ListOptions,
   type NewHistoryEntry,
   type Platform,
+  type UserExport,
   type UserSettings,
 } from './types.ts';
+import { optOutMarker } from './privacy.ts';
 
 export const DEFAULT_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
@@ -71,6 +73,7 @@ export class KeyvHistoryStore implements HistoryStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly forgets = new Map<string, number>();
 
   constructor(keyv: Keyv, options: HistoryOptions = {}) {
     this.keyv = keyv;
@@ -156,7 +159,20 @@ export class KeyvHistoryStore implements HistoryStore {
 
   async forgetUser(platform: Platform, userId: string): Promise<ForgetReport> {
     checkPlatform(platform);
+    // Bumped before any await: an analysis that checks after this point sees the /forget.
+    const k = userSettingsKey(platform, userId);
+    this.forgets.set(k, (this.forgets.get(k) ?? 0) + 1);
     return this.track(() => this.forgetLocked(platform, userId));
+  }
+
+  forgetEpoch(platform: Platform, userId: string): number {
+    return this.forgets.get(userSettingsKey(platform, userId)) ?? 0;
+  }
+
+  async exportUser(platform: Platform, userId: string): Promise<UserExport> {
+    checkPlatform(platform);
+    const [settings, scopes, entries] = await Promise.all([this.getUserSettings(platform, userId), this.keyv.get(alertScopesKey(platform, userId)) as Promise<string[] | undefined>, this.listUser(platform, userId)]);
+    return { platform, userId, settings, alertSubscriptions: scopes ?? [], entries };
   }
 
   private async forgetLocked(platform: Platform, userId: string): Promise<ForgetReport> {
@@ -181,7 +197,8 @@ export class KeyvHistoryStore implements HistoryStore {
       if (done) break;
     }
     await this.mutex.withKeys([userSettingsKey(platform, userId), alertScopesKey(platform, userId)], async () => {
-      if ((await this.keyv.get(userSettingsKey(platform, userId))) !== undefined) report.settings++;
+      const settings = (await this.keyv.get(userSettingsKey(platform, userId))) as UserSettings | undefined;
+      if (settings !== undefined) report.settings++;
       const scopes = ((await this.keyv.get(alertScopesKey(platform, userId))) as string[] | undefined) ?? [];
       for (const scope of scopes) {
         const removed = await this.mutex.withKeys([chatSettingsKey(platform, scope)], async () => {
@@ -192,7 +209,14 @@ export class KeyvHistoryStore implements HistoryStore {
         });
         if (removed) report.alertSubscriptions++;
       }
-      await this.keyv.deleteMany([userSettingsKey(platform, userId), alertScopesKey(platform, userId)]);
+      // An opt-out is kept (overwritten in place, never deleted first): without it the person's
+      // voice would be analysed again from now on.
+      const marker = optOutMarker(settings);
+      if (marker) {
+        await this.keyv.set(userSettingsKey(platform, userId), marker);
+        await this.keyv.delete(alertScopesKey(platform, userId));
+        report.keptOptOut = true;
+      } else await this.keyv.deleteMany([userSettingsKey(platform, userId), alertScopesKey(platform, userId)]);
     });
     return report;
   }
@@ -266,7 +290,10 @@ export class KeyvHistoryStore implements HistoryStore {
     const key = userSettingsKey(platform, userId);
     return this.track(() =>
       this.mutex.withKeys([key], async () => {
-        const next = dropUndefined({ ...(((await this.keyv.get(key)) as UserSettings | undefined) ?? {}), ...patch });
+        const stored = ((await this.keyv.get(key)) as UserSettings | undefined) ?? {};
+        const next = dropUndefined({ ...stored, ...patch });
+        // Per-server choices merge (a choice in one server leaves the others as they are).
+        if (patch.privacyByGuild) next.privacyByGuild = { ...stored.privacyByGuild, ...patch.privacyByGuild };
         await this.keyv.set(key, next);
         return next;
       }),

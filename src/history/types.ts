@@ -52,9 +52,16 @@ export interface UserSettings {
   /**
    * Voice analysis consent of this person: 'out' = never analyse or store their voice (Telegram:
    * notes are not analysed; Discord: packets dropped before decoding); 'in' = explicitly opted in
-   * (needed in Discord servers whose consent mode is 'opt_in'); undefined = not chosen.
+   * (Telegram only: on Discord a global 'in' is not consent to listening on any server, see
+   * privacyByGuild); undefined = not chosen. A global 'out' survives forgetUser.
    */
   privacy?: 'in' | 'out';
+  /**
+   * Discord: this person's choice per server (guild id → choice), made with /privacy in a server.
+   * Voice-channel listening in a server needs that server's 'in' (consent mode opt_in); a server's
+   * 'out' stops everything in that server. 'out' choices survive forgetUser.
+   */
+  privacyByGuild?: Record<string, 'in' | 'out'>;
 }
 
 export type ReplyMode = 'auto' | 'on_demand';
@@ -118,6 +125,19 @@ export interface ForgetReport {
   settings: number;
   /** Chats where the user was removed from the alert list. */
   alertSubscriptions: number;
+  /** Present when the user's opt-out marker was kept (see optOutMarker). */
+  keptOptOut?: true;
+}
+
+/** Everything stored about one person on one platform (/me export): what forgetUser would delete. */
+export interface UserExport {
+  platform: Platform;
+  userId: string;
+  settings: UserSettings;
+  /** Chats/guilds whose moderation alerts this person receives. */
+  alertSubscriptions: string[];
+  /** All their history entries within retention, oldest first. */
+  entries: HistoryEntry[];
 }
 
 export interface SettingsStore {
@@ -142,8 +162,19 @@ export interface HistoryStore extends SettingsStore {
   listUser(platform: Platform, userId: string, options?: ListOptions): Promise<HistoryEntry[]>;
   /** The chat's entries (all members), oldest first. */
   listChat(platform: Platform, chatId: string, options?: ListOptions): Promise<HistoryEntry[]>;
-  /** Deletes everything about the user on that platform: entries, index copies, settings, alert subscriptions. */
+  /**
+   * Deletes everything about the user on that platform: entries, index copies, settings, alert
+   * subscriptions — except their opt-out marker (optOutMarker), which is kept.
+   */
   forgetUser(platform: Platform, userId: string): Promise<ForgetReport>;
+  /**
+   * How many times forgetUser was called for this user in this process (starts at 0; bumped the
+   * moment forgetUser is called). An analysis compares it before and after to drop its result when
+   * a /forget came in between.
+   */
+  forgetEpoch(platform: Platform, userId: string): number;
+  /** Everything stored about the user on that platform (/me export). */
+  exportUser(platform: Platform, userId: string): Promise<UserExport>;
   /** Deletes entries older than the retention period; returns how many were removed. */
   prune(now?: number): Promise<number>;
   /** Waits for every pending write. */

@@ -75,7 +75,7 @@ export interface Harness {
   services: Services;
   engine: FakeEngine;
   clock: { now: number };
-  ctx(over?: { platform?: Platform; userId?: string; name?: string; chatId?: string; kind?: 'private' | 'group'; guildId?: string; lang?: Lang; admin?: boolean; anonymous?: boolean }): CommandContext;
+  ctx(over?: { platform?: Platform; userId?: string; name?: string; chatId?: string; kind?: 'private' | 'group'; guildId?: string; guildName?: string; lang?: Lang; admin?: boolean; anonymous?: boolean }): CommandContext;
   close(): Promise<void>;
 }
 
@@ -100,7 +100,7 @@ export async function harness(): Promise<Harness> {
     ctx: (o = {}) => ({
       platform: o.platform ?? 'telegram',
       user: { id: o.userId ?? 'u1', name: o.name ?? o.userId?.toUpperCase() ?? 'U1', ...(o.anonymous ? { anonymous: true } : {}) },
-      chat: { id: o.chatId ?? o.userId ?? 'u1', kind: o.kind ?? 'private', ...(o.guildId ? { guildId: o.guildId } : {}), title: 'Test chat' },
+      chat: { id: o.chatId ?? o.userId ?? 'u1', kind: o.kind ?? 'private', ...(o.guildId ? { guildId: o.guildId } : {}), ...(o.guildName ? { guildName: o.guildName } : {}), title: 'Test chat' },
       lang: o.lang ?? 'en',
       isAdmin: async () => o.admin ?? false,
       now,

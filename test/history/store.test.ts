@@ -70,15 +70,52 @@ test('forgetUser deletes entries, chat copies, settings and alert subscriptions,
   await h.setChatSettings('telegram', 'x', { alertAdmins: ['a', 'b'] });
 
   const report = await h.forgetUser('telegram', 'a');
-  assert.deepEqual(report, { entries: 4, chatEntries: 4, settings: 1, alertSubscriptions: 1 });
+  assert.deepEqual(report, { entries: 4, chatEntries: 4, settings: 1, alertSubscriptions: 1, keptOptOut: true });
   assert.deepEqual(await h.listUser('telegram', 'a'), []);
   assert.deepEqual((await h.listChat('telegram', 'x')).map((e) => e.userId), ['b']);
   assert.deepEqual(await h.listChat('telegram', 'y'), []);
-  assert.deepEqual(await h.getUserSettings('telegram', 'a'), {});
+  // Only the opt-out marker is kept: /forget must not switch analysis back on.
+  assert.deepEqual(await h.getUserSettings('telegram', 'a'), { privacy: 'out' });
   assert.deepEqual((await h.getChatSettings('telegram', 'x')).alertAdmins, ['b']);
   // The same id on the other platform is another person.
   assert.equal((await h.listUser('discord', 'a')).length, 1);
-  assert.deepEqual(await h.forgetUser('telegram', 'a'), { entries: 0, chatEntries: 0, settings: 0, alertSubscriptions: 0 });
+  assert.deepEqual(await h.forgetUser('telegram', 'a'), { entries: 0, chatEntries: 0, settings: 1, alertSubscriptions: 0, keptOptOut: true });
+  assert.deepEqual(await h.getUserSettings('telegram', 'a'), { privacy: 'out' });
+  await h.close();
+});
+
+test('forgetUser keeps only opt-outs (global and per server), drops everything else; per-server choices merge', async () => {
+  const h = await openHistory({ env: { VOICEMOOD_DATA_DIR: tempDir() } });
+  await h.setUserSettings('discord', 'd', { lang: 'zh', privacy: 'in', privacyByGuild: { g1: 'in' } });
+  await h.setUserSettings('discord', 'd', { privacyByGuild: { g2: 'out' } });
+  assert.deepEqual(await h.getUserSettings('discord', 'd'), { lang: 'zh', privacy: 'in', privacyByGuild: { g1: 'in', g2: 'out' } });
+  assert.equal(h.forgetEpoch('discord', 'd'), 0);
+  const forgetting = h.forgetUser('discord', 'd');
+  assert.equal(h.forgetEpoch('discord', 'd'), 1, 'bumped the moment forgetUser is called');
+  assert.equal(h.forgetEpoch('telegram', 'd'), 0, 'per platform');
+  assert.deepEqual(await forgetting, { entries: 0, chatEntries: 0, settings: 1, alertSubscriptions: 0, keptOptOut: true });
+  assert.deepEqual(await h.getUserSettings('discord', 'd'), { privacyByGuild: { g2: 'out' } });
+  // Nothing to keep: the record goes entirely.
+  await h.setUserSettings('discord', 'e', { lang: 'en', privacyByGuild: { g1: 'in' } });
+  assert.deepEqual(await h.forgetUser('discord', 'e'), { entries: 0, chatEntries: 0, settings: 1, alertSubscriptions: 0 });
+  assert.deepEqual(await h.getUserSettings('discord', 'e'), {});
+  await h.close();
+});
+
+test('exportUser returns what forgetUser would delete: settings, alert subscriptions, every entry', async () => {
+  const h = await openHistory({ env: { VOICEMOOD_DATA_DIR: tempDir() } });
+  await h.append(entry({ userId: 'a', chatId: 'x', userName: 'Ann' }));
+  await h.append(entry({ userId: 'a', chatId: 'y' }));
+  await h.append(entry({ userId: 'b', chatId: 'x' }));
+  await h.setUserSettings('telegram', 'a', { lang: 'zh', privacy: 'out' });
+  await h.setChatSettings('telegram', 'x', { alertAdmins: ['a'] });
+  const data = await h.exportUser('telegram', 'a');
+  assert.equal(data.platform, 'telegram');
+  assert.equal(data.userId, 'a');
+  assert.deepEqual(data.settings, { lang: 'zh', privacy: 'out' });
+  assert.deepEqual(data.alertSubscriptions, ['x']);
+  assert.deepEqual(data.entries.map((e) => [e.userId, e.chatId]), [['a', 'x'], ['a', 'y']]);
+  assert.deepEqual(await h.exportUser('discord', 'a'), { platform: 'discord', userId: 'a', settings: {}, alertSubscriptions: [], entries: [] });
   await h.close();
 });
 
