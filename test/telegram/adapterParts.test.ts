@@ -78,12 +78,27 @@ test('InFlight.drain waits for tasks started while draining', async () => {
 test('TimelineCache keeps the newest entries within its bound', () => {
   const cache = new TimelineCache(2);
   const item = { timeline: { windowS: 0.5, durationS: 1, windows: [] }, cardHtml: '', chatId: 1 };
-  const a = cache.put(item);
-  const b = cache.put(item);
-  const c = cache.put(item);
+  const a = cache.put(item)!;
+  const b = cache.put(item)!;
+  const c = cache.put(item)!;
   assert.equal(cache.get(a), undefined);
   assert.ok(cache.get(b) && cache.get(c));
   assert.ok(`tl:${c}`.length <= 64);
+});
+
+test('TimelineCache: forgetUser drops that person\'s timelines; one analysed before their /forget is refused', () => {
+  const epochs = new Map<string, number>();
+  const cache = new TimelineCache(10, (u) => epochs.get(u) ?? 0);
+  const item = (userId: string) => ({ timeline: { windowS: 0.5, durationS: 1, windows: [] }, cardHtml: '', chatId: 1, owner: { userId, epoch: epochs.get(userId) ?? 0 } });
+  const ann = cache.put(item('ann'))!;
+  const bob = cache.put(item('bob'))!;
+  const late = item('ann'); // analysis started before the /forget below
+  epochs.set('ann', 1);
+  cache.forgetUser('ann');
+  assert.equal(cache.get(ann), undefined);
+  assert.ok(cache.get(bob));
+  assert.equal(cache.put(late), undefined);
+  assert.ok(cache.put(item('ann')), 'a note analysed after the /forget is kept as usual');
 });
 
 test('downloadTelegramFile: downloads, refuses > 20 MB without calling getFile, turns a bad file id into a typed error', async (t) => {

@@ -31,6 +31,7 @@ const groupX = groupChat(-1001);
 const groupY = groupChat(-1002);
 const groupZ = groupChat(-1003, 'Team Z');
 const eve = user(105, 'Eve');
+const wanda = user(140, 'Wanda Admin');
 
 before(async () => {
   // The moderation test needs a model that hears voice-angry.ogg as angry or disgusted: the tiny
@@ -75,7 +76,7 @@ async function sendNote(chat: Message['chat'], from: typeof alice, fileId: strin
 async function command(chat: Message['chat'], from: typeof alice, text: string, replyToMessage?: Message): Promise<RecordedCall> {
   const msg = textMessage(tg, chat, from, text, replyToMessage);
   tg.pushUpdate(messageUpdate(msg));
-  return tg.waitForCall(replyTo(msg.message_id), 30_000, `the reply to ${text}`);
+  return tg.waitForCall((c) => replyTo(msg.message_id)(c) || replyTo(msg.message_id, 'sendDocument')(c), 30_000, `the reply to ${text}`);
 }
 
 test('startup: getMe, command menus in English and Chinese, no webhook, and it says what started', async () => {
@@ -241,6 +242,8 @@ test('group admins switch to on-demand; then only a /mood reply to a note analys
   assert.match(saved, /on_demand/);
 
   const downloads = (): number => tg.callsOf('getFile').length;
+  const notesOf = async (who: typeof bob): Promise<string> => /Your last (\d+) voice note/.exec(plain(String((await command(privateChat(who), who, '/me')).params.text)))?.[1] ?? '0';
+  const bobBefore = await notesOf(bob);
   const before = downloads();
   const note = fileMessage(tg, groupX, bob, 'hello');
   tg.pushUpdate(messageUpdate(note));
@@ -252,9 +255,9 @@ test('group admins switch to on-demand; then only a /mood reply to a note analys
   assert.equal(card.params.text, hello.cardHtml);
   assert.equal(downloads() - before, 1, 'the note itself was not analysed automatically');
   assert.equal(tg.calls.filter(replyTo(note.message_id)).length, 1);
-  // The analysis belongs to Bob, whose voice it is, not to Gina who asked.
+  // Gina asked about Bob's voice: shown to the group, but stored neither as Gina's nor as Bob's.
   assert.equal(plain(String((await command(privateChat(gina), gina, '/me')).params.text)), strings('en').meEmpty);
-  assert.match(plain(String((await command(privateChat(bob), bob, '/me')).params.text)), /Your last 3 voice notes/);
+  assert.equal(await notesOf(bob), bobBefore);
 });
 
 test('a group upgraded to a supergroup keeps its settings under the new chat id', async () => {
@@ -331,6 +334,74 @@ test('a forwarded voice note gets its card but is not stored as the forwarder’
   assert.equal(plain(String((await command(privateChat(fiona), fiona, '/me')).params.text)), strings('en').meEmpty);
 });
 
+test('/privacy out then /forget: the next voice note is still not downloaded nor analysed', async () => {
+  const olga = user(132, 'Olga');
+  await sendNote(privateChat(olga), olga, 'hello');
+  assert.equal(plain(String((await command(privateChat(olga), olga, '/privacy out')).params.text)), strings('en').privacyOut);
+  const forgot = plain(String((await command(privateChat(olga), olga, '/forget')).params.text));
+  assert.match(forgot, /1 analysed voice note/);
+  assert.match(forgot, /kept only the fact that you opted out/);
+  const downloads = tg.callsOf('getFile').length;
+  const note = fileMessage(tg, privateChat(olga), olga, 'hello');
+  tg.pushUpdate(messageUpdate(note));
+  // Updates are handled in order: once /me is answered, the note was handled before it.
+  assert.equal(plain(String((await command(privateChat(olga), olga, '/me')).params.text)), strings('en').meEmpty);
+  assert.equal(tg.callsOf('getFile').length, downloads, 'no download after /forget either');
+  assert.equal(tg.calls.filter(replyTo(note.message_id)).length, 0);
+});
+
+test('/forget also drops the timelines kept in memory: a Timeline button pressed later says it is gone', async () => {
+  const ivy = user(133, 'Ivy');
+  const { card } = await sendNote(privateChat(ivy), ivy, 'hello');
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  await command(privateChat(ivy), ivy, '/forget');
+  const sent = { message_id: card.resultMessageId!, date: 0, chat: privateChat(ivy), text: String(card.params.text) } as Message;
+  tg.pushUpdate(callbackUpdate(ivy, sent, data, 'cb-after-forget'));
+  const answer = await tg.waitForCall((c) => c.method === 'answerCallbackQuery' && c.params.callback_query_id === 'cb-after-forget', 30_000, 'the answer to the button');
+  assert.equal(answer.params.text, 'This timeline is no longer available — send the voice note again.');
+  assert.equal(tg.callsOf('editMessageText').filter((c) => Number(c.params.message_id) === card.resultMessageId).length, 0);
+});
+
+test('three members reply /mood to one angry note: it is analysed once, shown each time, nothing lands in the author’s history, no alert', async () => {
+  const group = groupChat(-1004, 'Team W');
+  const hank = user(141, 'Hank');
+  tg.setAdmins(group.id, [wanda]);
+  await command(group, wanda, '/alerts on');
+  await command(group, wanda, '/settings repeat_count 2');
+  await command(group, wanda, '/settings reply on_demand');
+  const downloads = tg.callsOf('getFile').length;
+  const note = fileMessage(tg, group, hank, 'angry');
+  tg.pushUpdate(messageUpdate(note));
+  const askers = [user(142, 'Ira'), user(143, 'Jon'), user(144, 'Kim')];
+  for (const who of askers) tg.pushUpdate(messageUpdate(textMessage(tg, group, who, '/mood', note)));
+  const shown = await tg.waitForCalls((c) => replyTo(note.message_id)(c) && c.params.text === angry.cardHtml, 3, 60_000, 'three cards of the note');
+  assert.equal(shown.length, 3);
+  assert.equal(tg.callsOf('getFile').length - downloads, 1, 'downloaded and analysed once');
+  // Settled: a later command of the same chat is answered after everything before it.
+  assert.equal(plain(String((await command(privateChat(hank), hank, '/me')).params.text)), strings('en').meEmpty);
+  for (const who of askers) assert.equal(plain(String((await command(privateChat(who), who, '/me')).params.text)), strings('en').meEmpty);
+  assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === wanda.id).length, 0, 'no alert about Hank');
+});
+
+test('/me export: a JSON document in a private chat; in a group, a sentence instead of anyone’s data', async () => {
+  const uma = user(150, 'Uma');
+  await sendNote(privateChat(uma), uma, 'hello');
+  await command(privateChat(uma), uma, '/lang en');
+  const doc = await command(privateChat(uma), uma, '/me export');
+  assert.equal(doc.method, 'sendDocument');
+  const file = Object.values(doc.files)[0]!;
+  assert.equal(file.filename, `voicemood-telegram-${uma.id}.json`);
+  const data = JSON.parse(new TextDecoder().decode(file.bytes));
+  assert.equal(data.userId, String(uma.id));
+  assert.deepEqual(data.settings, { lang: 'en' });
+  assert.equal(data.entries.length, 1);
+  assert.equal(data.entries[0].emotion, hello.emotion);
+  assert.match(String(doc.params.caption), /Everything I stored about you/);
+  const inGroup = await command(groupY, uma, '/me export');
+  assert.equal(inGroup.method, 'sendMessage');
+  assert.equal(plain(String(inGroup.params.text)), strings('en').exportGroup);
+  assert.equal(tg.callsOf('sendDocument').length, 1);
+});
 
 test('SIGTERM: finishes the analyses in flight, flushes history, exits 0, and the token never appeared in any output', async () => {
   const late = [user(901, 'Late1'), user(902, 'Late2'), user(903, 'Late3')];
@@ -346,6 +417,7 @@ test('SIGTERM: finishes the analyses in flight, flushes history, exits 0, and th
   assert.match(out, /Telegram: stopped/);
   // Every analysis finished before exit, so this count is final: the cooldown held back a second alert.
   assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === admin.id && /Heads-up/.test(String(c.params.text))).length, 1);
+  assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === wanda.id).length, 0, 'replies to Hank’s note never alerted about him');
   for (const n of notes) assert.equal(tg.calls.filter((c) => replyTo(n.message_id)(c) && c.params.text === hello.cardHtml).length, 1, `late note ${n.message_id} got its card before exit`);
   const history = await openHistory({ env: { VOICEMOOD_DATA_DIR: ws.dataDir } });
   try {

@@ -8,14 +8,17 @@
 import { Bot, GrammyError, InputFile, type Api, type Context } from 'grammy';
 import type { Chat, Message, User } from 'grammy/types';
 import { handleAlerts, handleForget, handleHelp, handleLang, handleMe, handleMood, handlePrivacy, handleSettings, handleStart, handleVoice } from '../../commands/index.ts';
-import type { Command, CommandContext, Reply, Services } from '../../commands/types.ts';
+import type { CardReply, Command, CommandContext, CommandUser, Reply, Services } from '../../commands/types.ts';
 import { errorReply, resolveLang } from '../../commands/common.ts';
+import { limiterKeys } from '../../commands/rateLimit.ts';
+import { isOptedOut } from '../../history/privacy.ts';
 import { toVoicemoodError, VoicemoodError } from '../../errors.ts';
 import type { Lang } from '../../mood/emotions.ts';
 import { t } from '../../mood/i18n.ts';
 import { renderTimelinePng, renderTimelineText } from '../../mood/timeline.ts';
 import type { TelegramBotOptions } from './config.ts';
-import { commandContext, isGroup } from './context.ts';
+import { AnalysedNotes, type AnalysedNote } from './analysedNotes.ts';
+import { commandContext, displayName, isGroup } from './context.ts';
 import { downloadTelegramFile } from './download.ts';
 import { fit, MESSAGE_LIMIT, pre } from './html.ts';
 import { InFlight } from './inFlight.ts';
@@ -44,7 +47,9 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   const bot = new Bot(options.token, { client: { apiRoot } });
   bot.api.config.use(retryTransformer());
   const inFlight = new InFlight();
-  const timelines = new TimelineCache();
+  const epochOf = (userId: string): number => services.history.forgetEpoch('telegram', userId);
+  const timelines = new TimelineCache(2000, epochOf);
+  const notes = new AnalysedNotes({ clock: services.clock });
   const log = services.logger.child({ platform: 'telegram' });
   const deps = { api: bot.api, timelines, logger: log };
   const maxAnalyses = options.maxAnalyses ?? services.engine.load().capacity;
@@ -67,11 +72,21 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
 
   /**
    * Downloads and analyses one note, then replies to it; never throws. A forwarded note is someone
-   * else's voice: answered, but not stored as the sender's (handleVoice's ownVoice).
+   * else's voice: answered, but not stored as the sender's (handleVoice's ownVoice). `requester`:
+   * who asked (a reply-/mood), when it is not the author: the author's opt-out applies, the
+   * requester is rate-limited, and nothing goes into the author's history or moderation. A note is
+   * analysed at most once (AnalysedNotes): later requests get the same card again.
    */
-  function analyze(message: Message, media: TelegramMedia, from: User, trigger: 'auto' | 'request', replyTo: number): void {
-    const cctx = context(message.chat, from);
+  function analyze(message: Message, media: TelegramMedia, author: User, trigger: 'auto' | 'request', replyTo: number, requester: User = author): void {
+    const cctx = context(message.chat, requester);
+    const ownerId = String(author.id);
+    const voiceOf: CommandUser | undefined = requester.id !== author.id ? { id: ownerId, name: displayName(author) } : undefined;
     const target = { chatId: message.chat.id, replyTo, reactTo: message.message_id };
+    const prior = notes.get(message.chat.id, message.message_id);
+    if (prior) {
+      inFlight.run(() => replay(prior, cctx, target, voiceOf, trigger, () => analyze(message, media, author, trigger, replyTo, requester)));
+      return;
+    }
     // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
     // that a flood cannot pile up downloads and decoded audio in memory.
     if (analysing >= maxAnalyses) {
@@ -79,7 +94,10 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
       return;
     }
     analysing++;
+    let settle!: (card: CardReply | undefined) => void;
+    notes.remember(message.chat.id, message.message_id, ownerId, new Promise((resolve) => (settle = resolve)));
     inFlight.run(async () => {
+      let card: CardReply | undefined;
       try {
         // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
         const download = async (signal: AbortSignal): Promise<Uint8Array> => {
@@ -93,14 +111,52 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
             throw e;
           }
         };
-        const replies = await handleVoice(cctx, services, { download, filename: media.filename, ...(media.mimeType ? { mimeType: media.mimeType } : {}), trigger, frames: true, ownVoice: message.forward_origin === undefined });
-        await deliver(deps, { ...target, lang: await replyLang(cctx) }, replies);
+        const epoch = epochOf(ownerId);
+        const replies = await handleVoice(cctx, services, {
+          download,
+          filename: media.filename,
+          ...(media.mimeType ? { mimeType: media.mimeType } : {}),
+          trigger,
+          frames: true,
+          ownVoice: message.forward_origin === undefined,
+          ...(voiceOf ? { voiceOf } : {}),
+        });
+        // The owner said /forget meanwhile: nothing of this note is shown or kept.
+        if (epochOf(ownerId) !== epoch) return;
+        card = replies.find((r): r is CardReply => r.kind === 'card');
+        await deliver(deps, { ...target, lang: await replyLang(cctx), owner: { userId: ownerId, epoch } }, replies);
       } catch (e) {
         await fail(target, cctx, e);
       } finally {
         analysing--;
+        settle(card);
       }
     });
+  }
+
+  /** A note analysed before: its card again (after the author's consent and the requester's rate limit), or a fresh try. */
+  async function replay(prior: AnalysedNote, cctx: CommandContext, target: Omit<ReplyTarget, 'lang'>, voiceOf: CommandUser | undefined, trigger: 'auto' | 'request', retry: () => void): Promise<void> {
+    const card = await prior.card;
+    if (!card) return retry(); // the first attempt gave no card (refused, failed): this one may
+    try {
+      const lang = await replyLang(cctx);
+      const strings = t(lang);
+      const epoch = epochOf(prior.authorId);
+      if (isOptedOut(await services.settings.getUserSettings('telegram', prior.authorId))) {
+        if (trigger === 'request') await deliver(deps, { ...target, lang }, [{ kind: 'text', text: voiceOf ? strings.optedOutAuthor : strings.optedOutRequest }]);
+        return;
+      }
+      const limit = services.limiter.take(limiterKeys(cctx));
+      if (!limit.ok) {
+        const text = limit.key.startsWith('chat:') ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS);
+        await deliver(deps, { ...target, lang }, [{ kind: 'error', code: 'rate_limited', retryAfterS: limit.retryAfterS, text }]);
+        return;
+      }
+      if (!notes.get(target.chatId, target.reactTo ?? 0)) return; // forgotten meanwhile
+      await deliver(deps, { ...target, lang, owner: { userId: prior.authorId, epoch } }, [card]);
+    } catch (e) {
+      await fail(target, cctx, e);
+    }
   }
 
   /** Runs a text command and replies to the command message. */
@@ -126,8 +182,18 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
 
   simple('start', handleStart);
   simple('help', handleHelp);
-  simple('me', handleMe);
-  simple('forget', handleForget);
+  // /me export: a JSON file of everything stored about the user (handleMe refuses it in groups).
+  bot.command('me', (ctx) => run(ctx, (cctx) => handleMe(cctx, services, { export: /^export$/i.test(ctx.match.trim()) })));
+  bot.command('forget', (ctx) =>
+    run(ctx, async (cctx) => {
+      const replies = await handleForget(cctx, services);
+      // In memory too: their timelines and analysed notes (an analysis still running is dropped by
+      // the forget epoch, see analyze()).
+      timelines.forgetUser(cctx.user.id);
+      notes.forgetUser(cctx.user.id);
+      return replies;
+    }),
+  );
   withArg('lang', handleLang);
   withArg('privacy', handlePrivacy);
   withArg('alerts', handleAlerts);
@@ -140,9 +206,10 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     // A note sent on behalf of a chat (a channel, an anonymous admin) has no person behind it whose
     // consent and history apply: /mood then answers with the chat's summary.
     const media = target?.sender_chat ? undefined : mediaOf(target);
-    // The voice is its author's: the entry goes to their history and their opt-out applies.
+    // The voice is its author's: their opt-out applies. Asked by someone else, it is shown to the
+    // group but stored nowhere and never counted towards an alert about the author.
     const author = target?.from ?? message?.from;
-    if (author && target && media) return analyze(target, media, author, 'request', target.message_id);
+    if (author && target && media && message?.from) return analyze(target, media, author, 'request', target.message_id, message.from);
     await run(ctx, (cctx) => handleMood(cctx, services, {}));
   });
 
@@ -155,7 +222,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     // handleVoice decides the same again; checking here first means not even downloading the voice
     // of someone who opted out, or a note in an on-demand group (someone replies /mood to it instead).
     const person = await services.settings.getUserSettings('telegram', String(message.from.id));
-    if (person.privacy === 'out') return;
+    if (isOptedOut(person)) return;
     if (isGroup(message.chat)) {
       const settings = await services.settings.getChatSettings('telegram', String(message.chat.id));
       if (settings.replyMode === 'on_demand') return;

@@ -20,6 +20,8 @@ export interface ReplyTarget {
   /** The analysed voice note, which gets the emotion as a reaction. */
   reactTo?: number;
   lang: Lang;
+  /** Whose voice a card shows, and their forget epoch when it was analysed (for the timeline cache). */
+  owner?: { userId: string; epoch: number };
 }
 
 export interface ReplyDeps {
@@ -58,6 +60,10 @@ export async function deliver(deps: ReplyDeps, target: ReplyTarget, replies: rea
       case 'alert':
         await sendAlert(deps, reply);
         break;
+      case 'file':
+        // Only ever produced for a private chat (the command refuses in groups).
+        await deps.api.sendDocument(target.chatId, new InputFile(reply.bytes, reply.filename), { caption: fit(reply.caption, CAPTION_LIMIT), ...quote(target) });
+        break;
     }
   }
 }
@@ -66,8 +72,8 @@ async function sendCard(deps: ReplyDeps, target: ReplyTarget, reply: CardReply):
   const html = cardHtml(reply);
   let markup: InlineKeyboardMarkup | undefined;
   if (reply.timeline && reply.timeline.windows.length > 0) {
-    const key = deps.timelines.put({ timeline: reply.timeline, cardHtml: html, chatId: target.chatId });
-    markup = { inline_keyboard: [[{ text: telegramStrings(target.lang).timelineButton, callback_data: `tl:${key}` }]] };
+    const key = deps.timelines.put({ timeline: reply.timeline, cardHtml: html, chatId: target.chatId, ...(target.owner ? { owner: target.owner } : {}) });
+    if (key !== undefined) markup = { inline_keyboard: [[{ text: telegramStrings(target.lang).timelineButton, callback_data: `tl:${key}` }]] };
   }
   await deps.api.sendMessage(target.chatId, html, { parse_mode: 'HTML', ...quote(target), ...(markup ? { reply_markup: markup } : {}) });
   const emoji = reactionFor(reply.card.emotion);

@@ -3,7 +3,7 @@
  *
  * It implements what our bot calls (getMe, getUpdates with offset/timeout long polling, getFile and
  * the /file/bot<token>/<path> download, sendMessage, editMessageText, editMessageReplyMarkup,
- * answerCallbackQuery, setMyCommands, setMessageReaction, sendPhoto as multipart,
+ * answerCallbackQuery, setMyCommands, setMessageReaction, sendPhoto and sendDocument as multipart,
  * getChatAdministrators, getChatMember, deleteWebhook, setWebhook) and records every call, so tests
  * push updates in and assert on what the bot answered. A wrong token gets 401 like the real API.
  */
@@ -19,7 +19,7 @@ export interface RecordedCall {
   method: string;
   /** Parameters as the bot sent them (JSON, query, urlencoded or multipart text fields). */
   params: Record<string, unknown>;
-  /** Multipart file parts: field name → bytes (sendPhoto). */
+  /** Multipart file parts: field name → bytes (sendPhoto, sendDocument). */
   files: Record<string, { filename: string; bytes: Uint8Array }>;
   /** Position in `calls` (calls are recorded once answered). */
   seq: number;
@@ -280,6 +280,17 @@ export class FakeTelegram {
         const bad = p.caption === undefined ? undefined : refused(checkText(String(p.caption), p.parse_mode, 1024, 'caption'));
         if (bad) return bad;
         return { result: this.message(p, { photo: [{ file_id: `photo-${this.nextMessageId}`, file_unique_id: `up-${this.nextMessageId}`, width: 800, height: 300 }], caption: p.caption === undefined ? undefined : String(p.caption) }) };
+      }
+      case 'sendDocument': {
+        // Like the real API: the document is a file_id, a URL, or attach://<part> naming an uploaded part.
+        const ref = typeof p.document === 'string' ? p.document : '';
+        const part = ref.startsWith('attach://') ? call.files[ref.slice('attach://'.length)] : call.files.document;
+        if (!part) return { error: 400, description: 'Bad Request: there is no document in the request' };
+        if (part.bytes.length === 0) return { error: 400, description: 'Bad Request: file must be non-empty' };
+        const bad = p.caption === undefined ? undefined : refused(checkText(String(p.caption), p.parse_mode, 1024, 'caption'));
+        if (bad) return bad;
+        const id = `doc-${this.nextMessageId}`;
+        return { result: this.message(p, { document: { file_id: id, file_unique_id: `u${id}`, file_name: part.filename, file_size: part.bytes.length }, caption: p.caption === undefined ? undefined : String(p.caption) }) };
       }
       case 'editMessageText': {
         const bad = refused(checkText(String(p.text ?? ''), p.parse_mode, 4096, 'message text')) ?? refused(checkMarkup(p.reply_markup));
