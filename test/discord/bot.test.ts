@@ -204,3 +204,58 @@ test('where the bot may not read the history (a reply is refused, 403 160002) th
   assert.equal(posted.body.embeds[0].title, (await expectedCard(voiceBytes)).title);
   assert.ok(fake.calls.some((c) => c.seq >= at && c.path === `/channels/${NOHIST}/messages` && c.body?.message_reference), 'a reply was tried first');
 });
+
+/** A slash command of ALICE's answered ephemerally (deferred, then the @original edit). */
+async function ephemeral(name: string, options: unknown[] = []): Promise<RecordedCall> {
+  const at = fake.calls.length;
+  const i = slash(ALICE, name, options);
+  fake.dispatch('INTERACTION_CREATE', i);
+  const cb = await fake.waitForCall(since(at)((c) => c.path === `/interactions/${i.id}/${i.token}/callback`));
+  assert.equal(cb.body.data?.flags, 64, 'only the caller sees it');
+  return fake.waitForCall(since(at)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`));
+}
+
+test('/privacy in a server is for that server, and the reply says which one', async () => {
+  const reply = await ephemeral('privacy', [{ name: 'choice', type: 3, value: 'in' }]);
+  assert.match(reply.body.content, /in the server Test Guild/);
+  assert.deepEqual((await history.getUserSettings('discord', ALICE)).privacyByGuild, { [GUILD]: 'in' });
+  assert.equal((await history.getUserSettings('discord', ALICE)).privacy, undefined, 'not a global choice');
+});
+
+test('/forget also drops the cards kept for Timeline buttons: a later click says the timeline is gone', async () => {
+  const at = fake.calls.length;
+  const attachment = fake.addAttachment('voice-message.ogg', voiceBytes, 'audio/ogg', { duration_secs: 2.8, waveform: 'AAAA' });
+  fake.dispatch('MESSAGE_CREATE', fake.message(GUILD, TEXT, ALICE, { attachments: [attachment], flags: 1 << 13 }));
+  const posted = await fake.waitForCall(since(at)((c) => c.method === 'POST' && c.path === `/channels/${TEXT}/messages` && c.body?.embeds?.length > 0));
+  const button = posted.body.components?.[0]?.components?.[0];
+  assert.ok(button?.custom_id?.startsWith(BUTTON.timeline));
+  await ephemeral('forget');
+  const mark = fake.calls.length;
+  const click = fake.interaction(GUILD, TEXT, ALICE, 3, { custom_id: button.custom_id, component_type: 2 }, { message: fake.message(GUILD, TEXT, fake.botUser.id, { embeds: posted.body.embeds, components: posted.body.components }) });
+  fake.dispatch('INTERACTION_CREATE', click);
+  const answer = await fake.waitForCall(since(mark)((c) => c.path === `/interactions/${click.id}/${click.token}/callback`));
+  assert.equal(answer.body.type, 4);
+  assert.equal(answer.body.data.flags, 64);
+  assert.equal(answer.body.data.content, 'That timeline is no longer available; send the voice message again.');
+  assert.equal(fake.calls.filter((c) => c.seq >= mark && c.method === 'PATCH').length, 0, 'the card is not edited');
+});
+
+test('/me export:true answers ephemerally with a JSON file of everything stored about the caller', async () => {
+  const at = fake.calls.length;
+  const attachment = fake.addAttachment('voice-message.ogg', voiceBytes, 'audio/ogg', { duration_secs: 2.8, waveform: 'AAAA' });
+  fake.dispatch('MESSAGE_CREATE', fake.message(GUILD, TEXT, ALICE, { attachments: [attachment], flags: 1 << 13 }));
+  await fake.waitForCall(since(at)((c) => c.method === 'POST' && c.path === `/channels/${TEXT}/messages` && c.body?.embeds?.length > 0));
+  await ephemeral('privacy', [{ name: 'choice', type: 3, value: 'in' }]);
+  const reply = await ephemeral('me', [{ name: 'export', type: 5, value: true }]);
+  assert.equal(reply.files.length, 1);
+  assert.equal(reply.files[0]!.filename, `voicemood-discord-${ALICE}.json`);
+  const doc = JSON.parse(new TextDecoder().decode(reply.files[0]!.bytes));
+  assert.equal(doc.platform, 'discord');
+  assert.equal(doc.userId, ALICE);
+  assert.deepEqual(doc.settings, { privacyByGuild: { [GUILD]: 'in' } });
+  assert.equal(doc.entries.length, 1);
+  assert.equal(doc.entries[0].guildId, GUILD);
+  assert.match(reply.body.content, /Everything I stored about you/);
+  // Without the option, /me is the usual summary.
+  assert.equal((await ephemeral('me')).files.length, 0);
+});

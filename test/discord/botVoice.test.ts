@@ -35,6 +35,9 @@ const ALICE = '210000000000000001';
 const BOB = '210000000000000002';
 const CAROL = '210000000000000003';
 const LOG = '310000000000000003';
+/** A second server running voicemood (RigOptions.otherGuild). */
+const OTHER_GUILD = '110000000000000002';
+const OTHER_TEXT = '320000000000000001';
 /** A channel id the fake knows (named 'general'), used as the channel the bot is moved to. */
 const TEXT_AS_STAGE = TEXT;
 
@@ -60,6 +63,8 @@ interface RigOptions {
   connection?: (receiver: FakeVoiceReceiver, channelId: string) => VoiceConnection;
   /** The voice channel denies Connect to @everyone (the bot included). */
   voiceDenied?: boolean;
+  /** A second server (OTHER_GUILD, with a text channel) with the same members. */
+  otherGuild?: boolean;
 }
 
 async function rig(o: RigOptions = {}): Promise<Rig> {
@@ -83,6 +88,20 @@ async function rig(o: RigOptions = {}): Promise<Rig> {
           { id: CAROL, username: 'carol', global_name: 'Carol' },
         ],
       },
+      ...(o.otherGuild
+        ? [
+            {
+              id: OTHER_GUILD,
+              name: 'Other Guild',
+              ownerId: BOB,
+              channels: [{ id: OTHER_TEXT, name: 'elsewhere', type: 0 }],
+              members: [
+                { id: ALICE, username: 'alice', global_name: 'Alice' },
+                { id: BOB, username: 'bob', global_name: 'Bob' },
+              ],
+            },
+          ]
+        : []),
     ],
   }).start();
   const tiny = await tinyEngine();
@@ -157,7 +176,8 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
       assert.equal((await callback(i, at)).body.data.flags, 64);
       await original(i, at); // the answer, after the choice is stored
     }
-    assert.equal((await history.getUserSettings('discord', CAROL)).privacy, 'out');
+    // In a server the choice is that server's own.
+    assert.equal((await history.getUserSettings('discord', CAROL)).privacyByGuild?.[GUILD], 'out');
 
     for (const userId of [ALICE, BOB, CAROL]) {
       fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
@@ -235,6 +255,63 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
     const bye = await fake.waitForCall((c: RecordedCall) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages`);
     assert.match(bye.body.content, /stopped listening/);
     assert.equal(started.bot.listeners.get(GUILD), undefined);
+  } finally {
+    await r.close();
+  }
+});
+
+test('consent is per server: /privacy in given on another server does not let this server listen to that member', async () => {
+  const r = await rig({ otherGuild: true });
+  const { fake, history, receiver, decoded, started, slash, callback, original } = r;
+  try {
+    // Alice consents on the other server only; Bob on this one.
+    let at = fake.calls.length;
+    const elsewhere = fake.interaction(OTHER_GUILD, OTHER_TEXT, ALICE, 2, { id: nextSnowflake(), name: 'privacy', type: 1, options: [{ name: 'choice', type: 3, value: 'in' }] }, { permissions: PERMISSIONS.member });
+    fake.dispatch('INTERACTION_CREATE', elsewhere);
+    assert.match((await original(elsewhere, at)).body.content, /in the server Other Guild/);
+    at = fake.calls.length;
+    const here = slash(BOB, 'privacy', [{ name: 'choice', type: 3, value: 'in' }]);
+    fake.dispatch('INTERACTION_CREATE', here);
+    assert.match((await original(here, at)).body.content, /in the server Voice Guild/);
+    assert.deepEqual((await history.getUserSettings('discord', ALICE)).privacyByGuild, { [OTHER_GUILD]: 'in' });
+
+    for (const userId of [ALICE, BOB]) {
+      fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    }
+    at = fake.calls.length;
+    const listen = slash(ALICE, 'listen', [{ name: 'start', type: 1, options: [] }], PERMISSIONS.manageGuild);
+    fake.dispatch('INTERACTION_CREATE', listen);
+    await callback(listen, at);
+    assert.match((await original(listen, at)).body.content, /Listening in/);
+
+    // Alice starts first, so her consent lookup is done by the time Bob is subscribed.
+    const a = await loadSpeech('speaker-a.wav');
+    receiver.startSpeaking(ALICE);
+    receiver.startSpeaking(BOB);
+    const sb = await receiver.subscribed(BOB);
+    let aliceDropped = 0;
+    for (const p of a.packets) {
+      receiver.packet(BOB, p);
+      if (!receiver.packet(ALICE, p)) aliceDropped++;
+    }
+    const closed = new Promise((res) => sb.once('close', res));
+    receiver.end(BOB);
+    await closed;
+    await started.bot.listeners.get(GUILD)!.session.idle();
+    assert.equal(aliceDropped, a.packets.length, 'none of Alice’s packets were received');
+    assert.ok(!receiver.subscribeCalls.includes(ALICE));
+    assert.ok(!decoded.includes(ALICE));
+    assert.equal((await history.listUser('discord', ALICE)).length, 0);
+    assert.ok((await history.listUser('discord', BOB)).length > 0, 'Bob, who consented here, is analysed');
+
+    // Once Alice consents on this server too, the next time she speaks she is listened to.
+    at = fake.calls.length;
+    const now = slash(ALICE, 'privacy', [{ name: 'choice', type: 3, value: 'in' }]);
+    fake.dispatch('INTERACTION_CREATE', now);
+    await original(now, at);
+    receiver.startSpeaking(ALICE);
+    await receiver.subscribed(ALICE);
+    assert.ok(receiver.subscribeCalls.includes(ALICE));
   } finally {
     await r.close();
   }

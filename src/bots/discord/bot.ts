@@ -61,7 +61,7 @@ export class DiscordBot {
   readonly listeners: VoiceListeners;
   readonly #s: Services;
   readonly #o: DiscordBotOptions;
-  readonly #timelines = new TimelineStore(500);
+  readonly #timelines: TimelineStore;
   readonly #inFlight = new Set<Promise<unknown>>();
   #stopping = false;
   /** Aborted by stop(): ends waits (a /mood listening period) that would otherwise hold shutdown. */
@@ -72,6 +72,7 @@ export class DiscordBot {
   constructor(services: Services, options: DiscordBotOptions) {
     this.#s = services;
     this.#o = options;
+    this.#timelines = new TimelineStore(500, (userId) => services.history.forgetEpoch('discord', userId));
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     // Attachments of server messages are empty without Message Content; only needed for voice messages.
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
@@ -106,7 +107,7 @@ export class DiscordBot {
     if (!audio) return;
     // Voice messages (MessageFlags.IsVoiceMessage) and plain audio files are treated alike.
     const ctx = contextFromMessage(m, this.#s);
-    const replies = await this.#analyse(ctx, audio, 'auto');
+    const { replies, owner } = await this.#analyse(ctx, audio, 'auto');
     const channel = m.channel.isSendable() ? m.channel : undefined;
     const reply = async (p: DiscordPayload): Promise<unknown> => {
       try {
@@ -117,18 +118,24 @@ export class DiscordBot {
         throw e;
       }
     };
-    for (const r of replies) await this.#deliver(r, reply, channel);
+    for (const r of replies) await this.#deliver(r, reply, channel, owner);
   }
 
-  async #analyse(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
+  /**
+   * Analyses one attachment of the sender's. `owner` carries their forget epoch from before the
+   * analysis: a /forget that came meanwhile empties the replies, and keeps the timeline out.
+   */
+  async #analyse(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<{ replies: Reply[]; owner: { userId: string; epoch: number } }> {
+    const owner = { userId: ctx.user.id, epoch: this.#s.history.forgetEpoch('discord', ctx.user.id) };
     // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
     // that a flood across many channels cannot pile up downloads and decoded audio in memory.
     if (this.#analysing >= (this.#o.maxAnalyses ?? this.#s.engine.load().capacity)) {
-      return [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, this.#s))];
+      return { replies: [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, this.#s))], owner };
     }
     this.#analysing++;
     try {
-      return await this.#analyseNow(ctx, a, trigger);
+      const replies = await this.#analyseNow(ctx, a, trigger);
+      return { replies: this.#s.history.forgetEpoch('discord', owner.userId) === owner.epoch ? replies : [], owner };
     } finally {
       this.#analysing--;
     }
@@ -144,10 +151,10 @@ export class DiscordBot {
    * Sends one structured reply: the first through `primary` (reply/edit), alerts to the log
    * channel, and further texts to the channel.
    */
-  async #deliver(r: Reply, primary: (p: DiscordPayload) => Promise<unknown>, channel?: SendableChannels): Promise<void> {
+  async #deliver(r: Reply, primary: (p: DiscordPayload) => Promise<unknown>, channel?: SendableChannels, owner?: { userId: string; epoch: number }): Promise<void> {
     switch (r.kind) {
       case 'card': {
-        const key = r.timeline && r.timeline.windows.length > 0 ? this.#timelines.put(r) : undefined;
+        const key = r.timeline && r.timeline.windows.length > 0 ? this.#timelines.put(r, owner) : undefined;
         await primary(renderCard(r, key));
         return;
       }
@@ -161,6 +168,10 @@ export class DiscordBot {
       case 'error':
         if (channel && r.kind === 'text') await channel.send(forChannel(renderText(r)));
         else await primary(renderText(r));
+        return;
+      case 'file':
+        // Only through `primary` of an ephemeral interaction (/me export): never into a channel.
+        await primary({ content: r.caption, files: [{ attachment: Buffer.from(r.bytes), name: r.filename }], ephemeral: true });
         return;
     }
   }
@@ -195,18 +206,22 @@ export class DiscordBot {
           await i.deferReply();
           lang = await langP;
           const a = i.options.getAttachment('audio', true);
-          const replies = isAudioAttachment(a) ? await this.#analyse(ctx, a, 'request') : [errorReply(new VoicemoodError('bad_input', ds(lang).noVoiceAttachment), lang)];
-          await this.#replyAll(i, replies);
+          const { replies, owner } = isAudioAttachment(a) ? await this.#analyse(ctx, a, 'request') : { replies: [errorReply(new VoicemoodError('bad_input', ds(lang).noVoiceAttachment), lang)], owner: undefined };
+          await this.#replyAll(i, replies, owner);
           return;
         }
         case 'me':
+          // Ephemeral: an export (/me export:true) is seen by the caller only, in a server too.
           await i.deferReply({ flags: MessageFlags.Ephemeral });
-          await this.#replyAll(i, await handleMe(ctx, this.#s));
+          await this.#replyAll(i, await handleMe(ctx, this.#s, { export: i.options.getBoolean('export') ?? false, privateReply: true }));
           return;
         case 'forget': {
           await i.deferReply({ flags: MessageFlags.Ephemeral });
           this.listeners.forgetUser(ctx.user.id);
-          await this.#replyAll(i, await handleForget(ctx, this.#s));
+          const replies = await handleForget(ctx, this.#s);
+          // In memory too; an analysis still running is dropped by the forget epoch (#analyse).
+          this.#timelines.forgetUser(ctx.user.id);
+          await this.#replyAll(i, replies);
           return;
         }
         case 'privacy': {
@@ -214,7 +229,8 @@ export class DiscordBot {
           await i.deferReply({ flags: MessageFlags.Ephemeral });
           const choice = i.options.getString('choice') ?? undefined;
           const replies = await handlePrivacy(ctx, this.#s, choice);
-          if (choice === 'out') this.listeners.forgetUser(ctx.user.id);
+          // In a server the choice is that server's; in a DM it is for every server.
+          if (choice === 'out') this.listeners.forgetUser(ctx.user.id, i.guildId ?? undefined);
           await i.editReply(forChannel(this.#textPayload(replies)));
           return;
         }
@@ -248,17 +264,22 @@ export class DiscordBot {
   }
 
   /** Replies of a command after deferReply: the first edits the deferred answer, the rest follow. */
-  async #replyAll(i: ChatInputCommandInteraction, replies: Reply[]): Promise<void> {
+  async #replyAll(i: ChatInputCommandInteraction, replies: Reply[], owner?: { userId: string; epoch: number }): Promise<void> {
     let first = true;
     for (const r of replies) {
-      await this.#deliver(r, async (p) => {
-        if (first) {
-          first = false;
-          const { flags: _flags, ...rest } = forInteraction(p);
-          return i.editReply(rest);
-        }
-        return i.followUp(forInteraction(p));
-      });
+      await this.#deliver(
+        r,
+        async (p) => {
+          if (first) {
+            first = false;
+            const { flags: _flags, ...rest } = forInteraction(p);
+            return i.editReply(rest);
+          }
+          return i.followUp(forInteraction(p));
+        },
+        undefined,
+        owner,
+      );
     }
     if (first) await i.editReply({ content: '✅' });
   }

@@ -37,7 +37,11 @@ export function commandDefinitions(): RESTPostAPIChatInputApplicationCommandsJSO
       .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
       .addSubcommand((c) => c.setName('start').setDescription('Start listening in your voice channel').setDescriptionLocalizations(zh('开始在你的语音频道收听')))
       .addSubcommand((c) => c.setName('stop').setDescription('Stop listening').setDescriptionLocalizations(zh('停止收听'))),
-    new SlashCommandBuilder().setName('me').setDescription('Your recent moods and trend').setDescriptionLocalizations(zh('你最近的情绪和趋势')),
+    new SlashCommandBuilder()
+      .setName('me')
+      .setDescription('Your recent moods and trend')
+      .setDescriptionLocalizations(zh('你最近的情绪和趋势'))
+      .addBooleanOption((o) => o.setName('export').setDescription('Send me a file of everything stored about me (only I see it)').setDescriptionLocalizations(zh('以文件发送关于我的全部数据（仅我可见）'))),
     new SlashCommandBuilder().setName('forget').setDescription('Delete everything I stored about you').setDescriptionLocalizations(zh('删除我保存的关于你的一切')),
     new SlashCommandBuilder()
       .setName('privacy')

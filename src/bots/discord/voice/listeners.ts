@@ -167,9 +167,9 @@ export class VoiceListeners {
     await Promise.all([...this.#byGuild.keys()].map((g) => this.stop(g, 'shutdown')));
   }
 
-  /** A member opted out or asked to be forgotten: drop them from every live session at once. */
-  forgetUser(userId: string): void {
-    for (const l of this.#byGuild.values()) l.session.forgetSpeaker(userId);
+  /** A member opted out or asked to be forgotten: drop them from the live sessions (of one server, or all) at once. */
+  forgetUser(userId: string, guildId?: string): void {
+    for (const l of this.#byGuild.values()) if (guildId === undefined || l.scope.guildId === guildId) l.session.forgetSpeaker(userId);
   }
 
   #watch(l: Listening, connection: VoiceConnection): void {
