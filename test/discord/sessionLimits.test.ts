@@ -127,3 +127,59 @@ test('VoiceSession: a member who opts out while their utterance is analysed leav
     await session.stop();
   }
 });
+
+test('VoiceSession: a member who says /forget while their utterance is analysed leaves nothing behind, even where everyone is analysed', async () => {
+  const receiver = new FakeVoiceReceiver();
+  let epoch = 0;
+  const results: string[] = [];
+  const counting = countingEngine();
+  // The engine holds the first utterance until the test has moved the epoch (the /forget).
+  let entered!: () => void;
+  const inEngine = new Promise<void>((r) => (entered = r));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const engine: EmotionEngine = {
+    ...counting,
+    async analyze(samples, opts) {
+      entered();
+      await gate;
+      return counting.analyze(samples, opts);
+    },
+  };
+  const session = new VoiceSession({
+    guildId: 'g',
+    channelId: 'v',
+    engine,
+    mayAnalyse: async () => true, // a server in consent mode opt_out: /forget does not stop listening
+    forgetEpoch: () => epoch,
+    displayName: (id) => id,
+    clock: () => 1_000_000,
+    logger: createLogger({ level: 'silent' }),
+    onResult: (s) => void results.push(s.userId),
+  });
+  session.attach(receiver);
+  const speak = async () => {
+    receiver.startSpeaking('u1');
+    const s = await receiver.subscribed('u1');
+    for (const p of burst()) receiver.packet('u1', p);
+    const closed = new Promise((r) => s.once('close', r));
+    receiver.end('u1');
+    await closed;
+  };
+  try {
+    await speak();
+    await inEngine;
+    epoch++; // /forget arrives while the engine works
+    release();
+    await session.idle();
+    assert.equal(counting.calls, 1, 'the utterance reached the engine');
+    assert.deepEqual(results, [], 'nothing passed on to be stored');
+    assert.equal(session.mood.has('u1'), false);
+    // The next utterance, after the /forget, is analysed as usual.
+    await speak();
+    await session.idle();
+    assert.deepEqual(results, ['u1']);
+  } finally {
+    await session.stop();
+  }
+});

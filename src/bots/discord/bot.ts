@@ -219,7 +219,9 @@ export class DiscordBot {
           await i.deferReply({ flags: MessageFlags.Ephemeral });
           this.listeners.forgetUser(ctx.user.id);
           const replies = await handleForget(ctx, this.#s);
-          // In memory too; an analysis still running is dropped by the forget epoch (#analyse).
+          // In memory too; an analysis still running is dropped by the forget epoch (#analyse and
+          // the voice sessions). Sessions again: an utterance may have landed before the epoch moved.
+          this.listeners.forgetUser(ctx.user.id);
           this.#timelines.forgetUser(ctx.user.id);
           await this.#replyAll(i, replies);
           return;

@@ -12,7 +12,7 @@ const en = {
   listeningStarted: (channel: string, mode: 'opt_in' | 'opt_out', seconds?: number) =>
     `🎙️ voicemood is listening in ${channel}${seconds ? ` for ${seconds} s` : ''} to tell how the channel sounds. No audio is recorded or stored — only emotion scores. ` +
     (mode === 'opt_in'
-      ? 'Only members who opted in with `/privacy in` are analysed.'
+      ? 'Only members who opted in with `/privacy in` in this server are analysed.'
       : 'Members who do not want this can use `/privacy out` at any time; their voice is then ignored.'),
   listeningStopped: (channel: string) => `🔇 voicemood stopped listening in ${channel}.`,
   listeningKicked: (channel: string) => `🔇 I was disconnected from ${channel}, so I stopped listening.`,
@@ -40,7 +40,7 @@ const zh: Strings = {
   timelineGone: '该时间线已不可用，请重新发送语音消息。',
   listeningStarted: (channel, mode, seconds) =>
     `🎙️ voicemood 正在 ${channel} 收听${seconds ? ` ${seconds} 秒` : ''}，以了解频道的情绪。不会录制或保存任何音频，只保存情绪分数。` +
-    (mode === 'opt_in' ? '只分析用 `/privacy in` 同意的成员。' : '不希望被分析的成员可随时使用 `/privacy out`，之后其语音将被忽略。'),
+    (mode === 'opt_in' ? '只分析在本服务器用 `/privacy in` 同意的成员。' : '不希望被分析的成员可随时使用 `/privacy out`，之后其语音将被忽略。'),
   listeningStopped: (channel) => `🔇 voicemood 已停止在 ${channel} 收听。`,
   listeningKicked: (channel) => `🔇 我已从 ${channel} 断开，因此停止收听。`,
   notInVoice: '请先加入一个语音频道，然后再运行此命令。',

@@ -108,6 +108,7 @@ export class VoiceListeners {
       ...(s.requestTimeoutMs !== undefined ? { analysisTimeoutMs: s.requestTimeoutMs } : {}),
       ...this.#o.session,
       mayAnalyse: (userId) => mayAnalyseVoice(s.settings, guild.id, userId),
+      forgetEpoch: (userId) => s.history.forgetEpoch('discord', userId),
       displayName: (userId) => {
         const m = guild.members.cache.get(userId);
         return m?.displayName ?? this.#o.client.users.cache.get(userId)?.username ?? userId;

@@ -53,6 +53,11 @@ export interface VoiceSessionOptions {
   createDecoder?: (userId: string) => OpusPacketDecoder;
   /** Called after each analysed utterance has been added to the state. */
   onResult?: (speaker: { userId: string; name: string }, record: UtteranceRecord) => void | Promise<void>;
+  /**
+   * How often the member was forgotten (HistoryStore.forgetEpoch): an utterance whose member said
+   * /forget while it was analysed is dropped, never kept nor passed to onResult.
+   */
+  forgetEpoch?: (userId: string) => number;
   /** Called once per member who could not be analysed because the speaker cap was reached. */
   onSpeakerCapped?: (userId: string) => void;
 }
@@ -222,6 +227,7 @@ export class VoiceSession {
   }
 
   async #analyse(userId: string, samples: Float32Array, durationS: number, at: number): Promise<void> {
+    const epoch = this.#o.forgetEpoch?.(userId);
     try {
       const deadline = requestDeadline(this.#o.analysisTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
       let r;
@@ -232,6 +238,9 @@ export class VoiceSession {
       }
       // The member may have opted out while the engine worked: ask again before keeping anything.
       if (this.#stopped || !(await this.#o.mayAnalyse(userId))) return;
+      // Checked right before anything is kept: onResult's append queues for the store's lock at
+      // once, so a forgetUser that bumps the epoch after this point still deletes the entry.
+      if (this.#o.forgetEpoch?.(userId) !== epoch) return;
       const record: UtteranceRecord = { at, durationS, emotion: r.emotion, confidence: r.confidence, scores: r.scores };
       const name = this.#o.displayName(userId);
       if (!this.mood.add(userId, name, record, this.#o.clock())) {
