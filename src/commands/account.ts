@@ -10,7 +10,7 @@ export function handleForget(ctx: CommandContext, s: Services): Promise<Reply[]>
     const r = await s.history.forgetUser(ctx.platform, ctx.user.id);
     const strings = t(lang);
     const kept = r.keptOptOut ? ` ${strings.forgetKeptOptOut}` : '';
-    if (r.entries + r.chatEntries + r.alertSubscriptions === 0 && (r.settings === 0 || r.keptOptOut)) return [text(strings.forgetNothing + kept)];
+    if (r.entries + r.chatEntries + r.settings + r.alertSubscriptions === 0) return [text(strings.forgetNothing + kept)];
     return [text(strings.forgetDone(r.entries, r.chatEntries, r.settings) + kept)];
   });
 }

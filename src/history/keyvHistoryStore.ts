@@ -198,7 +198,10 @@ export class KeyvHistoryStore implements HistoryStore {
     }
     await this.mutex.withKeys([userSettingsKey(platform, userId), alertScopesKey(platform, userId)], async () => {
       const settings = (await this.keyv.get(userSettingsKey(platform, userId))) as UserSettings | undefined;
-      if (settings !== undefined) report.settings++;
+      // An opt-out is kept: without it the person's voice would be analysed again from now on. A
+      // record that held nothing but the opt-out does not count as deleted.
+      const marker = optOutMarker(settings);
+      if (settings !== undefined && JSON.stringify(settings) !== JSON.stringify(marker)) report.settings++;
       const scopes = ((await this.keyv.get(alertScopesKey(platform, userId))) as string[] | undefined) ?? [];
       for (const scope of scopes) {
         const removed = await this.mutex.withKeys([chatSettingsKey(platform, scope)], async () => {
@@ -209,9 +212,7 @@ export class KeyvHistoryStore implements HistoryStore {
         });
         if (removed) report.alertSubscriptions++;
       }
-      // An opt-out is kept (overwritten in place, never deleted first): without it the person's
-      // voice would be analysed again from now on.
-      const marker = optOutMarker(settings);
+      // Overwritten in place, never deleted first (a crash in between must not lose the opt-out).
       if (marker) {
         await this.keyv.set(userSettingsKey(platform, userId), marker);
         await this.keyv.delete(alertScopesKey(platform, userId));
