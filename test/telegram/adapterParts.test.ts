@@ -12,6 +12,8 @@ import { COMMAND_MENU } from '../../src/bots/telegram/commandMenu.ts';
 import { escapeHtml } from '../../src/bots/telegram/html.ts';
 import { InFlight } from '../../src/bots/telegram/inFlight.ts';
 import { TimelineCache } from '../../src/bots/telegram/timelineCache.ts';
+import { AnalysedNotes } from '../../src/bots/telegram/analysedNotes.ts';
+import type { CardReply } from '../../src/commands/types.ts';
 import { langOf } from '../../src/bots/telegram/context.ts';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
 
@@ -99,6 +101,27 @@ test('TimelineCache: forgetUser drops that person\'s timelines; one analysed bef
   assert.ok(cache.get(bob));
   assert.equal(cache.put(late), undefined);
   assert.ok(cache.put(item('ann')), 'a note analysed after the /forget is kept as usual');
+});
+
+test('AnalysedNotes: one entry per chat + message while its card is fresh; a failed analysis and a /forget of the author drop it', async () => {
+  let now = 0;
+  const notes = new AnalysedNotes({ clock: () => now, ttlMs: 1000, capacity: 2 });
+  const card = { kind: 'card' } as CardReply;
+  notes.remember(1, 10, 'ann', Promise.resolve(card));
+  assert.equal(await notes.get(1, 10)!.card, card);
+  assert.equal(notes.get(2, 10), undefined, 'per chat');
+  notes.remember(1, 11, 'bob', Promise.resolve(undefined)); // refused or failed: a later request may try again
+  await new Promise((r) => setImmediate(r));
+  assert.equal(notes.get(1, 11), undefined);
+  notes.remember(1, 12, 'ann', Promise.resolve(card));
+  notes.forgetUser('ann');
+  assert.equal(notes.get(1, 10), undefined);
+  assert.equal(notes.get(1, 12), undefined);
+  notes.remember(1, 13, 'bob', Promise.resolve(card));
+  now = 1001;
+  assert.equal(notes.get(1, 13), undefined, 'expired');
+  for (let m = 20; m < 25; m++) notes.remember(1, m, 'cy', Promise.resolve(card));
+  assert.equal(notes.size, 2, 'bounded');
 });
 
 test('downloadTelegramFile: downloads, refuses > 20 MB without calling getFile, turns a bad file id into a typed error', async (t) => {
