@@ -12,6 +12,7 @@ import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import { dataDir, numberFromEnv, readSecret, type Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
 import { KeyvHistoryStore, DEFAULT_RETENTION_DAYS } from './keyvHistoryStore.ts';
+import { ensurePostgresTable, type PostgresAdapterLike } from './postgresTable.ts';
 import { SqliteKeyvStore } from './sqliteKeyvStore.ts';
 import type { HistoryStore } from './types.ts';
 
@@ -27,6 +28,8 @@ export interface OpenHistoryOptions {
   now?: () => number;
   /** Background retention sweep interval (default 6 h; 0 = off). */
   pruneEveryMs?: number;
+  /** How long a Postgres backend may take to become usable at start (default 15 s). */
+  connectTimeoutMs?: number;
 }
 
 /** The backend in words, for the startup log (never with a password). */
@@ -40,13 +43,13 @@ export async function openHistory(options: OpenHistoryOptions = {}): Promise<His
   const env = options.env ?? process.env;
   const url = options.url ?? readSecret(env, 'KEYV_URL');
   const retentionDays = options.retentionDays ?? numberFromEnv(env, 'VOICEMOOD_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, { min: 1, max: 36500 });
-  const store = await storeFor(url, env);
+  const store = await storeFor(url, env, options.connectTimeoutMs);
   const keyv = new Keyv({ store, namespace: HISTORY_NAMESPACE, throwOnErrors: true });
   const history = new KeyvHistoryStore(keyv, { retentionDays, pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS, ...(options.now ? { now: options.now } : {}) });
   return Object.assign(history, { backend: describeHistoryBackend(url ? { ...env, KEYV_URL: url } : { ...env, KEYV_URL: undefined }) });
 }
 
-async function storeFor(url: string | undefined, env: Env): Promise<KeyvStoreAdapter> {
+async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: number | undefined): Promise<KeyvStoreAdapter> {
   if (!url) return new SqliteKeyvStore(join(dataDir(env), HISTORY_FILE));
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
   try {
@@ -59,7 +62,13 @@ async function storeFor(url: string | undefined, env: Env): Promise<KeyvStoreAda
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
       const { default: KeyvPostgres } = await import('@keyv/postgres');
-      return new KeyvPostgres({ uri: url }) as unknown as KeyvStoreAdapter;
+      const store = new KeyvPostgres({ uri: url });
+      // Its own lazy CREATE TABLE may fail silently (server still starting): create it before use.
+      await ensurePostgresTable(store as unknown as PostgresAdapterLike, connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }).catch(async (e: unknown) => {
+        await store.disconnect().catch(() => undefined);
+        throw e;
+      });
+      return store as unknown as KeyvStoreAdapter;
     }
   } catch (e) {
     throw new VoicemoodError('internal', `The history backend (${scheme}) cannot be reached.`, { cause: e });
