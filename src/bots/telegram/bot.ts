@@ -84,7 +84,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
         // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
         const download = async (signal: AbortSignal): Promise<Uint8Array> => {
           try {
-            return await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot }, media.fileId, media.fileSize, { signal });
+            return await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot, ...(options.localFiles ? { localFiles: true } : {}) }, media.fileId, media.fileSize, { signal });
           } catch (e) {
             // A failed Telegram download is not the model download the generic sentence talks about.
             if (e instanceof VoicemoodError && e.details.telegramDownload) {
