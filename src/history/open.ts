@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import { dataDir, numberFromEnv, readSecret, type Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
+import { redact, registerSecret } from '../util/log.ts';
 import { KeyvHistoryStore, DEFAULT_RETENTION_DAYS } from './keyvHistoryStore.ts';
 import { ensurePostgresTable, type PostgresAdapterLike } from './postgresTable.ts';
 import { SqliteKeyvStore } from './sqliteKeyvStore.ts';
@@ -36,7 +37,8 @@ export interface OpenHistoryOptions {
 export function describeHistoryBackend(env: Env = process.env): string {
   const url = env.KEYV_URL?.trim();
   if (!url) return `sqlite file ${join(dataDir(env), HISTORY_FILE)}`;
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  registerSecret(url); // its password and secret query parameters, also when passed as options.url
+  return redact(url);
 }
 
 export async function openHistory(options: OpenHistoryOptions = {}): Promise<HistoryStore & { backend: string }> {
@@ -71,7 +73,8 @@ async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: num
       return store as unknown as KeyvStoreAdapter;
     }
   } catch (e) {
-    throw new VoicemoodError('internal', `The history backend (${scheme}) cannot be reached.`, { cause: e });
+    // Names the host and port (never the password) so that the admin sees which server failed.
+    throw new VoicemoodError('internal', `The history backend (${describeHistoryBackend({ ...env, KEYV_URL: url })}) cannot be reached.`, { cause: e });
   }
   throw new VoicemoodError('bad_input', `KEYV_URL must start with redis://, rediss://, postgres:// or sqlite:// (got "${scheme}:").`);
 }

@@ -169,7 +169,7 @@ test('postgres: an unreachable server fails at open with a sentence, within the 
   const closed = await freePort();
   const t0 = Date.now();
   await assert.rejects(openHistory({ url: `postgres://voicemood:s3cret@127.0.0.1:${closed}/postgres`, pruneEveryMs: 0, connectTimeoutMs: 500 }), (e: Error) => {
-    assert.match(e.message, /history backend \(postgres\) cannot be reached/);
+    assert.match(e.message, new RegExp(`history backend \\(postgres://voicemood:\\[redacted\\]@127\\.0\\.0\\.1:${closed}/postgres\\) cannot be reached`));
     assert.doesNotMatch(e.message, /s3cret/);
     return true;
   });
