@@ -42,6 +42,8 @@ let history: HistoryStore;
 let dataDir: string;
 let started: StartedDiscordBot;
 let voice: Uint8Array;
+/** The bot's warnings (JSON lines). */
+const logLines: string[] = [];
 
 before(async () => {
   const alice = { id: ALICE, username: 'alice', global_name: 'Alice' };
@@ -63,7 +65,7 @@ before(async () => {
     settings: history,
     limiter: new TokenBucketLimiter({ clock: Date.now }),
     moderation: new InMemoryModerationGate(),
-    logger: createLogger({ level: 'silent' }),
+    logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } as unknown as NodeJS.WritableStream }),
     clock: Date.now,
   };
   // Both servers send alerts to their own log channel.
@@ -184,4 +186,44 @@ test('/forget by Alice deletes her data and leaves Bob’s and Carol’s', async
   assert.match(json(mood1.edit), /Bob/);
   const me = await slash(G1, TEXT1, BOB, 'me');
   assert.ok(me.edit.body.content.includes(t('en').meTitle(2)));
+});
+
+/** /settings with options, as an admin; returns the text the deferred answer was edited to. */
+async function settings(guild: string, channel: string, user: string, options: { name: string; type: number; value: string }[]): Promise<string> {
+  const i = fake.interaction(guild, channel, user, 2, { id: nextSnowflake(), name: 'settings', type: 1, options }, { permissions: PERMISSIONS.manageGuild });
+  fake.dispatch('INTERACTION_CREATE', i);
+  const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
+  return String(edit.body.content);
+}
+
+test('/settings logchannel refuses a channel of another server with a sentence, accepts its own', async () => {
+  for (const value of [LOG2, `<#${LOG2}>`, '399999999999999999']) {
+    const answer = await settings(G1, TEXT1, BOB, [
+      { name: 'name', type: 3, value: 'logchannel' },
+      { name: 'value', type: 3, value },
+    ]);
+    assert.equal(answer, t('en').settingsLogChannelForeign.replace(/[*_~`|>\\]/g, (ch) => `\\${ch}`), value);
+    assert.equal((await history.getChatSettings('discord', G1)).logChannelId, LOG1, `${value}: unchanged`);
+  }
+  assert.match(await settings(G1, TEXT1, BOB, [{ name: 'name', type: 3, value: 'logchannel' }, { name: 'value', type: 3, value: TEXT1 }]), /Saved/);
+  assert.equal((await history.getChatSettings('discord', G1)).logChannelId, TEXT1);
+  await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
+});
+
+test('an alert is never posted into another server’s channel, whatever is stored: skipped and logged', async () => {
+  // As if stored by an older version that did not check: server 1's log channel is server 2's.
+  await history.setChatSettings('discord', G1, { logChannelId: LOG2 });
+  const mark = fake.calls.length;
+  const warned = logLines.length;
+  engine.next = 'angry';
+  for (let k = 0; k < 3; k++) await note(G1, TEXT1, BOB);
+  engine.next = 'happy';
+  const deadline = Date.now() + 30_000;
+  while (!logLines.slice(warned).some((l) => l.includes('alert not posted')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const warning = logLines.slice(warned).find((l) => l.includes('alert not posted'));
+  assert.ok(warning, `a warning is logged; got ${logLines.slice(warned).join('')}`);
+  assert.equal(JSON.parse(warning).channelId, LOG2);
+  assert.equal(JSON.parse(warning).guildId, G1);
+  assert.deepEqual(fake.calls.filter((c) => c.seq >= mark && isPostTo(LOG2)(c)), [], 'nothing posted in server 2');
+  await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
 });

@@ -30,6 +30,7 @@ import { MOOD_DEFAULT_LISTEN_S, MOOD_DEFAULT_WINDOW_MIN, MOOD_MAX_LISTEN_S } fro
 import { contextFromInteraction, contextFromMessage, isGuildAdmin } from './context.ts';
 import { BUTTON, forChannel, forInteraction, renderAlert, renderCard, renderCardWithTimeline, renderSummary, renderText, type DiscordPayload } from './render.ts';
 import { fitEmbeds } from './embedLimits.ts';
+import { postToGuildChannel } from './guildChannel.ts';
 import { ds } from './strings.ts';
 import { TimelineStore } from './timelineStore.ts';
 import { VoiceListeners, type Connector } from './voice/listeners.ts';
@@ -155,22 +156,13 @@ export class DiscordBot {
         await primary(renderSummary(r));
         return;
       case 'alert':
-        if (r.logChannelId) await this.#postTo(r.logChannelId, renderAlert(r));
+        if (r.logChannelId) await postToGuildChannel(this.client, r.signal.guildId, r.logChannelId, renderAlert(r), this.#s.logger);
         return;
       case 'text':
       case 'error':
         if (channel && r.kind === 'text') await channel.send(forChannel(renderText(r)));
         else await primary(renderText(r));
         return;
-    }
-  }
-
-  async #postTo(channelId: string, p: DiscordPayload): Promise<void> {
-    try {
-      const ch = await this.client.channels.fetch(channelId);
-      if (ch?.isSendable()) await ch.send(forChannel(p));
-    } catch (e) {
-      this.#s.logger.warn({ err: e, channelId }, 'could not post to the log channel');
     }
   }
 
