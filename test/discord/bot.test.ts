@@ -204,3 +204,9 @@ test('where the bot may not read the history (a reply is refused, 403 160002) th
   assert.equal(posted.body.embeds[0].title, (await expectedCard(voiceBytes)).title);
   assert.ok(fake.calls.some((c) => c.seq >= at && c.path === `/channels/${NOHIST}/messages` && c.body?.message_reference), 'a reply was tried first');
 });
+
+test('every message the bot wrote in this file (cards, edits, follow-ups, settings, errors) has allowed_mentions.parse = []', () => {
+  assert.ok(fake.messageWrites.length >= 10, `${fake.messageWrites.length} writes recorded`);
+  assert.ok(fake.messageWrites.some((w) => w.path.startsWith('/webhooks/')) && fake.messageWrites.some((w) => w.path.startsWith('/channels/')), 'interaction edits and channel messages were both seen');
+  assert.deepEqual(fake.mentionLeaks(), []);
+});

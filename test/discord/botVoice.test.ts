@@ -137,10 +137,14 @@ async function rig(o: RigOptions = {}): Promise<Rig> {
     original,
     async close() {
       await started.stop();
+      const leaks = fake.mentionLeaks();
+      const writes = fake.messageWrites.length;
       await fake.close();
       await tiny.close();
       await history.close();
       await rm(dataDir, { recursive: true, force: true });
+      // Announcements, summaries, alerts, button updates: none may ping anyone.
+      assert.deepEqual(leaks, [], `every message the bot wrote has allowed_mentions.parse = [] (${writes} written)`);
     },
   };
 }

@@ -35,6 +35,8 @@ const LOG2 = '320000000000000002';
 const ALICE = '210000000000000001';
 const BOB = '210000000000000002';
 const CAROL = '220000000000000001';
+/** A member whose display name is a mass mention. */
+const EVE = '210000000000000005';
 
 let fake: FakeDiscord;
 let engine: FakeEngine;
@@ -49,10 +51,11 @@ before(async () => {
   const alice = { id: ALICE, username: 'alice', global_name: 'Alice' };
   const bob = { id: BOB, username: 'bob', global_name: 'Bob' };
   const carol = { id: CAROL, username: 'carol', global_name: 'Carol' };
+  const eve = { id: EVE, username: 'eve', global_name: '@everyone' };
   fake = await new FakeDiscord({
     token: TOKEN,
     guilds: [
-      { id: G1, name: 'One', ownerId: ALICE, channels: [{ id: TEXT1, name: 'general', type: 0 }, { id: LOG1, name: 'mod-log', type: 0 }], members: [alice, bob] },
+      { id: G1, name: 'One', ownerId: ALICE, channels: [{ id: TEXT1, name: 'general', type: 0 }, { id: LOG1, name: 'mod-log', type: 0 }], members: [alice, bob, eve] },
       { id: G2, name: 'Two', ownerId: CAROL, channels: [{ id: TEXT2, name: 'general', type: 0 }, { id: LOG2, name: 'mod-log', type: 0 }], members: [carol, bob] },
     ],
   }).start();
@@ -226,4 +229,22 @@ test('an alert is never posted into another server’s channel, whatever is stor
   assert.equal(JSON.parse(warning).guildId, G1);
   assert.deepEqual(fake.calls.filter((c) => c.seq >= mark && isPostTo(LOG2)(c)), [], 'nothing posted in server 2');
   await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
+});
+
+test('a member named "@everyone": her card and the alert about her show the name, and ping nobody', async () => {
+  const mark = fake.calls.length;
+  engine.next = 'angry';
+  for (let k = 0; k < 3; k++) await note(G1, TEXT1, EVE);
+  engine.next = 'happy';
+  const alert = await fake.waitForCall((c) => c.seq >= mark && isPostTo(LOG1)(c) && json(c).includes(`<@${EVE}>`));
+  assert.match(json(alert), /@everyone/);
+  assert.deepEqual(alert.body.allowed_mentions, { parse: [] });
+  const cards = fake.calls.filter((c) => c.seq >= mark && isPostTo(TEXT1)(c));
+  assert.equal(cards.length, 3);
+  for (const c of cards) assert.deepEqual(c.body.allowed_mentions, { parse: [], replied_user: false });
+});
+
+test('every message the bot wrote (cards, alerts, button updates, command answers) has allowed_mentions.parse = []', () => {
+  assert.ok(fake.messageWrites.length >= 10, `${fake.messageWrites.length} writes recorded`);
+  assert.deepEqual(fake.mentionLeaks(), []);
 });

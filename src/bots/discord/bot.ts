@@ -40,6 +40,9 @@ import type { VoiceSessionOptions } from './voice/session.ts';
 /** What a "busy" reply suggests waiting, in seconds. */
 export const BUSY_RETRY_S = 10;
 
+/** allowedMentions of every message the bot writes. */
+export const NO_MENTIONS = { parse: [] as never[] };
+
 export interface DiscordBotOptions {
   token: string;
   /** REST base (DISCORD_API_BASE), e.g. a proxy or a test server; discord.js appends /v10. */
@@ -76,7 +79,9 @@ export class DiscordBot {
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     // Attachments of server messages are empty without Message Content; only needed for voice messages.
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
-    this.client = new Client({ intents, partials: [Partials.Channel], ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
+    // No message of ours pings anyone: names in cards, alerts and summaries (a display name
+    // "@everyone", a role mention) stay text. Payloads that set allowedMentions keep parse: [].
+    this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
     this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}), ...(options.session ? { session: options.session } : {}) });
     this.client.on(Events.MessageCreate, (m) => this.#track(this.#onMessage(m)));
     this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
@@ -111,7 +116,7 @@ export class DiscordBot {
     const channel = m.channel.isSendable() ? m.channel : undefined;
     const reply = async (p: DiscordPayload): Promise<unknown> => {
       try {
-        return await m.reply({ ...forChannel(p), allowedMentions: { repliedUser: false } });
+        return await m.reply({ ...forChannel(p), allowedMentions: { ...NO_MENTIONS, repliedUser: false } });
       } catch (e) {
         // A reply needs Read Message History as well as Send Messages; without it, post plainly.
         if (channel && e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.CannotReplyWithoutPermissionToReadMessageHistory) return channel.send(forChannel(p));
