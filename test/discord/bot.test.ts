@@ -71,7 +71,7 @@ before(async () => {
     logger: createLogger({ level: 'silent' }),
     clock: Date.now,
   };
-  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD } });
+  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD } });
   voiceBytes = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
 });
 

@@ -106,7 +106,7 @@ async function rig(o: RigOptions = {}): Promise<Rig> {
   const decoded: string[] = [];
   const started = await startDiscordBot(services, {
     token: TOKEN,
-    env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD },
+    env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD },
     ...(msPerListenSecond ? { msPerListenSecond } : {}),
     ...(o.reconnectGraceMs ? { reconnectGraceMs: o.reconnectGraceMs } : {}),
     connector: async (guild: Guild, channelId: string) => {

@@ -74,7 +74,7 @@ before(async () => {
   // Both servers send alerts to their own log channel.
   await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
   await history.setChatSettings('discord', G2, { logChannelId: LOG2 });
-  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase } });
+  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } });
   voice = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
 });
 

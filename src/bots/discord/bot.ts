@@ -58,6 +58,8 @@ export interface DiscordBotOptions {
   maxAnalyses?: number;
   /** Tests: how long /mood listens is capped by this (ms per requested second; default 1000). */
   msPerListenSecond?: number;
+  /** Hosts attachments may be downloaded from (VOICEMOOD_DISCORD_CDN_HOSTS; default Discord's CDN). */
+  cdnHosts?: readonly string[];
 }
 
 export class DiscordBot {
@@ -142,7 +144,7 @@ export class DiscordBot {
 
   #analyseNow(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
     // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
-    const download = (signal: AbortSignal): Promise<Uint8Array> => downloadAttachment(a, { signal });
+    const download = (signal: AbortSignal): Promise<Uint8Array> => downloadAttachment(a, { signal, ...(this.#o.cdnHosts ? { allowedHosts: this.#o.cdnHosts } : {}) });
     return handleVoice(ctx, this.#s, { download, filename: a.name, ...(a.contentType ? { mimeType: a.contentType } : {}), trigger });
   }
 

@@ -125,6 +125,11 @@ export class FakeDiscord {
     return `http://127.0.0.1:${this.#port}/api`;
   }
 
+  /** The value for VOICEMOOD_DISCORD_CDN_HOSTS: attachments are served from this host:port. */
+  get cdnHosts(): string {
+    return `127.0.0.1:${this.#port}`;
+  }
+
   get origin(): string {
     return `http://127.0.0.1:${this.#port}`;
   }
