@@ -4,13 +4,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node-env.sh
 
-# System packages: ffmpeg decodes MP3/M4A/FLAC/WebM; the test suite also uses redis-server.
+# System packages: ffmpeg decodes MP3/M4A/FLAC/WebM; the test suite also uses redis-server and
+# Postgres (test/history/postgres.test.ts fails in CI when Postgres is missing).
 want=(ffmpeg)
-[ "${CI:-}" = "true" ] || [ "${VOICEMOOD_SETUP_TEST_DEPS:-}" = "1" ] && want+=(redis-server)
+[ "${CI:-}" = "true" ] || [ "${VOICEMOOD_SETUP_TEST_DEPS:-}" = "1" ] && want+=(redis-server postgresql)
+# Postgres's server binaries live in /usr/lib/postgresql/<version>/bin, not on PATH.
+have() {
+  case "$1" in
+    postgresql) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
 missing=()
 for pkg in "${want[@]}"; do
-  bin="$pkg"
-  command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
+  have "$pkg" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

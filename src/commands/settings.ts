@@ -67,6 +67,10 @@ export function handleSettings(ctx: CommandContext, s: Services, args: string[] 
     const value = rest.join(' ');
     const patch = parseSetting(name, value, current);
     if (!patch) return [{ kind: 'error', code: 'bad_input', text: strings.settingsBad(name) }];
+    // Alerts must never go into another server: the log channel has to be one of this server's.
+    if (patch.logChannelId && ctx.channelInServer && !(await ctx.channelInServer(patch.logChannelId))) {
+      return [{ kind: 'error', code: 'bad_input', text: strings.settingsLogChannelForeign }];
+    }
     const next = await s.settings.setChatSettings(ctx.platform, scope, patch);
     const newLang = name === 'lang' && next.lang ? next.lang : lang;
     return [text(t(newLang).settingsSaved(name, value.trim() || '-'))];

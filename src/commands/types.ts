@@ -50,6 +50,11 @@ export interface CommandContext {
   lang: Lang;
   /** Whether the user administers this chat/guild (Telegram: chat admin; Discord: ManageGuild). */
   isAdmin(): Promise<boolean>;
+  /**
+   * Whether a channel id names a channel of this chat's server that the bot can post in (Discord,
+   * for /settings logchannel). Absent where the platform has no such check.
+   */
+  channelInServer?(channelId: string): Promise<boolean>;
   now: Clock;
 }
 

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import { dataDir, numberFromEnv, readSecret, type Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
+import { redact, registerSecret } from '../util/log.ts';
 import { KeyvHistoryStore, DEFAULT_RETENTION_DAYS } from './keyvHistoryStore.ts';
+import { ensurePostgresTable, type PostgresAdapterLike } from './postgresTable.ts';
 import { SqliteKeyvStore } from './sqliteKeyvStore.ts';
 import type { HistoryStore } from './types.ts';
 
@@ -27,26 +29,29 @@ export interface OpenHistoryOptions {
   now?: () => number;
   /** Background retention sweep interval (default 6 h; 0 = off). */
   pruneEveryMs?: number;
+  /** How long a Postgres backend may take to become usable at start (default 15 s). */
+  connectTimeoutMs?: number;
 }
 
 /** The backend in words, for the startup log (never with a password). */
 export function describeHistoryBackend(env: Env = process.env): string {
   const url = env.KEYV_URL?.trim();
   if (!url) return `sqlite file ${join(dataDir(env), HISTORY_FILE)}`;
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  registerSecret(url); // its password and secret query parameters, also when passed as options.url
+  return redact(url);
 }
 
 export async function openHistory(options: OpenHistoryOptions = {}): Promise<HistoryStore & { backend: string }> {
   const env = options.env ?? process.env;
   const url = options.url ?? readSecret(env, 'KEYV_URL');
   const retentionDays = options.retentionDays ?? numberFromEnv(env, 'VOICEMOOD_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, { min: 1, max: 36500 });
-  const store = await storeFor(url, env);
+  const store = await storeFor(url, env, options.connectTimeoutMs);
   const keyv = new Keyv({ store, namespace: HISTORY_NAMESPACE, throwOnErrors: true });
   const history = new KeyvHistoryStore(keyv, { retentionDays, pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS, ...(options.now ? { now: options.now } : {}) });
   return Object.assign(history, { backend: describeHistoryBackend(url ? { ...env, KEYV_URL: url } : { ...env, KEYV_URL: undefined }) });
 }
 
-async function storeFor(url: string | undefined, env: Env): Promise<KeyvStoreAdapter> {
+async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: number | undefined): Promise<KeyvStoreAdapter> {
   if (!url) return new SqliteKeyvStore(join(dataDir(env), HISTORY_FILE));
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
   try {
@@ -59,10 +64,17 @@ async function storeFor(url: string | undefined, env: Env): Promise<KeyvStoreAda
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
       const { default: KeyvPostgres } = await import('@keyv/postgres');
-      return new KeyvPostgres({ uri: url }) as unknown as KeyvStoreAdapter;
+      const store = new KeyvPostgres({ uri: url });
+      // Its own lazy CREATE TABLE may fail silently (server still starting): create it before use.
+      await ensurePostgresTable(store as unknown as PostgresAdapterLike, connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }).catch(async (e: unknown) => {
+        await store.disconnect().catch(() => undefined);
+        throw e;
+      });
+      return store as unknown as KeyvStoreAdapter;
     }
   } catch (e) {
-    throw new VoicemoodError('internal', `The history backend (${scheme}) cannot be reached.`, { cause: e });
+    // Names the host and port (never the password) so that the admin sees which server failed.
+    throw new VoicemoodError('internal', `The history backend (${describeHistoryBackend({ ...env, KEYV_URL: url })}) cannot be reached.`, { cause: e });
   }
   throw new VoicemoodError('bad_input', `KEYV_URL must start with redis://, rediss://, postgres:// or sqlite:// (got "${scheme}:").`);
 }

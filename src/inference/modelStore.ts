@@ -11,6 +11,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
 import { CONVERTER_VERSION } from './convert/version.ts';
+import { checkStartUrl } from './download/urlPolicy.ts';
 import type { ModelMetadata } from './types.ts';
 
 export type MirrorName = 'huggingface' | 'modelscope';
@@ -97,15 +98,8 @@ export function checkpointDirFor(modelsDir: string, id: string, revision: string
 /** The download host: --base-url, else VOICEMOOD_HF_ENDPOINT (Hugging Face only), else the registry's. */
 export function mirrorEndpoint(mirror: MirrorName, env: Env, baseUrl?: string, registry: Registry = loadRegistry()): string {
   const chosen = baseUrl ?? (mirror === 'huggingface' ? env.VOICEMOOD_HF_ENDPOINT : env.VOICEMOOD_MODELSCOPE_ENDPOINT) ?? registry.mirrors[mirror].endpoint;
-  let url: URL;
-  try {
-    url = new URL(chosen);
-  } catch {
-    throw new VoicemoodError('bad_input', `"${chosen}" is not a valid base URL (expected e.g. https://huggingface.co).`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new VoicemoodError('bad_input', `The base URL must use http or https, not ${url.protocol}`);
-  }
+  // https only; plain http only to this machine (a local mirror, the tests' file server).
+  checkStartUrl(chosen, 'The base URL');
   return chosen.replace(/\/+$/, '');
 }
 

@@ -7,14 +7,50 @@ import { pino, type Logger } from 'pino';
 
 const secrets = new Set<string>();
 
-/** Registers a secret (a bot token, a database password) so that no log line can show it. */
+/**
+ * Registers a secret (a bot token, a database password) so that no log line can show it.
+ * A URL (KEYV_URL) is not secret as a whole: its password (and any password/token query
+ * parameter) is, so logs and errors keep showing the scheme, host and port.
+ */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 6) secrets.add(value);
+  if (!value) return;
+  const parts = urlSecrets(value);
+  for (const s of parts ?? [value]) if (s.length >= 6) secrets.add(s);
+  // Shorter URL passwords are still hidden by the `user:password@` pattern in redact().
 }
 
-/** Replaces every registered secret inside a string. */
+/** The secret parts of a URL with a scheme, or undefined when `value` is not one. */
+function urlSecrets(value: string): string[] | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const out: string[] = [];
+  const add = (raw: string): void => {
+    if (!raw) return;
+    out.push(raw);
+    try {
+      const decoded = decodeURIComponent(raw);
+      if (decoded !== raw) out.push(decoded, encodeURIComponent(decoded));
+    } catch {
+      // not percent-encoded
+    }
+  };
+  add(url.password);
+  for (const [k, v] of url.searchParams) if (/pass|secret|token|key/i.test(k)) add(v);
+  return out;
+}
+
+// `scheme://user:password@host`: the password part of any URL, registered or not (a library's
+// error may echo a URL we never saw).
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/"'<>]*:)([^\s@/"'<>]+)@/gi;
+
+/** Replaces every registered secret, and every URL password, inside a string. */
 export function redact(text: string): string {
-  let out = text;
+  let out = text.replace(URL_PASSWORD, '$1[redacted]@');
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
   return out;
 }

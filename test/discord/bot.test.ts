@@ -71,7 +71,7 @@ before(async () => {
     logger: createLogger({ level: 'silent' }),
     clock: Date.now,
   };
-  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD } });
+  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD } });
   voiceBytes = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
 });
 
@@ -258,4 +258,10 @@ test('/me export:true answers ephemerally with a JSON file of everything stored 
   assert.match(reply.body.content, /Everything I stored about you/);
   // Without the option, /me is the usual summary.
   assert.equal((await ephemeral('me')).files.length, 0);
+});
+
+test('every message the bot wrote in this file (cards, edits, follow-ups, settings, errors) has allowed_mentions.parse = []', () => {
+  assert.ok(fake.messageWrites.length >= 10, `${fake.messageWrites.length} writes recorded`);
+  assert.ok(fake.messageWrites.some((w) => w.path.startsWith('/webhooks/')) && fake.messageWrites.some((w) => w.path.startsWith('/channels/')), 'interaction edits and channel messages were both seen');
+  assert.deepEqual(fake.mentionLeaks(), []);
 });

@@ -125,7 +125,7 @@ async function rig(o: RigOptions = {}): Promise<Rig> {
   const decoded: string[] = [];
   const started = await startDiscordBot(services, {
     token: TOKEN,
-    env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD },
+    env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD },
     ...(msPerListenSecond ? { msPerListenSecond } : {}),
     ...(o.reconnectGraceMs ? { reconnectGraceMs: o.reconnectGraceMs } : {}),
     connector: async (guild: Guild, channelId: string) => {
@@ -156,10 +156,14 @@ async function rig(o: RigOptions = {}): Promise<Rig> {
     original,
     async close() {
       await started.stop();
+      const leaks = fake.mentionLeaks();
+      const writes = fake.messageWrites.length;
       await fake.close();
       await tiny.close();
       await history.close();
       await rm(dataDir, { recursive: true, force: true });
+      // Announcements, summaries, alerts, button updates: none may ping anyone.
+      assert.deepEqual(leaks, [], `every message the bot wrote has allowed_mentions.parse = [] (${writes} written)`);
     },
   };
 }

@@ -66,12 +66,12 @@ test('startDiscordBot: global commands without DISCORD_GUILD_ID; a refused token
   const services = { logger: createLogger({ level: 'silent' }), clock: Date.now } as unknown as import('../../src/commands/types.ts').Services;
   const fake = await new FakeDiscord({ token: TOKEN, guilds: [guild()] }).start();
   try {
-    const bot = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase } });
+    const bot = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } });
     const put = await fake.waitForCall((c) => c.method === 'PUT' && c.path === `/applications/${fake.applicationId}/commands`);
     assert.equal((put.body as unknown[]).length, 7);
     assert.ok(!fake.calls.some((c) => c.path.includes('/guilds/')));
     await bot.stop();
-    await assert.rejects(startDiscordBot(services, { token: 'not-the-token-123456', env: { DISCORD_API_BASE: fake.apiBase } }), (e: Error & { code?: string }) => {
+    await assert.rejects(startDiscordBot(services, { token: 'not-the-token-123456', env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } }), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'bad_input');
       assert.match(e.message, /Discord refused the token \(DISCORD_TOKEN\)/);
       assert.doesNotMatch(e.message, /not-the-token/);

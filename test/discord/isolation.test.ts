@@ -35,6 +35,8 @@ const LOG2 = '320000000000000002';
 const ALICE = '210000000000000001';
 const BOB = '210000000000000002';
 const CAROL = '220000000000000001';
+/** A member whose display name is a mass mention. */
+const EVE = '210000000000000005';
 
 let fake: FakeDiscord;
 let engine: FakeEngine;
@@ -42,15 +44,18 @@ let history: HistoryStore;
 let dataDir: string;
 let started: StartedDiscordBot;
 let voice: Uint8Array;
+/** The bot's warnings (JSON lines). */
+const logLines: string[] = [];
 
 before(async () => {
   const alice = { id: ALICE, username: 'alice', global_name: 'Alice' };
   const bob = { id: BOB, username: 'bob', global_name: 'Bob' };
   const carol = { id: CAROL, username: 'carol', global_name: 'Carol' };
+  const eve = { id: EVE, username: 'eve', global_name: '@everyone' };
   fake = await new FakeDiscord({
     token: TOKEN,
     guilds: [
-      { id: G1, name: 'One', ownerId: ALICE, channels: [{ id: TEXT1, name: 'general', type: 0 }, { id: LOG1, name: 'mod-log', type: 0 }], members: [alice, bob] },
+      { id: G1, name: 'One', ownerId: ALICE, channels: [{ id: TEXT1, name: 'general', type: 0 }, { id: LOG1, name: 'mod-log', type: 0 }], members: [alice, bob, eve] },
       { id: G2, name: 'Two', ownerId: CAROL, channels: [{ id: TEXT2, name: 'general', type: 0 }, { id: LOG2, name: 'mod-log', type: 0 }], members: [carol, bob] },
     ],
   }).start();
@@ -63,13 +68,13 @@ before(async () => {
     settings: history,
     limiter: new TokenBucketLimiter({ clock: Date.now }),
     moderation: new InMemoryModerationGate(),
-    logger: createLogger({ level: 'silent' }),
+    logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } as unknown as NodeJS.WritableStream }),
     clock: Date.now,
   };
   // Both servers send alerts to their own log channel.
   await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
   await history.setChatSettings('discord', G2, { logChannelId: LOG2 });
-  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase } });
+  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } });
   voice = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
 });
 
@@ -184,4 +189,62 @@ test('/forget by Alice deletes her data and leaves Bob’s and Carol’s', async
   assert.match(json(mood1.edit), /Bob/);
   const me = await slash(G1, TEXT1, BOB, 'me');
   assert.ok(me.edit.body.content.includes(t('en').meTitle(2)));
+});
+
+/** /settings with options, as an admin; returns the text the deferred answer was edited to. */
+async function settings(guild: string, channel: string, user: string, options: { name: string; type: number; value: string }[]): Promise<string> {
+  const i = fake.interaction(guild, channel, user, 2, { id: nextSnowflake(), name: 'settings', type: 1, options }, { permissions: PERMISSIONS.manageGuild });
+  fake.dispatch('INTERACTION_CREATE', i);
+  const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
+  return String(edit.body.content);
+}
+
+test('/settings logchannel refuses a channel of another server with a sentence, accepts its own', async () => {
+  for (const value of [LOG2, `<#${LOG2}>`, '399999999999999999']) {
+    const answer = await settings(G1, TEXT1, BOB, [
+      { name: 'name', type: 3, value: 'logchannel' },
+      { name: 'value', type: 3, value },
+    ]);
+    assert.equal(answer, t('en').settingsLogChannelForeign.replace(/[*_~`|>\\]/g, (ch) => `\\${ch}`), value);
+    assert.equal((await history.getChatSettings('discord', G1)).logChannelId, LOG1, `${value}: unchanged`);
+  }
+  assert.match(await settings(G1, TEXT1, BOB, [{ name: 'name', type: 3, value: 'logchannel' }, { name: 'value', type: 3, value: TEXT1 }]), /Saved/);
+  assert.equal((await history.getChatSettings('discord', G1)).logChannelId, TEXT1);
+  await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
+});
+
+test('an alert is never posted into another server’s channel, whatever is stored: skipped and logged', async () => {
+  // As if stored by an older version that did not check: server 1's log channel is server 2's.
+  await history.setChatSettings('discord', G1, { logChannelId: LOG2 });
+  const mark = fake.calls.length;
+  const warned = logLines.length;
+  engine.next = 'angry';
+  for (let k = 0; k < 3; k++) await note(G1, TEXT1, BOB);
+  engine.next = 'happy';
+  const deadline = Date.now() + 30_000;
+  while (!logLines.slice(warned).some((l) => l.includes('alert not posted')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const warning = logLines.slice(warned).find((l) => l.includes('alert not posted'));
+  assert.ok(warning, `a warning is logged; got ${logLines.slice(warned).join('')}`);
+  assert.equal(JSON.parse(warning).channelId, LOG2);
+  assert.equal(JSON.parse(warning).guildId, G1);
+  assert.deepEqual(fake.calls.filter((c) => c.seq >= mark && isPostTo(LOG2)(c)), [], 'nothing posted in server 2');
+  await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
+});
+
+test('a member named "@everyone": her card and the alert about her show the name, and ping nobody', async () => {
+  const mark = fake.calls.length;
+  engine.next = 'angry';
+  for (let k = 0; k < 3; k++) await note(G1, TEXT1, EVE);
+  engine.next = 'happy';
+  const alert = await fake.waitForCall((c) => c.seq >= mark && isPostTo(LOG1)(c) && json(c).includes(`<@${EVE}>`));
+  assert.match(json(alert), /@everyone/);
+  assert.deepEqual(alert.body.allowed_mentions, { parse: [] });
+  const cards = fake.calls.filter((c) => c.seq >= mark && isPostTo(TEXT1)(c));
+  assert.equal(cards.length, 3);
+  for (const c of cards) assert.deepEqual(c.body.allowed_mentions, { parse: [], replied_user: false });
+});
+
+test('every message the bot wrote (cards, alerts, button updates, command answers) has allowed_mentions.parse = []', () => {
+  assert.ok(fake.messageWrites.length >= 10, `${fake.messageWrites.length} writes recorded`);
+  assert.deepEqual(fake.mentionLeaks(), []);
 });

@@ -7,6 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDiscordBot, type StartedDiscordBot } from '../../src/bots/discord/index.ts';
@@ -51,7 +53,7 @@ before(async () => {
     logger: createLogger({ level: 'silent' }),
     clock: Date.now,
   };
-  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase } });
+  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } });
   voice = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
 });
 
@@ -131,5 +133,28 @@ test('a failing settings store still gets every command an answer: deferred firs
     }
   } finally {
     store.getUserSettings = real;
+  }
+});
+
+test('an attachment that is not on the allowed CDN host is refused with a sentence and never fetched', async () => {
+  // Another local server stands for any other host: it must see no request at all.
+  const hits: string[] = [];
+  const other = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'audio/ogg' }).end(Buffer.from(voice));
+  });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  try {
+    const port = (other.address() as AddressInfo).port;
+    const genuine = fake.addAttachment('voice-message.ogg', voice, 'audio/ogg');
+    for (const url of [`http://127.0.0.1:${port}/attachments/1/voice-message.ogg`, `http://localhost:${new URL(String(genuine.url)).port}/attachments/1/voice-message.ogg`]) {
+      const msg = fake.message(GUILD, TEXT, USERS[7]!, { attachments: [{ ...genuine, url, proxy_url: url }], flags: 1 << 13 });
+      fake.dispatch('MESSAGE_CREATE', msg);
+      const reply = await fake.waitForCall(replyTo(msg.id as string));
+      assert.match(textOf(reply), /That file is not on Discord’s file server, so I did not download it\./, url);
+    }
+    assert.deepEqual(hits, [], 'nothing fetched from the other host');
+  } finally {
+    await new Promise<void>((r) => other.close(() => r()));
   }
 });

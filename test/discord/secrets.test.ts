@@ -41,7 +41,7 @@ test('a full Discord session with failures at LOG_LEVEL=debug never prints the t
   const tokenFile = join(ws.dir, 'discord-token');
   await writeFile(tokenFile, `${TOKEN}\n`);
   const bot = await spawnBot(
-    { DISCORD_TOKEN_FILE: tokenFile, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: GUILD, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, LOG_LEVEL: 'debug' },
+    { DISCORD_TOKEN_FILE: tokenFile, DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, LOG_LEVEL: 'debug' },
     { waitFor: /Discord: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
@@ -82,7 +82,7 @@ test('a token Discord refuses is not printed either', async (t) => {
   const fake = await new FakeDiscord({ token: TOKEN, guilds: [] }).start();
   t.after(() => fake.close());
   const wrong = 'MTAwMDAwMDAwMDAwMDAwMDA5.GwR0nG.vmWRONGdiscordTOKENshouldNOTleak4x';
-  const bot = await spawnBot({ DISCORD_TOKEN: wrong, DISCORD_API_BASE: fake.apiBase, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, LOG_LEVEL: 'debug' });
+  const bot = await spawnBot({ DISCORD_TOKEN: wrong, DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, LOG_LEVEL: 'debug' });
   assert.equal(await bot.exited, 1);
   const out = bot.output();
   assert.match(out, /Discord refused the token/);

@@ -21,6 +21,8 @@ export interface ServedFile {
   statusTimes?: number;
   /** Lie about the length: announce this Content-Length but send `body`. */
   announceLength?: number;
+  /** Send no Content-Length (chunked), so the client learns the size only by reading. */
+  omitLength?: boolean;
 }
 
 export interface RecordedRequest {
@@ -81,6 +83,7 @@ export async function startFileServer(files: Record<string, ServedFile>, onReque
       'accept-ranges': 'bytes',
       etag,
     };
+    if (file.omitLength) delete headers['content-length'];
     if (status === 206) headers['content-range'] = `bytes ${start}-${total - 1}/${file.announceLength ?? total}`;
     if (file.linkedEtag) headers['x-linked-etag'] = `"${file.linkedEtag}"`;
     res.writeHead(status, headers);
@@ -95,6 +98,12 @@ export async function startFileServer(files: Record<string, ServedFile>, onReque
     }
     if (file.announceLength !== undefined && file.announceLength > total) {
       res.write(body, () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    if (file.omitLength) {
+      // Several chunks, so that a size cap has to act in the middle of the stream.
+      for (let at = 0; at < body.length; at += 16_384) res.write(body.subarray(at, at + 16_384));
+      res.end();
       return;
     }
     res.end(body);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Api } from 'grammy';
 import { isVoicemoodError } from '../../src/errors.ts';
 import { downloadTelegramFile } from '../../src/bots/telegram/download.ts';
+import { telegramOptionsFromEnv } from '../../src/bots/telegram/config.ts';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
 
 const token = '778:download-cut-token';
@@ -60,4 +61,42 @@ test('--local server: an absolute file_path is read from disk; a missing one fai
   await writeFile(big, new Uint8Array(2048));
   tg.addFile('big', { bytes: new Uint8Array(0), localPath: big });
   await assert.rejects(downloadTelegramFile(target, 'big', undefined, { limitBytes: 1024 }), (e: unknown) => isVoicemoodError(e, 'too_large'));
+});
+
+test('an absolute file_path is read from disk only for a loopback API root or with TELEGRAM_LOCAL_FILES=1', async (t) => {
+  const tg = await new FakeTelegram({ token }).start();
+  const dir = await mkdtemp(join(tmpdir(), 'tg-local-'));
+  t.after(async () => {
+    await tg.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  // A file on this machine that a remote (or hostile) Bot API server names in getFile.
+  const secretPath = join(dir, 'not-for-the-bot.oga');
+  await writeFile(secretPath, new Uint8Array([7, 7, 7]));
+  tg.addFile('remote', { bytes: new Uint8Array(0), size: 3, localPath: secretPath });
+  // The requests go to the fake, but the configured root is a remote host.
+  const api = new Api(token, { apiRoot: tg.apiRoot });
+  const remote = { api, token, apiRoot: 'https://bot-api.example.com' };
+  await assert.rejects(downloadTelegramFile(remote, 'remote', 3), (e: unknown) => {
+    assert.ok(isVoicemoodError(e, 'download_failed'), details(e));
+    assert.equal(e.details.localPathRefused, true);
+    assert.ok(!e.message.includes(dir), 'no server path in the sentence');
+    assert.match(String((e.cause as Error).message), /TELEGRAM_LOCAL_FILES=1/, 'the log line says how to allow it');
+    return true;
+  });
+  assert.deepEqual(tg.downloads, [], 'nothing fetched over HTTP either');
+  // Explicitly allowed: read.
+  assert.deepEqual(new Uint8Array(await downloadTelegramFile({ ...remote, localFiles: true }, 'remote', 3)), new Uint8Array([7, 7, 7]));
+  // Loopback roots (a local Bot API server) are allowed without the setting.
+  for (const apiRoot of ['http://127.0.0.1:8081', 'http://localhost:8081', 'http://[::1]:8081']) {
+    assert.deepEqual(new Uint8Array(await downloadTelegramFile({ api, token, apiRoot }, 'remote', 3)), new Uint8Array([7, 7, 7]), apiRoot);
+  }
+});
+
+test('TELEGRAM_LOCAL_FILES is read from the environment: 1, 0 or a sentence', () => {
+  const base = { TELEGRAM_BOT_TOKEN: '123:abc', TELEGRAM_API_ROOT: 'https://bot-api.example.com' };
+  assert.equal(telegramOptionsFromEnv(base)?.localFiles, undefined);
+  assert.equal(telegramOptionsFromEnv({ ...base, TELEGRAM_LOCAL_FILES: '1' })?.localFiles, true);
+  assert.equal(telegramOptionsFromEnv({ ...base, TELEGRAM_LOCAL_FILES: '0' })?.localFiles, undefined);
+  assert.throws(() => telegramOptionsFromEnv({ ...base, TELEGRAM_LOCAL_FILES: 'yes' }), (e) => isVoicemoodError(e, 'bad_input') && /must be 1/.test(e.message));
 });

@@ -95,7 +95,7 @@ test('both tokens: Telegram and Discord start on the same services, and one SIGT
   const tg = await new FakeTelegram({ token: TOKEN }).start();
   t.after(() => tg.close());
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, DISCORD_TOKEN: discordToken, DISCORD_API_BASE: discord.apiBase, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, DISCORD_TOKEN: discordToken, DISCORD_API_BASE: discord.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: discord.cdnHosts, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
     { waitFor: /Discord: started[^]*Telegram: started|Telegram: started[^]*Discord: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));

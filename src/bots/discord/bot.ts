@@ -30,6 +30,7 @@ import { MOOD_DEFAULT_LISTEN_S, MOOD_DEFAULT_WINDOW_MIN, MOOD_MAX_LISTEN_S } fro
 import { contextFromInteraction, contextFromMessage, isGuildAdmin } from './context.ts';
 import { BUTTON, forChannel, forInteraction, renderAlert, renderCard, renderCardWithTimeline, renderSummary, renderText, type DiscordPayload } from './render.ts';
 import { fitEmbeds } from './embedLimits.ts';
+import { postToGuildChannel } from './guildChannel.ts';
 import { ds } from './strings.ts';
 import { TimelineStore } from './timelineStore.ts';
 import { VoiceListeners, type Connector } from './voice/listeners.ts';
@@ -38,6 +39,9 @@ import type { VoiceSessionOptions } from './voice/session.ts';
 
 /** What a "busy" reply suggests waiting, in seconds. */
 export const BUSY_RETRY_S = 10;
+
+/** allowedMentions of every message the bot writes. */
+export const NO_MENTIONS = { parse: [] as never[] };
 
 export interface DiscordBotOptions {
   token: string;
@@ -54,6 +58,8 @@ export interface DiscordBotOptions {
   maxAnalyses?: number;
   /** Tests: how long /mood listens is capped by this (ms per requested second; default 1000). */
   msPerListenSecond?: number;
+  /** Hosts attachments may be downloaded from (VOICEMOOD_DISCORD_CDN_HOSTS; default Discord's CDN). */
+  cdnHosts?: readonly string[];
 }
 
 export class DiscordBot {
@@ -76,7 +82,9 @@ export class DiscordBot {
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     // Attachments of server messages are empty without Message Content; only needed for voice messages.
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
-    this.client = new Client({ intents, partials: [Partials.Channel], ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
+    // No message of ours pings anyone: names in cards, alerts and summaries (a display name
+    // "@everyone", a role mention) stay text. Payloads that set allowedMentions keep parse: [].
+    this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
     this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}), ...(options.session ? { session: options.session } : {}) });
     this.client.on(Events.MessageCreate, (m) => this.#track(this.#onMessage(m)));
     this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
@@ -111,7 +119,7 @@ export class DiscordBot {
     const channel = m.channel.isSendable() ? m.channel : undefined;
     const reply = async (p: DiscordPayload): Promise<unknown> => {
       try {
-        return await m.reply({ ...forChannel(p), allowedMentions: { repliedUser: false } });
+        return await m.reply({ ...forChannel(p), allowedMentions: { ...NO_MENTIONS, repliedUser: false } });
       } catch (e) {
         // A reply needs Read Message History as well as Send Messages; without it, post plainly.
         if (channel && e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.CannotReplyWithoutPermissionToReadMessageHistory) return channel.send(forChannel(p));
@@ -143,7 +151,7 @@ export class DiscordBot {
 
   #analyseNow(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
     // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
-    const download = (signal: AbortSignal): Promise<Uint8Array> => downloadAttachment(a, { signal });
+    const download = (signal: AbortSignal): Promise<Uint8Array> => downloadAttachment(a, { signal, ...(this.#o.cdnHosts ? { allowedHosts: this.#o.cdnHosts } : {}) });
     return handleVoice(ctx, this.#s, { download, filename: a.name, ...(a.contentType ? { mimeType: a.contentType } : {}), trigger });
   }
 
@@ -162,7 +170,7 @@ export class DiscordBot {
         await primary(renderSummary(r));
         return;
       case 'alert':
-        if (r.logChannelId) await this.#postTo(r.logChannelId, renderAlert(r));
+        if (r.logChannelId) await postToGuildChannel(this.client, r.signal.guildId, r.logChannelId, renderAlert(r), this.#s.logger);
         return;
       case 'text':
       case 'error':
@@ -173,15 +181,6 @@ export class DiscordBot {
         // Only through `primary` of an ephemeral interaction (/me export): never into a channel.
         await primary({ content: r.caption, files: [{ attachment: Buffer.from(r.bytes), name: r.filename }], ephemeral: true });
         return;
-    }
-  }
-
-  async #postTo(channelId: string, p: DiscordPayload): Promise<void> {
-    try {
-      const ch = await this.client.channels.fetch(channelId);
-      if (ch?.isSendable()) await ch.send(forChannel(p));
-    } catch (e) {
-      this.#s.logger.warn({ err: e, channelId }, 'could not post to the log channel');
     }
   }
 

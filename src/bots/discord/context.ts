@@ -2,6 +2,7 @@
 import { PermissionFlagsBits, type GuildMember, type Interaction, type Message, type PermissionsBitField } from 'discord.js';
 import type { CommandContext, Services } from '../../commands/types.ts';
 import { langFromCode } from '../../mood/i18n.ts';
+import { sendableInGuild } from './guildChannel.ts';
 
 /** Discord's "Manage Server" is what makes a member an admin of voicemood in that server. */
 export function isGuildAdmin(permissions: Readonly<PermissionsBitField> | null | undefined): boolean {
@@ -26,6 +27,7 @@ export function contextFromInteraction(i: Interaction, s: Services): CommandCont
     chat: { id: i.channelId ?? i.user.id, kind: i.guildId ? 'group' : 'private', ...(i.guildId ? { guildId: i.guildId } : {}), ...(i.guild?.name ? { guildName: i.guild.name } : {}), ...(title ? { title } : {}) },
     lang: langFromCode(i.locale),
     isAdmin: async () => isGuildAdmin(i.memberPermissions),
+    channelInServer: async (channelId) => (i.guildId ? (await sendableInGuild(i.client, i.guildId, channelId)) !== undefined : false),
     now: s.clock,
   };
 }
@@ -39,6 +41,7 @@ export function contextFromMessage(m: Message, s: Services): CommandContext {
     // Messages carry no locale; the guild's preferred locale is the best hint.
     lang: langFromCode(m.guild?.preferredLocale),
     isAdmin: async () => isGuildAdmin(m.member?.permissions),
+    channelInServer: async (channelId) => (m.guildId ? (await sendableInGuild(m.client, m.guildId, channelId)) !== undefined : false),
     now: s.clock,
   };
 }

@@ -7,12 +7,13 @@ import { Events } from 'discord.js';
 import type { Env } from '../../config.ts';
 import type { Services } from '../../commands/types.ts';
 import { VoicemoodError } from '../../errors.ts';
+import { cdnHostsFromEnv } from './attachments.ts';
 import { DiscordBot, type DiscordBotOptions } from './bot.ts';
 import { commandDefinitions } from './commandDefs.ts';
 
 export interface StartDiscordOptions extends Partial<DiscordBotOptions> {
   token: string;
-  /** Where DISCORD_GUILD_ID / DISCORD_API_BASE / DISCORD_VOICE_MESSAGES are read (default process.env). */
+  /** Where DISCORD_GUILD_ID / DISCORD_API_BASE / DISCORD_VOICE_MESSAGES / VOICEMOOD_DISCORD_CDN_HOSTS are read (default process.env). */
   env?: Env;
   /** Register commands in this guild only (DISCORD_GUILD_ID). */
   guildId?: string;
@@ -32,7 +33,8 @@ export async function startDiscordBot(services: Services, options: StartDiscordO
   const apiBase = options.apiBase ?? (env.DISCORD_API_BASE?.trim() || undefined);
   const guildId = options.guildId ?? (env.DISCORD_GUILD_ID?.trim() || undefined);
   const voiceMessages = options.voiceMessages ?? !['0', 'false', 'off', 'no'].includes((env.DISCORD_VOICE_MESSAGES ?? '').trim().toLowerCase());
-  const bot = new DiscordBot(services, { ...options, voiceMessages, ...(apiBase ? { apiBase } : {}) });
+  const cdnHosts = options.cdnHosts ?? cdnHostsFromEnv(env);
+  const bot = new DiscordBot(services, { ...options, voiceMessages, cdnHosts, ...(apiBase ? { apiBase } : {}) });
   const client = bot.client;
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   try {

@@ -102,8 +102,9 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
         // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
         const download = async (signal: AbortSignal): Promise<Uint8Array> => {
           try {
-            return await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot }, media.fileId, media.fileSize, { signal });
+            return await downloadTelegramFile({ api: bot.api, token: options.token, apiRoot, ...(options.localFiles ? { localFiles: true } : {}) }, media.fileId, media.fileSize, { signal });
           } catch (e) {
+            if (e instanceof VoicemoodError && e.details.localPathRefused) log.warn({ apiRoot }, 'telegram: getFile gave a local file_path from a non-loopback TELEGRAM_API_ROOT; not read (set TELEGRAM_LOCAL_FILES=1 if that server shares this disk)');
             // A failed Telegram download is not the model download the generic sentence talks about.
             if (e instanceof VoicemoodError && e.details.telegramDownload) {
               throw new VoicemoodError(e.code, telegramStrings(await replyLang(cctx)).downloadFailed, { cause: e.cause, details: { ...e.details, userFacing: true } });

@@ -6,6 +6,8 @@ export interface TelegramBotOptions {
   token: string;
   /** Another Bot API server (a local one, or a test server). Default: https://api.telegram.org */
   apiRoot?: string;
+  /** Read getFile's absolute paths from local disk even for a non-loopback apiRoot (TELEGRAM_LOCAL_FILES=1). */
+  localFiles?: boolean;
 }
 
 export interface TelegramStartOptions extends TelegramBotOptions {
@@ -34,9 +36,12 @@ export function telegramOptionsFromEnv(env: Env): TelegramStartOptions | undefin
   if (webhookUrl !== undefined && !URL.canParse(webhookUrl)) throw new VoicemoodError('bad_input', `TELEGRAM_WEBHOOK_URL=${webhookUrl} is not a URL.`);
   const apiRoot = env.TELEGRAM_API_ROOT?.trim() || undefined;
   if (apiRoot !== undefined && !URL.canParse(apiRoot)) throw new VoicemoodError('bad_input', `TELEGRAM_API_ROOT=${apiRoot} is not a URL.`);
+  const localFiles = env.TELEGRAM_LOCAL_FILES?.trim() || undefined;
+  if (localFiles !== undefined && localFiles !== '0' && localFiles !== '1') throw new VoicemoodError('bad_input', `TELEGRAM_LOCAL_FILES=${localFiles} must be 1 (read a local Bot API server's files from disk) or 0.`);
   return {
     token,
     ...(apiRoot ? { apiRoot } : {}),
+    ...(localFiles === '1' ? { localFiles: true } : {}),
     ...(webhookUrl ? { webhookUrl, port: numberFromEnv(env, 'PORT', 8080, { min: 1, max: 65535 }) } : {}),
     ...(webhookSecret ? { webhookSecret } : {}),
   };

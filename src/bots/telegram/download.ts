@@ -3,7 +3,9 @@
  * The public Bot API refuses getFile above 20 MB, so bigger files are refused before any request.
  * A local Bot API server started with --local answers getFile with an absolute path on its own
  * disk instead (and serves no download route): such a file is read from that path, which works
- * when the bot runs on the same machine or shares the server's working directory.
+ * when the bot runs on the same machine or shares the server's working directory. Only then:
+ * a path is read only when the API root is loopback or TELEGRAM_LOCAL_FILES=1 says so, since any
+ * other server could otherwise make the bot read (and analyse) any file on this machine.
  * The download URL and a local path both hold the token: neither goes into an error, a log line
  * or a reply.
  */
@@ -11,6 +13,7 @@ import { createReadStream } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { GrammyError, type Api } from 'grammy';
 import { VoicemoodError } from '../../errors.ts';
+import { isLoopbackUrl } from '../../util/loopback.ts';
 
 /** getFile's limit on the public Bot API server. */
 export const TELEGRAM_GET_FILE_LIMIT = 20 * 1024 * 1024;
@@ -19,6 +22,13 @@ export interface DownloadTarget {
   api: Api;
   token: string;
   apiRoot: string;
+  /** Read absolute file_paths from disk even though apiRoot is not loopback (TELEGRAM_LOCAL_FILES=1). */
+  localFiles?: boolean;
+}
+
+/** Whether an absolute file_path from this server may be read from local disk. */
+export function mayReadLocalFiles(target: Pick<DownloadTarget, 'apiRoot' | 'localFiles'>): boolean {
+  return target.localFiles === true || isLoopbackUrl(target.apiRoot);
 }
 
 export function tooLargeError(sizeBytes: number | undefined, limitBytes: number): VoicemoodError {
@@ -47,7 +57,13 @@ export async function downloadTelegramFile(target: DownloadTarget, fileId: strin
   }
   if (size !== undefined && size > limit) throw tooLargeError(size, limit);
   if (!filePath) throw downloadFailed(new Error('getFile returned no file_path'));
-  if (isAbsolute(filePath)) return readBounded(createReadStream(filePath, { ...(options.signal ? { signal: options.signal } : {}) }), limit, options.signal);
+  if (isAbsolute(filePath)) {
+    if (!mayReadLocalFiles(target)) {
+      // The reason goes to the log (through the caller's "refused" line), never the path.
+      throw downloadFailed(new Error('getFile answered with a path on the server\'s disk, read only from a loopback TELEGRAM_API_ROOT or with TELEGRAM_LOCAL_FILES=1'), { localPathRefused: true });
+    }
+    return readBounded(createReadStream(filePath, { ...(options.signal ? { signal: options.signal } : {}) }), limit, options.signal);
+  }
   const response = await fetchWithRetry(`${target.apiRoot}/file/bot${target.token}/${filePath}`, options.signal);
   if (!response.ok) {
     await response.body?.cancel().catch(() => {});
@@ -106,6 +122,6 @@ function reasonOf(e: unknown): string {
   return `${e instanceof Error ? e.name : 'Error'}${code ? ` (${code})` : ''}`;
 }
 
-function downloadFailed(cause: unknown): VoicemoodError {
-  return new VoicemoodError('download_failed', 'I could not download this file from Telegram. Please try sending it again.', { cause, details: { telegramDownload: true } });
+function downloadFailed(cause: unknown, details: Record<string, unknown> = {}): VoicemoodError {
+  return new VoicemoodError('download_failed', 'I could not download this file from Telegram. Please try sending it again.', { cause, details: { telegramDownload: true, ...details } });
 }

@@ -5,6 +5,10 @@
  * ETag); an interrupted download resumes from the .part file with an HTTP Range request. Only a
  * complete file whose size (and sha256, when one is known) checks out is renamed to `dest`, so a
  * file at `dest` is always a verified one.
+ *
+ * Only https is fetched (plain http only from loopback), redirects are followed only to https (or
+ * to loopback http from a loopback start) for at most MAX_REDIRECTS hops, and a body larger than
+ * `maxBytes` is cut off and discarded (see urlPolicy.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
@@ -12,6 +16,8 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VoicemoodError } from '../../errors.ts';
+import { isLoopbackHost } from '../../util/loopback.ts';
+import { checkStartUrl, DEFAULT_MAX_BYTES, MAX_REDIRECTS, refusalFor } from './urlPolicy.ts';
 
 export interface DownloadProgress {
   file: string;
@@ -35,6 +41,8 @@ export interface DownloadOptions {
   /** Told before each new attempt; `attempt` counts from 1. */
   onRetry?: (r: { attempt: number; attempts: number; delayMs: number; reason: string }) => void;
   signal?: AbortSignal;
+  /** The largest file accepted (default 4 GiB): a larger one is cut off and discarded. */
+  maxBytes?: number;
   /** Replaceable for tests; the global fetch otherwise. */
   fetchImpl?: typeof fetch;
 }
@@ -56,8 +64,6 @@ interface PartInfo {
   serverSha256?: string;
 }
 
-const MAX_REDIRECTS = 8;
-
 /** Failures worth another attempt: network errors, 5xx, 408, 429. */
 class RetryableError extends Error {}
 
@@ -65,6 +71,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   const { url, dest } = options;
   const label = options.label ?? dest;
   const retries = options.retries ?? 5;
+  checkStartUrl(url);
   const part = `${dest}.part`;
   const partInfoPath = `${dest}.part.json`;
   await mkdir(dirname(dest), { recursive: true });
@@ -145,6 +152,8 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
   }
 
   // Follow redirects ourselves so that the first hop's headers (X-Linked-Etag/Size) are seen.
+  const originIsLoopback = isLoopbackHost(new URL(options.url).hostname);
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let current = options.url;
   let response: Response | undefined;
   let linkedSize: number | undefined;
@@ -162,7 +171,14 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel();
-      current = new URL(location, current).toString();
+      const next = new URL(location, current);
+      const why = refusalFor(next, originIsLoopback);
+      if (why) {
+        throw new VoicemoodError('download_failed', `Downloading ${label}: refused to follow a redirect from ${new URL(current).host} (${why}).`, {
+          details: { from: new URL(current).host, to: `${next.protocol}//${next.host}` },
+        });
+      }
+      current = next.toString();
       continue;
     }
     break;
@@ -224,6 +240,10 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
     // 200: a full body (first request, or the server ignored Range / the file changed).
     total = response.headers.has('content-length') && Number.isFinite(length) ? length : linkedSize;
   }
+  if ((total ?? 0) > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(label, maxBytes);
+  }
   info.url = options.url;
   info.total = total;
   info.etag = response.headers.get('etag') ?? undefined;
@@ -236,17 +256,25 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
   const fh = await open(part, start > 0 ? 'a' : 'w');
   try {
     for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      // Enforced while streaming: a server that sends more than it announced is cut off too.
+      if (received + chunk.byteLength > maxBytes) throw tooLarge(label, maxBytes);
       await fh.write(chunk);
       received += chunk.byteLength;
       options.onProgress?.({ file: label, received, total });
     }
   } catch (e) {
-    if (options.signal?.aborted) throw e;
+    if (options.signal?.aborted || e instanceof VoicemoodError) throw e;
     throw new RetryableError(`the connection broke after ${received} bytes: ${(e as Error).message}`, { cause: e });
   } finally {
     await fh.close();
   }
   if (total !== undefined && received < total) throw new RetryableError(`the connection closed after ${received} of ${total} bytes`);
+}
+
+function tooLarge(label: string, maxBytes: number): VoicemoodError {
+  return new VoicemoodError('download_failed', `${label} is larger than the ${(maxBytes / 1e6).toFixed(1)} MB expected for it: the download was stopped and discarded. Check the mirror or base URL.`, {
+    details: { discardPart: true, maxBytes },
+  });
 }
 
 function totalFromContentRange(header: string | null): number | undefined {

@@ -13,6 +13,7 @@ import { CONVERTER_VERSION } from '../convert/version.ts';
 import { readModelMetadata } from '../onnx/metadata.ts';
 import { downloadFile } from './fetchFile.ts';
 import { acquireLock } from './lock.ts';
+import { sizeCapFor } from './urlPolicy.ts';
 import type { PullProgress } from './progress.ts';
 import { verifyConfig, verifyTokens, verifyTorchZip } from './verify.ts';
 
@@ -121,6 +122,7 @@ async function pullLocked(options: PullOptions, plan: PullPlan): Promise<PullRes
       dest,
       label: file,
       sha256: model.sha256[file],
+      maxBytes: sizeCapFor(model.approxBytes?.[file]),
       retries: options.retries,
       backoffMs: options.backoffMs,
       signal: options.signal,

@@ -82,6 +82,8 @@ export class FakeDiscord {
   readonly attachmentGets: string[] = [];
   /** CDN downloads that carried an Authorization header (a leaked token: the CDN URL is signed and needs none). */
   cdnAuthorized = 0;
+  /** Every message the bot wrote (create, edit, interaction response, follow-up) and its allowed_mentions. */
+  readonly messageWrites: { path: string; allowedMentions: any }[] = [];
   /** Message bodies refused as Discord would (400 Invalid Form Body), with the reasons. */
   readonly invalidBodies: { path: string; problems: string[] }[] = [];
   /** Interaction ids already answered: a second callback is refused (40060) like on Discord. */
@@ -121,6 +123,11 @@ export class FakeDiscord {
   /** The value for DISCORD_API_BASE (discord.js appends /v10). */
   get apiBase(): string {
     return `http://127.0.0.1:${this.#port}/api`;
+  }
+
+  /** The value for VOICEMOOD_DISCORD_CDN_HOSTS: attachments are served from this host:port. */
+  get cdnHosts(): string {
+    return `127.0.0.1:${this.#port}`;
   }
 
   get origin(): string {
@@ -339,6 +346,13 @@ export class FakeDiscord {
       return;
     }
     const sendsMessage = (method === 'POST' || method === 'PATCH') && /^\/(channels\/\d+\/messages|webhooks\/|interactions\/)/.test(path);
+    if (sendsMessage) {
+      const payload = path.startsWith('/interactions/') ? body?.data : body;
+      // Deferrals carry no message (type 5: flags only, type 6: nothing); everything else does.
+      if (payload && (payload.content !== undefined || payload.embeds !== undefined || payload.components !== undefined || files.length > 0)) {
+        this.messageWrites.push({ path, allowedMentions: payload.allowed_mentions });
+      }
+    }
     const problems = sendsMessage ? messageProblems(path.startsWith('/interactions/') ? body?.data : body) : [];
     if (problems.length > 0) {
       this.invalidBodies.push({ path, problems });
@@ -385,6 +399,11 @@ export class FakeDiscord {
     } else {
       send(res, 404, { message: `fake Discord: no route ${method} ${path}`, code: 0 });
     }
+  }
+
+  /** Message writes that could ping someone: allowed_mentions missing or with a non-empty parse. */
+  mentionLeaks(): { path: string; allowedMentions: any }[] {
+    return this.messageWrites.filter((w) => !(Array.isArray(w.allowedMentions?.parse) && w.allowedMentions.parse.length === 0));
   }
 
   #channel(id: string): { guild: FakeGuild; channel: FakeChannel } | undefined {

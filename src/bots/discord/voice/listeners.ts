@@ -10,6 +10,7 @@ import type { Services } from '../../../commands/types.ts';
 import type { Lang } from '../../../mood/emotions.ts';
 import type { Logger } from '../../../util/log.ts';
 import { forChannel, renderAlert, type DiscordPayload } from '../render.ts';
+import { postToGuildChannel } from '../guildChannel.ts';
 import { ds } from '../strings.ts';
 import { mayAnalyseVoice } from './consent.ts';
 import { voiceAlerts } from './moderation.ts';
@@ -133,7 +134,7 @@ export class VoiceListeners {
         }
         if (listening.mode !== 'continuous') return;
         for (const alert of await voiceAlerts(session.mood, listening.scope, s, s.clock())) {
-          if (alert.logChannelId) await this.#post(alert.logChannelId, renderAlert(alert));
+          if (alert.logChannelId) await postToGuildChannel(this.#o.client, guild.id, alert.logChannelId, renderAlert(alert), s.logger);
         }
       },
       onSpeakerCapped: (userId) => {
