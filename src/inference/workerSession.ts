@@ -24,7 +24,8 @@ export interface WorkerSessionOptions extends SessionOptions {
   releaseTimeoutMs?: number;
 }
 
-const WORKER_URL = new URL('./sessionWorker.ts', import.meta.url);
+/** Beside this file, with its extension: .ts from the sources, .js from a compiled dist/ (bin/voicemood.js runs either). */
+const WORKER_URL = new URL(`./sessionWorker${import.meta.url.endsWith('.js') ? '.js' : '.ts'}`, import.meta.url);
 
 interface Running {
   resolve: (out: BatchOutputs) => void;
