@@ -2,7 +2,8 @@
  * One measurement in its own process, so that models do not add up in RSS and a cold start is
  * really cold: `node bench/child.ts <mode> <json args>`, answers one line `BENCH_RESULT <json>`.
  *   latency     session as the engine opens it; per clip length the wall and CPU time of a run
- *   throughput  the real engine (dynamic batching) under N concurrent clients
+ *   throughput  the real engine (dynamic batching) under N concurrent clients, and the main
+ *               thread's longest event-loop stall meanwhile
  *   coldstart   process start → engine open → first result
  *   pool        N worker threads, each with its own session, running fixed batches
  */
@@ -10,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Engine } from '../src/inference/engine.ts';
 import { openSession } from '../src/inference/session.ts';
+import { watchLoopStall } from '../src/util/loopStall.ts';
 import { median, testClip } from './stats.ts';
 
 const processStartMs = 0; // performance.now() counts from the process's time origin
@@ -69,6 +71,8 @@ interface ThroughputArgs {
   maxBatchSeconds?: number;
   /** Clip lengths the clients cycle through (default MIX_S). */
   mixS?: number[];
+  /** Where the engine runs its session (default: its inference thread). */
+  inferenceThread?: 'worker' | 'main';
 }
 
 /** Clip lengths the clients cycle through: a voice-message-like mix around 5 s. */
@@ -82,6 +86,7 @@ async function throughput(a: ThroughputArgs) {
     optimizedCacheDir: a.cacheDir,
     ...(a.maxBatch ? { maxBatch: a.maxBatch } : {}),
     ...(a.maxBatchSeconds ? { maxBatchSeconds: a.maxBatchSeconds } : {}),
+    ...(a.inferenceThread ? { inferenceThread: a.inferenceThread } : {}),
     onBatch: (b) => {
       rows += b.rows;
       batches++;
@@ -89,13 +94,14 @@ async function throughput(a: ThroughputArgs) {
   });
   const clips = (a.mixS ?? MIX_S).map((s, i) => testClip(s, i + 1));
   await engine.analyze(clips[0]); // warm-up
-  const out: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number }> = {};
+  const out: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number; longestStallMs: number }> = {};
   for (const c of a.concurrency) {
     rows = 0;
     batches = 0;
     let audioS = 0;
     let busy = 0;
     const per = a.requestsPerClient[String(c)] ?? 2;
+    const stall = watchLoopStall();
     const t = performance.now();
     await Promise.all(
       Array.from({ length: c }, async (_, client) => {
@@ -112,15 +118,16 @@ async function throughput(a: ThroughputArgs) {
       }),
     );
     const wallS = (performance.now() - t) / 1000;
-    out[String(c)] = { audioSPerS: audioS / wallS, requests: c * per, audioS, wallS, meanBatchRows: batches ? rows / batches : 0, busy };
+    const longestStallMs = (await stall.stop()).longestMs;
+    out[String(c)] = { audioSPerS: audioS / wallS, requests: c * per, audioS, wallS, meanBatchRows: batches ? rows / batches : 0, busy, longestStallMs };
   }
   await engine.close();
   return { throughput: out, peakRssMB: peakRssMB() };
 }
 
-async function coldstart(a: { path: string; cacheDir: string; threads: number }) {
+async function coldstart(a: { path: string; cacheDir: string; threads: number; inferenceThread?: 'worker' | 'main' }) {
   const t0 = performance.now();
-  const engine = await Engine.open(a.path, { threads: a.threads, optimizedCacheDir: a.cacheDir });
+  const engine = await Engine.open(a.path, { threads: a.threads, optimizedCacheDir: a.cacheDir, ...(a.inferenceThread ? { inferenceThread: a.inferenceThread } : {}) });
   const opened = performance.now();
   await engine.analyze(testClip(1));
   const done = performance.now();

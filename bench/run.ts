@@ -4,12 +4,14 @@
  * builder (cached, no download), then measures, each model in its own process:
  *   GEMM probe (fp32 MatMul and u8×s8 MatMulInteger GFLOP/s), latency of 1 / 5 / 15 s clips
  *   (median of several runs), FLOPs and efficiency (achieved / probe), int8 speed-up, engine
- *   throughput at concurrency 1 / 4 / 16, cold start with a cached model, peak RSS; and a
+ *   throughput at concurrency 1 / 4 / 16 and the main thread's longest event-loop stall meanwhile,
+ *   cold start with a cached model, peak RSS; and a
  *   single-session vs worker-pool comparison. Prints a table, writes bench/results.json
  *   (fields: README, "Speed").
  *
  *   node bench/run.ts [--quick] [--model base|large|all] [--quant fp32|int8|all] [--reps N]
  *                     [--threads N] [--no-throughput] [--no-pool] [--out file]
+ *                     [--inference-thread worker|main]
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ const { values: opt } = parseArgs({
     threads: { type: 'string' },
     'no-throughput': { type: 'boolean', default: false },
     'no-pool': { type: 'boolean', default: false },
+    'inference-thread': { type: 'string', default: 'worker' },
     out: { type: 'string', default: join(import.meta.dirname, 'results.json') },
   },
 });
@@ -42,6 +45,8 @@ const sizes = pick<ModelSize>(opt.model!, ['base', 'large']);
 const quants = pick<Quant>(opt.quant!, ['fp32', 'int8']);
 if (sizes.length === 0 || quants.length === 0) throw new Error('--model must be base, large or all; --quant fp32, int8 or all');
 const threads = opt.threads ? Number(opt.threads) : availableParallelism();
+const inferenceThread = opt['inference-thread'];
+if (inferenceThread !== 'worker' && inferenceThread !== 'main') throw new Error('--inference-thread must be worker or main');
 const reps = opt.reps ? Number(opt.reps) : opt.quick ? 3 : 7;
 const clipsS = opt.quick ? [1, 5] : [1, 5, 15];
 const concurrency = opt.quick ? [1, 16] : [1, 4, 16];
@@ -96,7 +101,7 @@ function cosine(a: number[], b: number[]): number {
 }
 const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 interface ThroughputResult {
-  throughput: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number }>;
+  throughput: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number; longestStallMs: number }>;
   peakRssMB: number;
 }
 interface ColdResult {
@@ -118,7 +123,7 @@ for (const size of sizes) {
     log(`${size} ${quant}: ${(m.bytes / 1e6).toFixed(0)} MB${m.buildS ? `, built in ${m.buildS.toFixed(1)} s` : ' (cached)'}`);
     // Every figure below is of a start with the optimised graph cached, as a service runs after
     // its first start; the first start (which optimises and writes the cache) is recorded apart.
-    const first = (await child<ColdResult>('coldstart', { path: m.path, cacheDir: cache, threads })).result;
+    const first = (await child<ColdResult>('coldstart', { path: m.path, cacheDir: cache, threads, inferenceThread })).result;
     const lat = (await child<LatencyResult>('latency', { path: m.path, threads, cacheDir: cache, clipsS, reps })).result;
     const latency = Object.fromEntries(
       Object.entries(lat.latency).map(([s, l]) => {
@@ -140,12 +145,12 @@ for (const size of sizes) {
 
     let throughput: ThroughputResult | undefined;
     if (!opt['no-throughput']) {
-      throughput = (await child<ThroughputResult>('throughput', { path: m.path, threads, cacheDir: cache, concurrency, requestsPerClient })).result;
-      log(`  throughput ${Object.entries(throughput.throughput).map(([c, t]) => `c=${c}: ${t.audioSPerS.toFixed(1)} audio-s/s`).join(', ')}`);
+      throughput = (await child<ThroughputResult>('throughput', { path: m.path, threads, cacheDir: cache, concurrency, requestsPerClient, inferenceThread })).result;
+      log(`  throughput ${Object.entries(throughput.throughput).map(([c, t]) => `c=${c}: ${t.audioSPerS.toFixed(1)} audio-s/s (longest main-thread stall ${t.longestStallMs.toFixed(0)} ms)`).join(', ')}`);
     }
 
     const cold: { wallMs: number; result: ColdResult }[] = [];
-    for (let i = 0; i < coldRuns; i++) cold.push(await child<ColdResult>('coldstart', { path: m.path, cacheDir: cache, threads }));
+    for (let i = 0; i < coldRuns; i++) cold.push(await child<ColdResult>('coldstart', { path: m.path, cacheDir: cache, threads, inferenceThread }));
     const coldStart = {
       medianMs: round(median(cold.map((c) => c.wallMs))),
       runsMs: cold.map((c) => round(c.wallMs)),
@@ -162,6 +167,7 @@ for (const size of sizes) {
       speedupVsFp32_5s: speedupVsFp32,
       int8VsFp32_5s: vsFp32,
       throughput: throughput?.throughput,
+      mainThreadStallMs: throughput ? round(Math.max(...Object.values(throughput.throughput).map((t) => t.longestStallMs))) : undefined,
       coldStart,
       peakRssMB: {
         latency: round(lat.peakRssMB),
@@ -191,8 +197,8 @@ if (!opt['no-pool'] && sizes.includes('base') && quants.includes('int8')) {
   log(`pool: one session × ${threads} threads ${single.audioSPerS.toFixed(1)} audio-s/s, ${workers} workers × 1 thread ${many.audioSPerS.toFixed(1)} audio-s/s`);
 }
 
-// Targets of issue 6 (only those this run measured).
-type M = { size: string; quant: string; latency: Record<string, { efficiency: number }>; speedupVsFp32_5s?: number; int8VsFp32_5s?: { embeddingCosine: number; sameTopLabel: boolean }; throughput?: Record<string, { audioSPerS: number }>; coldStart: { medianMs: number }; peakRssMB: { latency: number; engine?: number } };
+// Targets of issues 6 and 11 (only those this run measured).
+type M = { size: string; quant: string; mainThreadStallMs?: number; latency: Record<string, { efficiency: number }>; speedupVsFp32_5s?: number; int8VsFp32_5s?: { embeddingCosine: number; sameTopLabel: boolean }; throughput?: Record<string, { audioSPerS: number }>; coldStart: { medianMs: number }; peakRssMB: { latency: number; engine?: number } };
 const find = (size: string, quant: string) => (models as unknown as M[]).find((x) => x.size === size && x.quant === quant);
 const targets: { name: string; value: number; target: string; met: boolean }[] = [];
 const baseF = find('base', 'fp32');
@@ -204,6 +210,7 @@ if (baseQ?.int8VsFp32_5s) targets.push({ name: 'base int8 vs fp32 embedding cosi
 const c16 = baseQ?.throughput?.['16']?.audioSPerS;
 if (c16 !== undefined) targets.push({ name: 'base int8 audio-s per wall-s at concurrency 16', value: round(c16), target: '>= 15', met: c16 >= 15 });
 if (baseQ) targets.push({ name: 'base int8 cold start ms', value: baseQ.coldStart.medianMs, target: '< 1500', met: baseQ.coldStart.medianMs < 1500 });
+if (baseQ?.mainThreadStallMs !== undefined) targets.push({ name: 'base int8 longest main-thread stall during the throughput runs, ms', value: baseQ.mainThreadStallMs, target: '<= 50 (issue 11)', met: baseQ.mainThreadStallMs <= 50 });
 const rss = (m: M) => Math.max(m.peakRssMB.latency, m.peakRssMB.engine ?? 0);
 if (baseQ) targets.push({ name: 'base int8 peak RSS MB', value: rss(baseQ), target: '< 400', met: rss(baseQ) < 400 });
 if (largeQ) targets.push({ name: 'large int8 peak RSS MB', value: rss(largeQ), target: '< 800', met: rss(largeQ) < 800 });
@@ -219,7 +226,7 @@ const results = {
     node: process.versions.node,
     onnxruntime: ort.env.versions.common,
   },
-  options: { threads, reps, clipsS, concurrency, requestsPerClient, quick: opt.quick },
+  options: { threads, reps, clipsS, concurrency, requestsPerClient, quick: opt.quick, inferenceThread },
   gemmProbe: { shape: probe.shape, fp32Gflops: round(probe.fp32Gflops), int8Gops: round(probe.int8Gops) },
   models,
   pool,
@@ -239,9 +246,9 @@ rows.forEach(print);
 console.log('');
 for (const m of models as unknown as M[]) {
   const tp = m.throughput ? Object.entries(m.throughput).map(([c, t]) => `c${c} ${t.audioSPerS.toFixed(1)}`).join(', ') : '-';
-  console.log(`${`${m.size} ${m.quant}`.padEnd(11)} throughput (audio-s/s) ${tp}; cold start ${m.coldStart.medianMs.toFixed(0)} ms; peak RSS ${rss(m).toFixed(0)} MB${m.speedupVsFp32_5s ? `; int8 speed-up ${m.speedupVsFp32_5s}×` : ''}${m.int8VsFp32_5s ? `; vs fp32: cosine ${m.int8VsFp32_5s.embeddingCosine}, same top label ${m.int8VsFp32_5s.sameTopLabel}` : ''}`);
+  console.log(`${`${m.size} ${m.quant}`.padEnd(11)} throughput (audio-s/s) ${tp}; ${m.mainThreadStallMs !== undefined ? `main-thread stall ≤ ${m.mainThreadStallMs.toFixed(0)} ms; ` : ''}cold start ${m.coldStart.medianMs.toFixed(0)} ms; peak RSS ${rss(m).toFixed(0)} MB${m.speedupVsFp32_5s ? `; int8 speed-up ${m.speedupVsFp32_5s}×` : ''}${m.int8VsFp32_5s ? `; vs fp32: cosine ${m.int8VsFp32_5s.embeddingCosine}, same top label ${m.int8VsFp32_5s.sameTopLabel}` : ''}`);
 }
 if (pool) console.log(`pool (8 × 5 s batches): ${JSON.stringify(pool)}`);
-console.log('\ntargets (issue 6):');
+console.log('\ntargets (issues 6 and 11):');
 for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value} (${t.target})`);
 console.log(`\nwrote ${opt.out}`);

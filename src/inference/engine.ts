@@ -6,6 +6,10 @@
  * once, and each request gets its own row back. A full queue answers 'busy' at once instead of
  * growing; queued requests can be aborted; close() answers everything accepted, then releases
  * the session.
+ *
+ * The session runs on its own thread (workerSession.ts): this thread keeps the queue, picks and
+ * pads batches and slices answers, and only posts each padded batch to the inference thread, so
+ * that a long run does not block the event loop (bots keep answering while a note is analysed).
  */
 import { availableParallelism } from 'node:os';
 import { cacheDir, numberFromEnv, type Env } from '../config.ts';
@@ -14,7 +18,8 @@ import { EMOTIONS, isEmotion, namedScores, topEmotion } from '../mood/emotions.t
 import { ensureModel, type EnsureModelOptions } from './download/ensureModel.ts';
 import { minSamplesFor, packBatch, pickBatch, type BatchLimits } from './batcher.ts';
 import { readModelMetadata } from './onnx/metadata.ts';
-import { openSession, type BatchOutputs, type BatchRunner } from './session.ts';
+import type { BatchOutputs, BatchRunner, OpenedSession } from './session.ts';
+import { openWorkerSession } from './workerSession.ts';
 import { SAMPLE_RATE, type AnalyzeOptions, type EmotionEngine, type EmotionResult, type ModelInfo, type ModelMetadata } from './types.ts';
 
 export interface EngineOptions {
@@ -37,6 +42,11 @@ export interface EngineOptions {
   threads?: number;
   /** Cache dir for the optimised graph (default: cacheDir()); false disables that cache. */
   optimizedCacheDir?: string | false;
+  /**
+   * Where the session runs: 'worker' (default), its own thread; 'main', this thread, blocking
+   * the event loop for the length of every run (kept for comparisons: bench, stall test).
+   */
+  inferenceThread?: 'worker' | 'main';
   /** Called after every session run; for metrics and tests. */
   onBatch?: (info: { rows: number; width: number; ms: number }) => void;
 }
@@ -125,8 +135,16 @@ export class Engine implements EmotionEngine {
       throw new VoicemoodError('model_invalid', `${path} expects ${meta.sampleRate} Hz audio; voicemood feeds ${SAMPLE_RATE} Hz.`);
     }
     const cache = options.optimizedCacheDir === undefined ? cacheDir() : options.optimizedCacheDir || undefined;
-    const { runner, optimizedCache } = await openSession(path, { threads: options.threads, cacheDir: cache });
-    const engine = new Engine(modelInfo(path, meta), runner, options);
+    const sessionOptions = { threads: options.threads, cacheDir: cache };
+    const { runner, optimizedCache }: OpenedSession =
+      options.inferenceThread === 'main' ? await (await import('./session.ts')).openSession(path, sessionOptions) : await openWorkerSession(path, sessionOptions);
+    let engine: Engine;
+    try {
+      engine = new Engine(modelInfo(path, meta), runner, options);
+    } catch (e) {
+      await runner.release(); // labels we do not know: do not leave the session (and its thread) behind
+      throw e;
+    }
     engine.optimizedCache = optimizedCache;
     return engine;
   }

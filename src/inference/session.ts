@@ -33,7 +33,11 @@ export interface BatchOutputs {
   frameCount: number;
 }
 
-/** What the engine needs from a session: run one padded batch. Replaceable in tests. */
+/**
+ * What the engine needs from a session: run one padded batch. Replaceable in tests.
+ * `run` may take ownership of `waveform` and `lengths` (the worker runner moves their buffers to
+ * its thread): the caller must not use them afterwards.
+ */
 export interface BatchRunner {
   run(waveform: Float32Array, lengths: BigInt64Array, rows: number, width: number, withFrames: boolean): Promise<BatchOutputs>;
   release(): Promise<void>;
