@@ -10,7 +10,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS } from './commands/requestDeadline.ts';
 import type { Services } from './commands/types.ts';
 import type { HistoryStore } from './history/types.ts';
 import { openHistory } from './history/open.ts';
-import { openEngine } from './inference/engine.ts';
+import { openEngine, type OpenEngineOptions } from './inference/engine.ts';
 import { olderConverterNotice } from './inference/modelStore.ts';
 import { createProgressReporter } from './inference/download/progress.ts';
 import type { EmotionEngine } from './inference/types.ts';
@@ -36,12 +36,24 @@ export function requestTimeoutFromEnv(env: Env): number {
   return numberFromEnv(env, 'VOICEMOOD_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, { min: 100, max: 3_600_000 });
 }
 
+/**
+ * Queue mode (VOICEMOOD_QUEUE_URL set): no model here, analyses go to `voicemood worker`
+ * processes through Redis (src/queue). Otherwise the in-process engine.
+ */
+async function openQueueOrEngine(env: Env, logger: Logger, onProgress: OpenEngineOptions['onProgress']): Promise<EmotionEngine> {
+  const { queueUrlFromEnv, queueSettingsFromEnv } = await import('./queue/config.ts');
+  const url = queueUrlFromEnv(env);
+  if (!url) return openEngine({ env, onProgress });
+  const { QueueEngine } = await import('./queue/queueEngine.ts');
+  return QueueEngine.open({ settings: queueSettingsFromEnv(env, url), logger });
+}
+
 export async function createServices(env: Env, logger: Logger): Promise<AppServices> {
   const clock = Date.now;
   const progress = createProgressReporter();
   let engine: EmotionEngine;
   try {
-    engine = await openEngine({ env, onProgress: progress.handle });
+    engine = await openQueueOrEngine(env, logger, progress.handle);
   } finally {
     progress.stop();
   }
@@ -53,7 +65,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     throw e;
   }
   logger.info({ model: engine.model.id, history: history.backend }, 'services ready');
-  const older = olderConverterNotice(engine.model);
+  const older = engine.model.path ? olderConverterNotice(engine.model) : undefined;
   if (older) logger.warn({ model: engine.model.path, converterVersion: engine.model.converterVersion }, older);
   return {
     engine,

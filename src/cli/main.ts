@@ -8,6 +8,7 @@ import { redact } from '../util/log.ts';
 import { registerAnalyze } from './analyze.ts';
 import { registerModelConvert } from './modelConvert.ts';
 import { registerModelPull } from './modelPull.ts';
+import { registerWorker } from './worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicemood')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
       const { main } = await import('../main.ts');
       await main();
     });
+  registerWorker(program);
   return program;
 }
 

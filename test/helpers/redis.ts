@@ -1,0 +1,33 @@
+/** A redis-server of a test's own, on a free loopback port, without persistence. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from './net.ts';
+
+export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+export const skipWithoutRedis: false | string = hasRedis ? false : 'redis-server is not installed (apt-get install redis-server)';
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  stop(): void;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`redis-server did not listen on ${port}`);
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await waitForPort(port);
+  return { url: `redis://127.0.0.1:${port}`, port, proc, stop: () => void proc.kill('SIGKILL') };
+}
