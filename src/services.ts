@@ -4,10 +4,10 @@
  * store (KEYV_URL or the SQLite file under VOICEMOOD_DATA_DIR), the rate limiter, the moderation
  * gate, the logger and the clock. `close()` finishes the analyses in flight, then flushes history.
  */
-import { numberFromEnv, type Env } from './config.ts';
+import { numberFromEnv, readSecret, type Env } from './config.ts';
 import { TokenBucketLimiter } from './commands/rateLimit.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './commands/requestDeadline.ts';
-import type { Services } from './commands/types.ts';
+import type { ClaimStore, RateLimiter, Services } from './commands/types.ts';
 import type { HistoryStore } from './history/types.ts';
 import { openHistory } from './history/open.ts';
 import { openEngine, type OpenEngineOptions } from './inference/engine.ts';
@@ -15,7 +15,7 @@ import { olderConverterNotice } from './inference/modelStore.ts';
 import { createProgressReporter } from './inference/download/progress.ts';
 import type { EmotionEngine } from './inference/types.ts';
 import { InMemoryModerationGate } from './mood/moderation.ts';
-import type { Logger } from './util/log.ts';
+import { registerSecret, type Logger } from './util/log.ts';
 
 export interface AppServices extends Services {
   /** Where history lives, in words without passwords (for the startup line). */
@@ -48,6 +48,48 @@ async function openQueueOrEngine(env: Env, logger: Logger, onProgress: OpenEngin
   return QueueEngine.open({ settings: queueSettingsFromEnv(env, url), logger });
 }
 
+/**
+ * The Redis that several instances share state on: VOICEMOOD_QUEUE_URL, else KEYV_URL when it is
+ * a Redis one; undefined when this process is on its own (state stays in memory).
+ */
+export function sharedRedisUrl(env: Env): string | undefined {
+  const queue = readSecret(env, 'VOICEMOOD_QUEUE_URL')?.trim();
+  if (queue) return queue;
+  const keyv = readSecret(env, 'KEYV_URL')?.trim();
+  return keyv && /^rediss?:\/\//i.test(keyv) ? keyv : undefined;
+}
+
+/** Rate limits and update claims on the shared Redis (docs/scaling.md), when there is one. */
+async function openSharedState(env: Env, logger: Logger): Promise<{ limiter: RateLimiter; claims: ClaimStore; close(): Promise<void> } | undefined> {
+  const url = sharedRedisUrl(env);
+  if (!url) return undefined;
+  const [{ connected, redisConnection }, { RedisRateLimiter }, { RedisClaims }] = await Promise.all([
+    import('./queue/config.ts'),
+    import('./commands/redisRateLimit.ts'),
+    import('./commands/redisClaims.ts'),
+  ]);
+  registerSecret(url);
+  const redis = redisConnection(url, 'state', { failFast: true });
+  let warned = 0;
+  redis.on('error', (e: unknown) => {
+    if (Date.now() - warned > 60_000) logger.warn({ err: e }, 'shared state: Redis connection error (rate limits fall back to this process)');
+    warned = Date.now();
+  });
+  try {
+    await connected(redis, url);
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
+  return {
+    limiter: new RedisRateLimiter(redis, rateRulesFromEnv(env)),
+    claims: new RedisClaims(redis, (e) => logger.warn({ err: e }, 'shared state: an update claim failed; handling it anyway')),
+    async close() {
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
+
 export async function createServices(env: Env, logger: Logger): Promise<AppServices> {
   const clock = Date.now;
   const progress = createProgressReporter();
@@ -64,14 +106,20 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     await engine.close();
     throw e;
   }
-  logger.info({ model: engine.model.id, history: history.backend }, 'services ready');
+  const shared = await openSharedState(env, logger).catch(async (e: unknown) => {
+    await engine.close();
+    await history.close();
+    throw e;
+  });
+  logger.info({ model: engine.model.id, history: history.backend, sharedState: shared ? 'redis' : 'memory' }, 'services ready');
   const older = engine.model.path ? olderConverterNotice(engine.model) : undefined;
   if (older) logger.warn({ model: engine.model.path, converterVersion: engine.model.converterVersion }, older);
   return {
     engine,
     history,
     settings: history,
-    limiter: new TokenBucketLimiter({ ...rateRulesFromEnv(env), clock }),
+    limiter: shared?.limiter ?? new TokenBucketLimiter({ ...rateRulesFromEnv(env), clock }),
+    ...(shared ? { claims: shared.claims } : {}),
     moderation: new InMemoryModerationGate({ clock }),
     logger,
     clock,
@@ -82,6 +130,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
         await engine.close();
       } finally {
         await history.close();
+        await shared?.close();
       }
     },
   };

@@ -58,10 +58,15 @@ export interface CommandContext {
   now: Clock;
 }
 
-/** Token-bucket limiter keyed by strings (e.g. "telegram:user:42"). */
+export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; key: string };
+
+/**
+ * Rate limiter keyed by strings (e.g. "user:telegram:42"): in memory (TokenBucketLimiter) or
+ * shared on Redis (RedisRateLimiter), hence sync or async.
+ */
 export interface RateLimiter {
   /** Takes one token for every key (all or none); when one is empty, says when to retry. */
-  take(keys: readonly string[]): { ok: true } | { ok: false; retryAfterS: number; key: string };
+  take(keys: readonly string[]): TakeResult | Promise<TakeResult>;
 }
 
 /** Cooldown, per-chat rate limit and Acknowledge/Snooze state for moderation signals. */
@@ -79,6 +84,14 @@ export interface ModerationGate {
   find?(signalId: string): ModerationSignal | undefined;
 }
 
+/**
+ * Once-only claims shared by every instance on one Redis: the first to claim a key within its TTL
+ * gets true (Telegram update de-duplication across webhook instances).
+ */
+export interface ClaimStore {
+  claim(key: string, ttlS: number): Promise<boolean>;
+}
+
 /** What every command needs; created once per process (src/services.ts). */
 export interface Services {
   engine: EmotionEngine;
@@ -94,6 +107,8 @@ export interface Services {
    * default DEFAULT_REQUEST_TIMEOUT_MS in requestDeadline.ts).
    */
   requestTimeoutMs?: number;
+  /** Present when several instances share state (Redis): see ClaimStore. */
+  claims?: ClaimStore;
 }
 
 /** A plain message. `text` is plain (not HTML, not Markdown); adapters escape it. */

@@ -33,7 +33,7 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     const chat = await s.settings.getChatSettings(ctx.platform, scope);
     if (ctx.chat.kind === 'group' && input.trigger === 'auto' && chat.replyMode === 'on_demand') return [];
 
-    const limit = s.limiter.take(limiterKeys(ctx));
+    const limit = await s.limiter.take(limiterKeys(ctx));
     if (!limit.ok) {
       const isChat = limit.key.startsWith('chat:');
       return [{ kind: 'error', code: 'rate_limited', retryAfterS: limit.retryAfterS, text: isChat ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS) }];

@@ -55,11 +55,14 @@ export function queueSettingsFromEnv(env: Env, url: string): QueueSettings {
 }
 
 /**
- * A Redis connection as BullMQ wants it (maxRetriesPerRequest: null: commands wait for a
- * reconnect instead of failing). `what` names it in Redis's CLIENT LIST.
+ * A Redis connection. For BullMQ (default) commands wait for a reconnect instead of failing
+ * (maxRetriesPerRequest: null); `failFast` ones (shared state: rate limits, claims) fail at once
+ * while Redis is down, so that callers can fall back. `what` names it in Redis's CLIENT LIST.
  */
-export function redisConnection(url: string, what: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: `voicemood-${what}`, lazyConnect: false });
+export function redisConnection(url: string, what: string, options: { failFast?: boolean } = {}): Redis {
+  return options.failFast
+    ? new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: `voicemood-${what}` })
+    : new Redis(url, { maxRetriesPerRequest: null, connectionName: `voicemood-${what}` });
 }
 
 /** Waits until a connection is ready, or fails with a sentence naming the server (never its password). */

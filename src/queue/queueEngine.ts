@@ -234,7 +234,7 @@ export class QueueEngine implements EmotionEngine {
       return answer;
     }
     this.#stats.added++;
-    this.#log.debug({ jobId, samples: samples.length, depth }, 'queue: job added');
+    this.#log.info({ jobId, samples: samples.length, depth }, 'queue: job added');
     return answer;
   }
 
@@ -267,7 +267,7 @@ export class QueueEngine implements EmotionEngine {
     else if (outcome === 'timeout') this.#stats.timedOut++;
     else if (outcome === 'aborted') this.#stats.aborted++;
     else this.#stats.failed++;
-    this.#log.debug({ jobId, outcome, totalMs, code: error?.code }, 'queue: job answered');
+    this.#log.info({ jobId, outcome, totalMs, code: error?.code }, 'queue: job answered');
     this.#onJob?.({ jobId, outcome, totalMs, ...(error ? { code: error.code } : {}) });
     if (result) w.resolve(result);
     else w.reject(error);

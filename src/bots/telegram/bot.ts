@@ -33,6 +33,9 @@ export const DEFAULT_API_ROOT = 'https://api.telegram.org';
 /** Timelines longer than this (seconds) also get a PNG chart. */
 export const CHART_AFTER_S = 10;
 
+/** How long an update id stays claimed (Telegram gives up re-delivering within a day). */
+export const UPDATE_CLAIM_TTL_S = 86_400;
+
 /** What a "busy" reply suggests waiting, in seconds. */
 export const BUSY_RETRY_S = 10;
 
@@ -147,7 +150,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
         if (trigger === 'request') await deliver(deps, { ...target, lang }, [{ kind: 'text', text: voiceOf ? strings.optedOutAuthor : strings.optedOutRequest }]);
         return;
       }
-      const limit = services.limiter.take(limiterKeys(cctx));
+      const limit = await services.limiter.take(limiterKeys(cctx));
       if (!limit.ok) {
         const text = limit.key.startsWith('chat:') ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS);
         await deliver(deps, { ...target, lang }, [{ kind: 'error', code: 'rate_limited', retryAfterS: limit.retryAfterS, text }]);
@@ -180,6 +183,17 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   const withArg = (name: string, command: Command<[string | undefined]>): void => {
     bot.command(name, (ctx) => run(ctx, (cctx) => command(cctx, services, ctx.match.trim() || undefined)));
   };
+
+  // Several webhook instances behind one URL: Telegram re-delivers an update it thinks was not
+  // answered, possibly to another instance. The first instance to claim its update_id handles it.
+  const claims = services.claims;
+  if (claims) {
+    const botId = options.token.slice(0, options.token.indexOf(':'));
+    bot.use(async (ctx, next) => {
+      if (await claims.claim(`voicemood:tg:update:${botId}:${ctx.update.update_id}`, UPDATE_CLAIM_TTL_S)) return next();
+      log.info({ updateId: ctx.update.update_id }, 'telegram: update already handled (a re-delivery); skipped');
+    });
+  }
 
   simple('start', handleStart);
   simple('help', handleHelp);
