@@ -3,7 +3,15 @@
  * read-modify-write of a key (an index bucket, a settings record) runs while holding that key.
  * Several keys are always acquired in sorted order, so two operations can never deadlock.
  */
-export class KeyedMutex {
+/** Mutual exclusion per key: in this process (KeyedMutex) or across processes (RedisKeyLock). */
+export interface KeyLock {
+  /** Runs fn while holding every key in `keys`. */
+  withKeys<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T>;
+  /** Releases what the lock holds open (a connection). */
+  close?(): Promise<void>;
+}
+
+export class KeyedMutex implements KeyLock {
   private readonly tails = new Map<string, Promise<void>>();
 
   /** Runs fn while holding every key in `keys`. */

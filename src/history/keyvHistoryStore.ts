@@ -12,7 +12,8 @@
  *   ua/<platform>/<userId>            [scopeId…]       chats whose alerts the user receives
  *
  * Safety of writes: keyv has no compare-and-swap, so every read-modify-write holds the keys it
- * touches (KeyedMutex, in this process; one process owns a store). An append writes the user's
+ * touches (KeyedMutex, in this process; on Redis also a Redis lock per key, RedisKeyLock, so that
+ * several processes can share the store; on SQLite and Postgres one process owns a store). An append writes the user's
  * bucket, the chat's bucket and both metas with ONE keyv setMany: a single SQLite transaction
  * (SqliteKeyvStore), a Redis MULTI, a Postgres multi-row upsert — so an entry is in both indexes
  * or in neither, and append() resolves only after that commit. Hourly buckets bound the size of each
@@ -22,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import { VoicemoodError } from '../errors.ts';
 import { EMOTIONS, isEmotion, LANGS } from '../mood/emotions.ts';
-import { KeyedMutex } from './keyedMutex.ts';
+import { KeyedMutex, type KeyLock } from './keyedMutex.ts';
 import {
   DEFAULT_CHAT_SETTINGS,
   PLATFORMS,
@@ -67,7 +68,7 @@ export function slotOf(ms: number): string {
 export class KeyvHistoryStore implements HistoryStore {
   readonly retentionDays: number;
   private readonly keyv: Keyv;
-  private readonly mutex = new KeyedMutex();
+  private readonly mutex: KeyLock;
   private readonly now: () => number;
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
@@ -78,6 +79,7 @@ export class KeyvHistoryStore implements HistoryStore {
   constructor(keyv: Keyv, options: HistoryOptions = {}) {
     this.keyv = keyv;
     this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    this.mutex = options.lock ?? new KeyedMutex();
     this.now = options.now ?? Date.now;
     if (options.pruneEveryMs && options.pruneEveryMs > 0) {
       // Entries of people who never write again must still go after the retention period.
@@ -347,6 +349,7 @@ export class KeyvHistoryStore implements HistoryStore {
       await this.flush();
       this.closed = true;
       await this.keyv.disconnect();
+      await this.mutex.close?.();
     })();
     return this.closing;
   }

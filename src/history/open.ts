@@ -16,6 +16,7 @@ import { KeyvHistoryStore, DEFAULT_RETENTION_DAYS } from './keyvHistoryStore.ts'
 import { ensurePostgresTable, type PostgresAdapterLike } from './postgresTable.ts';
 import { SqliteKeyvStore } from './sqliteKeyvStore.ts';
 import type { HistoryStore } from './types.ts';
+import type { KeyLock } from './keyedMutex.ts';
 
 export const HISTORY_NAMESPACE = 'voicemood';
 export const HISTORY_FILE = 'history.sqlite';
@@ -47,8 +48,17 @@ export async function openHistory(options: OpenHistoryOptions = {}): Promise<His
   const retentionDays = options.retentionDays ?? numberFromEnv(env, 'VOICEMOOD_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, { min: 1, max: 36500 });
   const store = await storeFor(url, env, options.connectTimeoutMs);
   const keyv = new Keyv({ store, namespace: HISTORY_NAMESPACE, throwOnErrors: true });
-  const history = new KeyvHistoryStore(keyv, { retentionDays, pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS, ...(options.now ? { now: options.now } : {}) });
+  const lock = url && /^rediss?:\/\//i.test(url) ? await redisLock(url) : undefined;
+  const history = new KeyvHistoryStore(keyv, { retentionDays, pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS, ...(options.now ? { now: options.now } : {}), ...(lock ? { lock } : {}) });
   return Object.assign(history, { backend: describeHistoryBackend(url ? { ...env, KEYV_URL: url } : { ...env, KEYV_URL: undefined }) });
+}
+
+/** Writes on a Redis store hold Redis locks too: several processes may share it (docs/scaling.md). */
+async function redisLock(url: string): Promise<KeyLock> {
+  const [{ Redis }, { RedisKeyLock }] = await Promise.all([import('ioredis'), import('./redisKeyLock.ts')]);
+  const redis = new Redis(url, { maxRetriesPerRequest: 3, connectionName: 'voicemood-history-lock' });
+  redis.on('error', () => undefined); // a write that cannot lock fails with its own error
+  return new RedisKeyLock(redis);
 }
 
 async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: number | undefined): Promise<KeyvStoreAdapter> {

@@ -190,4 +190,9 @@ export interface HistoryOptions {
   now?: () => number;
   /** Run prune() this often in the background (ms; 0/undefined = never). openHistory uses 6 h. */
   pruneEveryMs?: number;
+  /**
+   * The lock every read-modify-write holds (default: in this process only). openHistory passes a
+   * RedisKeyLock for a store on Redis, so that several processes can share it.
+   */
+  lock?: import('./keyedMutex.ts').KeyLock;
 }
