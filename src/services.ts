@@ -7,7 +7,7 @@
 import { numberFromEnv, readSecret, type Env } from './config.ts';
 import { TokenBucketLimiter } from './commands/rateLimit.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './commands/requestDeadline.ts';
-import type { ClaimStore, RateLimiter, Services } from './commands/types.ts';
+import type { ClaimStore, ModerationGate, RateLimiter, Services } from './commands/types.ts';
 import type { HistoryStore } from './history/types.ts';
 import { openHistory } from './history/open.ts';
 import { openEngine, type OpenEngineOptions } from './inference/engine.ts';
@@ -59,14 +59,15 @@ export function sharedRedisUrl(env: Env): string | undefined {
   return keyv && /^rediss?:\/\//i.test(keyv) ? keyv : undefined;
 }
 
-/** Rate limits and update claims on the shared Redis (docs/scaling.md), when there is one. */
-async function openSharedState(env: Env, logger: Logger): Promise<{ limiter: RateLimiter; claims: ClaimStore; close(): Promise<void> } | undefined> {
+/** Rate limits, update claims and the moderation gate on the shared Redis (docs/scaling.md), when there is one. */
+async function openSharedState(env: Env, logger: Logger, clock: () => number): Promise<{ limiter: RateLimiter; claims: ClaimStore; moderation: ModerationGate; close(): Promise<void> } | undefined> {
   const url = sharedRedisUrl(env);
   if (!url) return undefined;
-  const [{ connected, redisConnection }, { RedisRateLimiter }, { RedisClaims }] = await Promise.all([
+  const [{ connected, redisConnection }, { RedisRateLimiter }, { RedisClaims }, { RedisModerationGate }] = await Promise.all([
     import('./queue/config.ts'),
     import('./commands/redisRateLimit.ts'),
     import('./commands/redisClaims.ts'),
+    import('./mood/redisModeration.ts'),
   ]);
   registerSecret(url);
   const redis = redisConnection(url, 'state', { failFast: true });
@@ -84,6 +85,7 @@ async function openSharedState(env: Env, logger: Logger): Promise<{ limiter: Rat
   return {
     limiter: new RedisRateLimiter(redis, rateRulesFromEnv(env)),
     claims: new RedisClaims(redis, (e) => logger.warn({ err: e }, 'shared state: an update claim failed; handling it anyway')),
+    moderation: new RedisModerationGate(redis, { clock }),
     async close() {
       await redis.quit().catch(() => undefined);
     },
@@ -106,7 +108,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     await engine.close();
     throw e;
   }
-  const shared = await openSharedState(env, logger).catch(async (e: unknown) => {
+  const shared = await openSharedState(env, logger, clock).catch(async (e: unknown) => {
     await engine.close();
     await history.close();
     throw e;
@@ -120,7 +122,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     settings: history,
     limiter: shared?.limiter ?? new TokenBucketLimiter({ ...rateRulesFromEnv(env), clock }),
     ...(shared ? { claims: shared.claims } : {}),
-    moderation: new InMemoryModerationGate({ clock }),
+    moderation: shared?.moderation ?? new InMemoryModerationGate({ clock }),
     logger,
     clock,
     requestTimeoutMs: requestTimeoutFromEnv(env),

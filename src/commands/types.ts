@@ -69,19 +69,22 @@ export interface RateLimiter {
   take(keys: readonly string[]): TakeResult | Promise<TakeResult>;
 }
 
-/** Cooldown, per-chat rate limit and Acknowledge/Snooze state for moderation signals. */
+/**
+ * Cooldown, per-chat rate limit and Acknowledge/Snooze state for moderation signals: in memory
+ * (InMemoryModerationGate) or shared on Redis (RedisModerationGate), hence sync or async.
+ */
 export interface ModerationGate {
   /**
    * Whether a signal may be sent now; records it when yes. `limits` are the chat's cooldown and
    * per-hour cap (defaults: src/mood/moderation.ts).
    */
-  admit(signal: ModerationSignal, limits?: { cooldownS?: number; maxPerHour?: number }): boolean;
+  admit(signal: ModerationSignal, limits?: { cooldownS?: number; maxPerHour?: number }): boolean | Promise<boolean>;
   /** Marks a signal as handled (stops repeats for its members until the cooldown ends). */
-  acknowledge(signalId: string, byUserId: string): boolean;
+  acknowledge(signalId: string, byUserId: string): boolean | Promise<boolean>;
   /** Silences signals of the signal's chat for `seconds`. */
-  snooze(signalId: string, seconds: number): boolean;
+  snooze(signalId: string, seconds: number): boolean | Promise<boolean>;
   /** The signal behind an id while it is active (so that buttons can check where they were pressed). */
-  find?(signalId: string): ModerationSignal | undefined;
+  find?(signalId: string): ModerationSignal | undefined | Promise<ModerationSignal | undefined>;
 }
 
 /**

@@ -130,6 +130,6 @@ async function checkModeration(ctx: CommandContext, s: Services, lang: Lang, now
   const signal = checkRepeatedNegative(items, ctx.user.id, { platform: ctx.platform, chatId: ctx.chat.id, ...(ctx.chat.guildId ? { guildId: ctx.chat.guildId } : {}) }, now, th);
   if (!signal) return undefined;
   if (settings.alertAdmins.length === 0 && !settings.logChannelId) return undefined; // nobody asked for alerts
-  if (!s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour })) return undefined;
+  if (!(await s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour }))) return undefined;
   return buildAlertReply(signal, settings, settings.lang ?? lang, ctx.chat.title);
 }

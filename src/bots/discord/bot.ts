@@ -395,12 +395,12 @@ export class DiscordBot {
       const ack = id.startsWith(BUTTON.ack);
       const signalId = id.slice((ack ? BUTTON.ack : BUTTON.snooze).length);
       // Only from the server the alert is about: an admin elsewhere cannot silence or close it.
-      const signal = this.#s.moderation.find?.(signalId);
+      const signal = await this.#s.moderation.find?.(signalId);
       if (signal && (signal.platform !== 'discord' || signal.guildId !== (i.guildId ?? undefined))) {
         this.#s.logger.warn({ guildId: i.guildId, signalGuildId: signal.guildId }, 'moderation button pressed outside its server');
         return void (await i.reply(forInteraction({ content: strings.alertGone, ephemeral: true })));
       }
-      const ok = ack ? this.#s.moderation.acknowledge(signalId, i.user.id) : this.#s.moderation.snooze(signalId, 3600);
+      const ok = await (ack ? this.#s.moderation.acknowledge(signalId, i.user.id) : this.#s.moderation.snooze(signalId, 3600));
       if (!ok) return void (await i.reply(forInteraction({ content: strings.alertGone, ephemeral: true })));
       const note = ack ? strings.acknowledged(ctx.user.name) : strings.snoozed(ctx.user.name);
       const embeds = i.message.embeds.map((e) => ({ ...e.toJSON(), footer: { text: note } }));

@@ -23,7 +23,7 @@ export async function voiceAlerts(mood: ChannelMood, scope: VoiceScope, s: Pick<
   const signals = checkHeated(items, { platform: 'discord', chatId: scope.channelId, guildId: scope.guildId }, end, th);
   const out: AlertReply[] = [];
   for (const signal of signals) {
-    if (!s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour })) continue;
+    if (!(await s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour }))) continue;
     out.push(buildAlertReply(signal, settings, settings.lang ?? 'en', `#${scope.channelName}`));
   }
   return out;
