@@ -6,11 +6,12 @@
  *   (median of several runs), FLOPs and efficiency (achieved / probe), int8 speed-up, engine
  *   throughput at concurrency 1 / 4 / 16 and the main thread's longest event-loop stall meanwhile,
  *   cold start with a cached model, peak RSS; and a
- *   single-session vs worker-pool comparison. Prints a table, writes bench/results.json
- *   (fields: README, "Speed").
+ *   single-session vs worker-pool comparison; and queue mode (bench/queue.ts: 2 workers × 1 thread
+ *   through Redis vs one process with 2 threads, and the latency the queue adds at low load).
+ *   Prints a table, writes bench/results.json (fields: README, "Speed"; docs/scaling.md).
  *
  *   node bench/run.ts [--quick] [--model base|large|all] [--quant fp32|int8|all] [--reps N]
- *                     [--threads N] [--no-throughput] [--no-pool] [--out file]
+ *                     [--threads N] [--no-throughput] [--no-pool] [--no-queue] [--out file]
  *                     [--inference-thread worker|main]
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +26,7 @@ import { modelFlops } from './flops.ts';
 import { gemmProbe } from './gemm.ts';
 import { ensureBenchModel, type ModelSize, type Quant } from './models.ts';
 import { median, round } from './stats.ts';
+import { runQueueBench } from './queue.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -35,6 +37,7 @@ const { values: opt } = parseArgs({
     threads: { type: 'string' },
     'no-throughput': { type: 'boolean', default: false },
     'no-pool': { type: 'boolean', default: false },
+    'no-queue': { type: 'boolean', default: false },
     'inference-thread': { type: 'string', default: 'worker' },
     out: { type: 'string', default: join(import.meta.dirname, 'results.json') },
   },
@@ -211,6 +214,13 @@ const c16 = baseQ?.throughput?.['16']?.audioSPerS;
 if (c16 !== undefined) targets.push({ name: 'base int8 audio-s per wall-s at concurrency 16', value: round(c16), target: '>= 15', met: c16 >= 15 });
 if (baseQ) targets.push({ name: 'base int8 cold start ms', value: baseQ.coldStart.medianMs, target: '< 1500', met: baseQ.coldStart.medianMs < 1500 });
 if (baseQ?.mainThreadStallMs !== undefined) targets.push({ name: 'base int8 longest main-thread stall during the throughput runs, ms', value: baseQ.mainThreadStallMs, target: '<= 50 (issue 11)', met: baseQ.mainThreadStallMs <= 50 });
+// Queue mode (issue 13): on the smallest model this run measured, int8 preferred.
+const queueModel = { size: sizes[0]!, quant: quants.includes('int8') ? ('int8' as const) : quants[0]! };
+const queue = opt['no-queue'] ? undefined : await runQueueBench({ cache, ...queueModel, quick: opt.quick!, log });
+if (queue) {
+  targets.push({ name: `queue mode throughput, 2 workers × 1 thread vs 1 process × 2 threads (${queue.model})`, value: queue.throughputRatio, target: '>= 0.9 (issue 13)', met: queue.throughputRatio >= 0.9 });
+  targets.push({ name: 'queue mode added latency per note at low load, ms', value: queue.lowLoad.addedMedianMs, target: '<= 20 (issue 13)', met: queue.lowLoad.addedMedianMs <= 20 });
+}
 const rss = (m: M) => Math.max(m.peakRssMB.latency, m.peakRssMB.engine ?? 0);
 if (baseQ) targets.push({ name: 'base int8 peak RSS MB', value: rss(baseQ), target: '< 400', met: rss(baseQ) < 400 });
 if (largeQ) targets.push({ name: 'large int8 peak RSS MB', value: rss(largeQ), target: '< 800', met: rss(largeQ) < 800 });
@@ -230,6 +240,7 @@ const results = {
   gemmProbe: { shape: probe.shape, fp32Gflops: round(probe.fp32Gflops), int8Gops: round(probe.int8Gops) },
   models,
   pool,
+  queue,
   targets,
 };
 writeFileSync(opt.out!, `${JSON.stringify(results, null, 2)}\n`);
@@ -249,6 +260,7 @@ for (const m of models as unknown as M[]) {
   console.log(`${`${m.size} ${m.quant}`.padEnd(11)} throughput (audio-s/s) ${tp}; ${m.mainThreadStallMs !== undefined ? `main-thread stall ≤ ${m.mainThreadStallMs.toFixed(0)} ms; ` : ''}cold start ${m.coldStart.medianMs.toFixed(0)} ms; peak RSS ${rss(m).toFixed(0)} MB${m.speedupVsFp32_5s ? `; int8 speed-up ${m.speedupVsFp32_5s}×` : ''}${m.int8VsFp32_5s ? `; vs fp32: cosine ${m.int8VsFp32_5s.embeddingCosine}, same top label ${m.int8VsFp32_5s.sameTopLabel}` : ''}`);
 }
 if (pool) console.log(`pool (8 × 5 s batches): ${JSON.stringify(pool)}`);
-console.log('\ntargets (issues 6 and 11):');
+if (queue) console.log(`queue mode (${queue.model}): 2 workers ${queue.twoWorkers1Thread.audioSPerS} vs 1 process ${queue.oneProcess2Threads.audioSPerS} audio-s/s (ratio ${queue.throughputRatio}); low load +${queue.lowLoad.addedMedianMs} ms per note (${queue.lowLoad.queueMedianMs} vs ${queue.lowLoad.localMedianMs} ms)`);
+console.log('\ntargets (issues 6, 11 and 13):');
 for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value} (${t.target})`);
 console.log(`\nwrote ${opt.out}`);

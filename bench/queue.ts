@@ -1,0 +1,160 @@
+/**
+ * Queue mode against one process, on the same clips (issue 13):
+ *   throughput  2 workers × 1 thread through Redis (`voicemood worker` processes, a QueueEngine
+ *               here) vs one engine with 2 threads in this process (measured before and after
+ *               the queue run, the better one counts); 24 clips of 3–7 s at once (12 with
+ *               --quick) → audio-s per wall-s of each, and their ratio (target ≥ 0.9)
+ *   latency     1 s clips one at a time: queue round trip vs the same engine (1 thread) in this
+ *               process → the median latency the queue adds per note (target ≤ 20 ms)
+ * Needs redis-server on PATH (skipped otherwise). Run alone: node bench/queue.ts [--quick] [--model base|large] [--quant int8|fp32]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cacheDir } from '../src/config.ts';
+import { Engine } from '../src/inference/engine.ts';
+import { QueueEngine } from '../src/queue/queueEngine.ts';
+import { queueSettingsFromEnv } from '../src/queue/config.ts';
+import { createLogger } from '../src/util/log.ts';
+import { ensureBenchModel, type ModelSize, type Quant } from './models.ts';
+import { median, round, testClip } from './stats.ts';
+
+export interface QueueBenchResult {
+  model: string;
+  clips: number;
+  concurrency: number;
+  oneProcess2Threads: { audioSPerS: number };
+  twoWorkers1Thread: { audioSPerS: number };
+  throughputRatio: number;
+  lowLoad: { clipS: number; runs: number; localMedianMs: number; queueMedianMs: number; addedMedianMs: number };
+}
+
+const ROOT = join(import.meta.dirname, '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`redis-server did not listen on ${port}`);
+}
+
+
+function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'worker'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('voicemood worker: ready')) resolve(proc);
+    });
+    proc.on('exit', (code) => reject(new Error(`worker exited ${code}: ${err.slice(-500)}`)));
+  });
+}
+
+async function throughput(analyze: (s: Float32Array) => Promise<unknown>, clips: Float32Array[]): Promise<number> {
+  const t = performance.now();
+  await Promise.all(clips.map((c) => analyze(c)));
+  const audioS = clips.reduce((s, c) => s + c.length / 16000, 0);
+  return audioS / ((performance.now() - t) / 1000);
+}
+
+async function sequentialMs(analyze: (s: Float32Array) => Promise<unknown>, c: Float32Array, runs: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await analyze(c);
+    ms.push(performance.now() - t);
+  }
+  return median(ms);
+}
+
+export async function runQueueBench(options: { cache: string; size: ModelSize; quant: Quant; quick: boolean; log: (s: string) => void }): Promise<QueueBenchResult | undefined> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    options.log('queue bench: skipped (redis-server is not installed)');
+    return undefined;
+  }
+  const model = await ensureBenchModel(options.cache, options.size, options.quant);
+  const count = options.quick ? 12 : 24;
+  const runs = options.quick ? 9 : 21;
+  const clips = Array.from({ length: count }, (_, i) => testClip(3 + (i % 5), i + 1));
+  const short = testClip(1, 99);
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const workers: ChildProcess[] = [];
+  try {
+    await waitForPort(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const env = { VOICEMOOD_QUEUE_URL: url, VOICEMOOD_MODEL: model.path, VOICEMOOD_ENGINE_THREADS: '1' };
+    workers.push(...(await Promise.all([startWorker(env), startWorker(env)])));
+    options.log(`queue bench: ${options.size} ${options.quant}, ${count} clips of 3–7 s at once, then ${runs} × 1 s one at a time`);
+
+    const opened = { optimizedCacheDir: join(cacheDir(), 'bench', 'ort-optimized') };
+    const oneProcess = async (): Promise<number> => {
+      const local2 = await Engine.open(model.path, { ...opened, threads: 2 });
+      try {
+        await local2.analyze(short);
+        return await throughput((c) => local2.analyze(c), clips);
+      } finally {
+        await local2.close();
+      }
+    };
+    // Before and after the queue run (other load on the machine varies); the better one counts.
+    const local2Before = await oneProcess();
+    const local1 = await Engine.open(model.path, { ...opened, threads: 1 });
+    let localMs: number;
+    try {
+      await local1.analyze(short);
+      localMs = await sequentialMs((c) => local1.analyze(c), short, runs);
+    } finally {
+      await local1.close();
+    }
+
+    const gateway = await QueueEngine.open({ settings: queueSettingsFromEnv({}, url), logger: createLogger({ level: 'warn' }) });
+    let queueTp: number;
+    let queueMs: number;
+    try {
+      await gateway.analyze(short);
+      await gateway.analyze(short);
+      queueTp = await throughput((c) => gateway.analyze(c), clips);
+      queueMs = await sequentialMs((c) => gateway.analyze(c), short, runs);
+    } finally {
+      await gateway.close();
+    }
+    const local2Tp = Math.max(local2Before, await oneProcess());
+    return {
+      model: `${options.size} ${options.quant}`,
+      clips: count,
+      concurrency: count,
+      oneProcess2Threads: { audioSPerS: round(local2Tp, 2) },
+      twoWorkers1Thread: { audioSPerS: round(queueTp, 2) },
+      throughputRatio: round(queueTp / local2Tp, 3),
+      lowLoad: { clipS: 1, runs, localMedianMs: round(localMs, 1), queueMedianMs: round(queueMs, 1), addedMedianMs: round(queueMs - localMs, 1) },
+    };
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(undefined) : w.once('exit', r)))));
+    redis.kill('SIGKILL');
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, model: { type: 'string', default: 'base' }, quant: { type: 'string', default: 'int8' } } });
+  const r = await runQueueBench({ cache: join(cacheDir(), 'bench'), size: values.model as ModelSize, quant: values.quant as Quant, quick: values.quick!, log: (s) => process.stderr.write(`${s}\n`) });
+  console.log(JSON.stringify(r, null, 2));
+}
