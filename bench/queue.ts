@@ -1,11 +1,12 @@
 /**
  * Queue mode against one process, on the same clips (issue 13):
  *   throughput  2 workers × 1 thread through Redis (`voicemood worker` processes, a QueueEngine
- *               here) vs one engine with 2 threads in this process (measured before and after
- *               the queue run, the better one counts); 24 clips of 3–7 s at once (12 with
- *               --quick) → audio-s per wall-s of each, and their ratio (target ≥ 0.9)
- *   latency     1 s clips one at a time: queue round trip vs the same engine (1 thread) in this
- *               process → the median latency the queue adds per note (target ≤ 20 ms)
+ *               here) vs one engine with 2 threads in this process; 24 clips of 3–7 s at once
+ *               (12 with --quick), 3 rounds of each, alternating → median audio-s per wall-s of
+ *               each, and their ratio (target ≥ 0.9)
+ *   latency     1 s clips one at a time, alternating: queue round trip vs the same engine with 1
+ *               thread (as a worker has) in this process → the median of the per-pair
+ *               differences: the latency the queue adds per note (target ≤ 20 ms)
  * Needs redis-server on PATH (skipped otherwise). Run alone: node bench/queue.ts [--quick] [--model base|large] [--quant int8|fp32]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -28,6 +29,7 @@ export interface QueueBenchResult {
   twoWorkers1Thread: { audioSPerS: number };
   throughputRatio: number;
   lowLoad: { clipS: number; runs: number; localMedianMs: number; queueMedianMs: number; addedMedianMs: number };
+  rounds: number;
 }
 
 const ROOT = join(import.meta.dirname, '..');
@@ -74,14 +76,10 @@ async function throughput(analyze: (s: Float32Array) => Promise<unknown>, clips:
   return audioS / ((performance.now() - t) / 1000);
 }
 
-async function sequentialMs(analyze: (s: Float32Array) => Promise<unknown>, c: Float32Array, runs: number): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await analyze(c);
-    ms.push(performance.now() - t);
-  }
-  return median(ms);
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
 }
 
 export async function runQueueBench(options: { cache: string; size: ModelSize; quant: Quant; quick: boolean; log: (s: string) => void }): Promise<QueueBenchResult | undefined> {
@@ -92,6 +90,7 @@ export async function runQueueBench(options: { cache: string; size: ModelSize; q
   const model = await ensureBenchModel(options.cache, options.size, options.quant);
   const count = options.quick ? 12 : 24;
   const runs = options.quick ? 9 : 21;
+  const rounds = options.quick ? 2 : 3;
   const clips = Array.from({ length: count }, (_, i) => testClip(3 + (i % 5), i + 1));
   const short = testClip(1, 99);
   const port = await freePort();
@@ -105,38 +104,38 @@ export async function runQueueBench(options: { cache: string; size: ModelSize; q
     options.log(`queue bench: ${options.size} ${options.quant}, ${count} clips of 3–7 s at once, then ${runs} × 1 s one at a time`);
 
     const opened = { optimizedCacheDir: join(cacheDir(), 'bench', 'ort-optimized') };
-    const oneProcess = async (): Promise<number> => {
-      const local2 = await Engine.open(model.path, { ...opened, threads: 2 });
-      try {
-        await local2.analyze(short);
-        return await throughput((c) => local2.analyze(c), clips);
-      } finally {
-        await local2.close();
-      }
-    };
-    // Before and after the queue run (other load on the machine varies); the better one counts.
-    const local2Before = await oneProcess();
+    // Rounds alternate between the two setups, and the low-load runs alternate note by note, so
+    // that other load on the machine weighs on both alike; medians are reported.
+    const local2 = await Engine.open(model.path, { ...opened, threads: 2 });
     const local1 = await Engine.open(model.path, { ...opened, threads: 1 });
-    let localMs: number;
-    try {
-      await local1.analyze(short);
-      localMs = await sequentialMs((c) => local1.analyze(c), short, runs);
-    } finally {
-      await local1.close();
-    }
-
     const gateway = await QueueEngine.open({ settings: queueSettingsFromEnv({}, url), logger: createLogger({ level: 'warn' }) });
-    let queueTp: number;
-    let queueMs: number;
+    const tpLocal: number[] = [];
+    const tpQueue: number[] = [];
+    const msLocal: number[] = [];
+    const msQueue: number[] = [];
+    const added: number[] = [];
     try {
-      await gateway.analyze(short);
-      await gateway.analyze(short);
-      queueTp = await throughput((c) => gateway.analyze(c), clips);
-      queueMs = await sequentialMs((c) => gateway.analyze(c), short, runs);
+      for (const e of [local2, local1, gateway, gateway]) await e.analyze(short);
+      for (let r = 0; r < rounds; r++) {
+        tpLocal.push(await throughput((c) => local2.analyze(c), clips));
+        tpQueue.push(await throughput((c) => gateway.analyze(c), clips));
+      }
+      for (let i = 0; i < runs; i++) {
+        const a = await timed(() => local1.analyze(short));
+        const b = await timed(() => gateway.analyze(short));
+        msLocal.push(a);
+        msQueue.push(b);
+        added.push(b - a);
+      }
     } finally {
       await gateway.close();
+      await local1.close();
+      await local2.close();
     }
-    const local2Tp = Math.max(local2Before, await oneProcess());
+    const local2Tp = median(tpLocal);
+    const queueTp = median(tpQueue);
+    const localMs = median(msLocal);
+    const queueMs = median(msQueue);
     return {
       model: `${options.size} ${options.quant}`,
       clips: count,
@@ -144,7 +143,8 @@ export async function runQueueBench(options: { cache: string; size: ModelSize; q
       oneProcess2Threads: { audioSPerS: round(local2Tp, 2) },
       twoWorkers1Thread: { audioSPerS: round(queueTp, 2) },
       throughputRatio: round(queueTp / local2Tp, 3),
-      lowLoad: { clipS: 1, runs, localMedianMs: round(localMs, 1), queueMedianMs: round(queueMs, 1), addedMedianMs: round(queueMs - localMs, 1) },
+      lowLoad: { clipS: 1, runs, localMedianMs: round(localMs, 1), queueMedianMs: round(queueMs, 1), addedMedianMs: round(median(added), 1) },
+      rounds,
     };
   } finally {
     for (const w of workers) w.kill('SIGTERM');

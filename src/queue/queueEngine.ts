@@ -180,6 +180,11 @@ export class QueueEngine implements EmotionEngine {
     }
     const { signal } = options;
     signal?.throwIfAborted();
+    // Redis down: say so at once rather than wait for the reconnect until the request's deadline.
+    if (this.#redis.status !== 'ready') {
+      this.#stats.busy++;
+      throw new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10 });
+    }
     const counts = await this.#queue.getJobCounts('wait', 'active', 'prioritized', 'delayed');
     const depth = Object.values(counts).reduce((a, b) => a + b, 0);
     this.#stats.depth = depth;

@@ -130,3 +130,21 @@ test('queue: gateway + worker answer as the in-process engine, typed failures wi
     await full.close();
   }
 });
+
+test('queue: with its Redis gone, a gateway answers busy at once instead of waiting', { skip: skipWithoutRedis, timeout: 60_000 }, async () => {
+  const own = await startRedis();
+  const gateway = await QueueEngine.open({ settings: { ...queueSettingsFromEnv({}, own.url), backoffMs: 10 }, logger });
+  const probe = new Redis(own.url, { lazyConnect: false });
+  probe.on('error', () => undefined);
+  await new Promise((res) => (probe.status === 'ready' ? res(undefined) : probe.once('ready', res)));
+  const closed = new Promise((res) => probe.once('close', res));
+  own.stop();
+  await closed; // the gateway's connections see the same socket close
+  let err: unknown;
+  for (let i = 0; i < 100 && !isVoicemoodError(err, 'busy'); i++) {
+    err = await gateway.analyze(clip(1, 7), { signal: AbortSignal.timeout(2000) }).then(() => undefined, (e: unknown) => e);
+  }
+  assert.ok(isVoicemoodError(err, 'busy') && /cannot be reached/.test(err.message), String(err));
+  probe.disconnect();
+  await gateway.close();
+});
