@@ -124,7 +124,15 @@ export class QueueEngine implements EmotionEngine {
     this.#onJob = options.onJob;
     events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue as unknown as AnalyzeJobReturn | string));
     events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
-    events.on('error', (e) => this.#log.warn({ err: e }, 'queue: event listener error'));
+    // Redis down: one warning a minute, not one per reconnect attempt.
+    let warned = 0;
+    const warn = (e: unknown): void => {
+      if (Date.now() - warned < 60_000) return;
+      warned = Date.now();
+      this.#log.warn({ err: e }, 'queue: Redis connection error (notes are answered busy until it is back)');
+    };
+    events.on('error', warn);
+    queue.on('error', warn);
   }
 
   /** Connects to the queue's Redis and starts the one event listener; reads the workers' model. */
@@ -185,7 +193,8 @@ export class QueueEngine implements EmotionEngine {
       this.#stats.busy++;
       throw new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10 });
     }
-    const counts = await this.#queue.getJobCounts('wait', 'active', 'prioritized', 'delayed');
+    // Redis commands wait for a reconnect: the caller's deadline (or ours) bounds that wait.
+    const counts = await this.#bounded(this.#queue.getJobCounts('wait', 'active', 'prioritized', 'delayed'), signal);
     const depth = Object.values(counts).reduce((a, b) => a + b, 0);
     this.#stats.depth = depth;
     if (depth >= this.#settings.maxDepth) {
@@ -201,8 +210,7 @@ export class QueueEngine implements EmotionEngine {
       const timer = setTimeout(() => this.#settle(jobId, 'timeout', new VoicemoodError('timeout', 'The analysis took too long; please try again.', { details: { jobId } })), this.#waitMs);
       timer.unref();
       const onAbort = (): void => {
-        const reason: unknown = signal?.reason;
-        this.#settle(jobId, 'aborted', reason instanceof VoicemoodError ? reason : new VoicemoodError('timeout', 'The analysis was cancelled before it finished.', { cause: reason }));
+        this.#settle(jobId, 'aborted', abortError(signal!));
         // Not taken yet: no worker needs to run it (a running job cannot be removed; it finishes and its result expires).
         void this.#queue.remove(jobId).catch(() => 0);
         void this.#redis.del(pcmKey(jobId)).catch(() => 0);
@@ -221,8 +229,8 @@ export class QueueEngine implements EmotionEngine {
     });
     if (!this.#waiting.has(jobId)) return answer; // aborted while the depth was read
     try {
-      await this.#redis.set(pcmKey(jobId), encodeSamples(samples), 'EX', this.#settings.ttlS);
-      await this.#queue.add(
+      await this.#bounded(this.#redis.set(pcmKey(jobId), encodeSamples(samples), 'EX', this.#settings.ttlS), signal);
+      await this.#bounded(this.#queue.add(
         'analyze',
         { samples: samples.length, frames: options.frames === true, addedAt: added },
         {
@@ -232,7 +240,7 @@ export class QueueEngine implements EmotionEngine {
           removeOnComplete: true,
           removeOnFail: { age: 3600, count: 1000 },
         },
-      );
+      ), signal);
     } catch (e) {
       this.#settle(jobId, 'failed', new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10, cause: e }));
       void this.#redis.del(pcmKey(jobId)).catch(() => 0);
@@ -241,6 +249,29 @@ export class QueueEngine implements EmotionEngine {
     this.#stats.added++;
     this.#log.info({ jobId, samples: samples.length, depth }, 'queue: job added');
     return answer;
+  }
+
+  /** A Redis call that gives up when `signal` aborts or after waitMs (the command itself may still run). */
+  #bounded<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (e: VoicemoodError): void => {
+        cleanup();
+        reject(e);
+      };
+      const onAbort = (): void => fail(abortError(signal!));
+      const timer = setTimeout(() => fail(new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10 })), this.#waitMs);
+      timer.unref();
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => (cleanup(), resolve(v)),
+        (e: unknown) => (cleanup(), reject(e)),
+      );
+    });
   }
 
   async #completed(jobId: string, returnvalue: AnalyzeJobReturn | string): Promise<void> {
@@ -283,11 +314,19 @@ export class QueueEngine implements EmotionEngine {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#waiting.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-      await this.#events.close().catch(() => undefined);
-      await this.#queue.close().catch(() => undefined);
-      await this.#redis.quit().catch(() => undefined);
+      // With Redis gone these would wait for a reconnect: bounded, then the sockets are dropped.
+      const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await bounded(this.#events.close());
+      await bounded(this.#queue.close());
+      if (this.#redis.status === 'ready') await bounded(this.#redis.quit());
+      this.#redis.disconnect();
       this.#eventsRedis.disconnect();
     })();
     return this.#closing;
   }
+}
+
+function abortError(signal: AbortSignal): VoicemoodError {
+  const reason: unknown = signal.reason;
+  return reason instanceof VoicemoodError ? reason : new VoicemoodError('timeout', 'The analysis was cancelled before it finished.', { cause: reason });
 }

@@ -101,7 +101,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     stalledInterval: settings.stalledMs,
     maxStalledCount: 2,
   });
-  worker.on('error', (e) => log.warn({ err: e }, 'worker: queue connection error'));
+  let warned = 0;
+  worker.on('error', (e) => {
+    if (Date.now() - warned < 60_000) return; // Redis down: one warning a minute
+    warned = Date.now();
+    log.warn({ err: e }, 'worker: queue connection error');
+  });
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'worker: took over a stalled job (its worker stopped renewing the lock)'));
   await worker.waitUntilReady();
 
