@@ -7,7 +7,7 @@
 import { numberFromEnv, readSecret, type Env } from './config.ts';
 import { TokenBucketLimiter } from './commands/rateLimit.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './commands/requestDeadline.ts';
-import type { ClaimStore, ModerationGate, RateLimiter, Services } from './commands/types.ts';
+import type { ClaimStore, ModerationGate, RateLimiter, Services, SharedKv } from './commands/types.ts';
 import type { HistoryStore } from './history/types.ts';
 import { openHistory } from './history/open.ts';
 import { openEngine, type OpenEngineOptions } from './inference/engine.ts';
@@ -60,10 +60,10 @@ export function sharedRedisUrl(env: Env): string | undefined {
 }
 
 /** Rate limits, update claims and the moderation gate on the shared Redis (docs/scaling.md), when there is one. */
-async function openSharedState(env: Env, logger: Logger, clock: () => number): Promise<{ limiter: RateLimiter; claims: ClaimStore; moderation: ModerationGate; close(): Promise<void> } | undefined> {
+async function openSharedState(env: Env, logger: Logger, clock: () => number): Promise<{ limiter: RateLimiter; claims: ClaimStore; sharedKv: SharedKv; moderation: ModerationGate; close(): Promise<void> } | undefined> {
   const url = sharedRedisUrl(env);
   if (!url) return undefined;
-  const [{ connected, redisConnection }, { RedisRateLimiter }, { RedisClaims }, { RedisModerationGate }] = await Promise.all([
+  const [{ connected, redisConnection }, { RedisRateLimiter }, { RedisClaims, RedisSharedKv }, { RedisModerationGate }] = await Promise.all([
     import('./queue/config.ts'),
     import('./commands/redisRateLimit.ts'),
     import('./commands/redisClaims.ts'),
@@ -86,6 +86,7 @@ async function openSharedState(env: Env, logger: Logger, clock: () => number): P
     limiter: new RedisRateLimiter(redis, rateRulesFromEnv(env)),
     claims: new RedisClaims(redis, (e) => logger.warn({ err: e }, 'shared state: an update claim failed; handling it anyway')),
     moderation: new RedisModerationGate(redis, { clock }),
+    sharedKv: new RedisSharedKv(redis),
     async close() {
       await redis.quit().catch(() => undefined);
     },
@@ -121,7 +122,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     history,
     settings: history,
     limiter: shared?.limiter ?? new TokenBucketLimiter({ ...rateRulesFromEnv(env), clock }),
-    ...(shared ? { claims: shared.claims } : {}),
+    ...(shared ? { claims: shared.claims, sharedKv: shared.sharedKv } : {}),
     moderation: shared?.moderation ?? new InMemoryModerationGate({ clock }),
     logger,
     clock,

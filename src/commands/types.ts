@@ -95,6 +95,18 @@ export interface ClaimStore {
   claim(key: string, ttlS: number): Promise<boolean>;
 }
 
+/**
+ * A small key-value store shared by every instance on one Redis, for state they must all see
+ * (e.g. Telegram timeline buttons): JSON values with a TTL, and sets of keys.
+ */
+export interface SharedKv {
+  getJson<T>(key: string): Promise<T | undefined>;
+  setJson(key: string, value: unknown, ttlS: number): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+  addMember(setKey: string, member: string, ttlS: number): Promise<void>;
+  members(setKey: string): Promise<string[]>;
+}
+
 /** What every command needs; created once per process (src/services.ts). */
 export interface Services {
   engine: EmotionEngine;
@@ -112,6 +124,8 @@ export interface Services {
   requestTimeoutMs?: number;
   /** Present when several instances share state (Redis): see ClaimStore. */
   claims?: ClaimStore;
+  /** Present when several instances share state (Redis): see SharedKv. */
+  sharedKv?: SharedKv;
 }
 
 /** A plain message. `text` is plain (not HTML, not Markdown); adapters escape it. */

@@ -8,6 +8,7 @@
  *      gateway (Telegram re-delivering), one worker SIGKILLed while it holds a job →
  *      exactly 20 cards, none twice; the killed worker's job was taken over by the other one;
  *      the job id of that note is in the logs of both the gateway and the worker.
+ *      The Timeline button of a card sent by one gateway works through the other, once.
  *   2. One user's 12 notes split over both gateways, VOICEMOOD_RATE_USER_PER_MIN=10 →
  *      10 cards and 2 polite refusals.
  *
@@ -22,7 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Message, Update } from 'grammy/types';
 import { FakeTelegram, type RecordedCall } from '../fakes/telegram/server.ts';
-import { fileMessage, messageUpdate, privateChat, user } from '../fakes/telegram/updates.ts';
+import { callbackUpdate, fileMessage, messageUpdate, privateChat, user } from '../fakes/telegram/updates.ts';
 import { fixture, makeWorkspace, plain, ROOT, spawnBot, TOKEN, type BotProcess, type Workspace } from '../telegram/harness.ts';
 import { freePort } from '../helpers/net.ts';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -189,6 +190,18 @@ test('two gateways + two workers on one Redis: 20 notes (5 delivered twice, a wo
   assert.match(survivor.output(), new RegExp(`"jobId":"${jobId}"[^\\n]*"msg":"worker: job done"`));
   assert.ok(gateways.some((g) => g.bot.output().includes(`"jobId":"${jobId}"`)), 'the gateway logs the job id too');
 
+  // The Timeline button of a card sent by gateway 1 (all of Ben's notes went there only), tapped
+  // through gateway 0, then again through gateway 1: one edit.
+  const card1 = cards.find((c) => repliedTo(c) === updates[1]!.message!.message_id)!;
+  const data = (card1.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const cardMessage = { message_id: card1.resultMessageId!, date: 0, chat: updates[1]!.message!.chat, text: String(card1.params.text) } as Message;
+  const tap = (id: string): Update => ({ update_id: nextUpdateId++, ...callbackUpdate(users[1]!, cardMessage, data, id) }) as Update;
+  await post(0, tap('cb-q-1'));
+  const edit = await tg.waitForCall((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId, 30_000, 'the timeline edit');
+  assert.ok(String(edit.params.text).startsWith(String(card1.params.text)), 'the card stays above the timeline');
+  await post(1, tap('cb-q-2'));
+  await tg.waitForCalls((c) => c.method === 'answerCallbackQuery' && /^cb-q-/.test(String(c.params.callback_query_id)), 2, 30_000, 'both taps answered');
+
   // 2. One user, 12 notes, both gateways, 10 per minute.
   const zoe = user(301, 'Zoe');
   const zoeNotes = Array.from({ length: 12 }, () => noteUpdate(zoe, 'hello'));
@@ -205,6 +218,7 @@ test('two gateways + two workers on one Redis: 20 notes (5 delivered twice, a wo
   const allCards = tg.calls.filter((c) => isCard(c) && noteIds.has(repliedTo(c)));
   assert.equal(allCards.length, 20, `exactly 20 cards (got ${allCards.length})`);
   assert.equal(tg.calls.filter(zoeAnswer).length, 12, 'each of Zoe\'s notes answered once');
+  assert.equal(tg.calls.filter((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId).length, 1, 'two taps, one edit');
 
   // SIGTERM: the survivor finishes and exits 0; so do the gateways.
   survivor.proc.kill('SIGTERM');

@@ -26,7 +26,8 @@ import { mediaOf, type TelegramMedia } from './media.ts';
 import { deliver, type ReplyTarget } from './replies.ts';
 import { retryTransformer } from './retry.ts';
 import { telegramStrings } from './strings.ts';
-import { TimelineCache } from './timelineCache.ts';
+import { TimelineCache, type TimelineStore } from './timelineCache.ts';
+import { SharedTimelineStore } from './sharedTimelines.ts';
 
 export const DEFAULT_API_ROOT = 'https://api.telegram.org';
 
@@ -51,7 +52,8 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   bot.api.config.use(retryTransformer());
   const inFlight = new InFlight();
   const epochOf = (userId: string): number => services.history.forgetEpoch('telegram', userId);
-  const timelines = new TimelineCache(2000, epochOf);
+  // Several instances on one Redis: the tap on a card's button may reach another instance.
+  const timelines: TimelineStore = services.sharedKv && services.claims ? new SharedTimelineStore(services.sharedKv, services.claims, epochOf) : new TimelineCache(2000, epochOf);
   const notes = new AnalysedNotes({ clock: services.clock });
   const log = services.logger.child({ platform: 'telegram' });
   const deps = { api: bot.api, timelines, logger: log };
@@ -204,7 +206,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
       const replies = await handleForget(cctx, services);
       // In memory too: their timelines and analysed notes (an analysis still running is dropped by
       // the forget epoch, see analyze()).
-      timelines.forgetUser(cctx.user.id);
+      await timelines.forgetUser(cctx.user.id);
       notes.forgetUser(cctx.user.id);
       return replies;
     }),
@@ -258,7 +260,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   bot.callbackQuery(/^tl:([0-9a-z]+)$/, async (ctx) => {
     const cctx = ctx.chat && context(ctx.chat, ctx.from);
     const lang = cctx ? await replyLang(cctx) : 'en';
-    const item = timelines.get(ctx.match[1]!);
+    const item = await timelines.get(ctx.match[1]!);
     const message = ctx.callbackQuery.message;
     if (!item || !message || message.chat.id !== item.chatId) {
       await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineGone });
@@ -267,8 +269,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineShown });
     // A second tap that arrives before the edit has removed the button must not edit (Telegram
     // answers "message is not modified") nor send the chart twice.
-    if (item.shown) return;
-    item.shown = true;
+    if (!(await timelines.markShown(ctx.match[1]!, item))) return;
     const html = `${item.cardHtml}\n${pre(fit(renderTimelineText(item.timeline, lang), MESSAGE_LIMIT - item.cardHtml.length - 20))}`;
     await ctx.api.editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } }).catch((e: unknown) => {
       // A retried edit whose first attempt got through is "not modified": it is shown, all is well.

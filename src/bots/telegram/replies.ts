@@ -11,7 +11,7 @@ import type { Lang } from '../../mood/emotions.ts';
 import { bold, CAPTION_LIMIT, escapeHtml, fit, MESSAGE_LIMIT, pre } from './html.ts';
 import { reactionFor } from './reactions.ts';
 import { telegramStrings } from './strings.ts';
-import type { TimelineCache } from './timelineCache.ts';
+import type { TimelineStore } from './timelineCache.ts';
 
 export interface ReplyTarget {
   chatId: number;
@@ -26,7 +26,7 @@ export interface ReplyTarget {
 
 export interface ReplyDeps {
   api: Api;
-  timelines: TimelineCache;
+  timelines: TimelineStore;
   logger: Logger;
 }
 
@@ -72,7 +72,7 @@ async function sendCard(deps: ReplyDeps, target: ReplyTarget, reply: CardReply):
   const html = cardHtml(reply);
   let markup: InlineKeyboardMarkup | undefined;
   if (reply.timeline && reply.timeline.windows.length > 0) {
-    const key = deps.timelines.put({ timeline: reply.timeline, cardHtml: html, chatId: target.chatId, ...(target.owner ? { owner: target.owner } : {}) });
+    const key = await deps.timelines.put({ timeline: reply.timeline, cardHtml: html, chatId: target.chatId, ...(target.owner ? { owner: target.owner } : {}) });
     if (key !== undefined) markup = { inline_keyboard: [[{ text: telegramStrings(target.lang).timelineButton, callback_data: `tl:${key}` }]] };
   }
   await deps.api.sendMessage(target.chatId, html, { parse_mode: 'HTML', ...quote(target), ...(markup ? { reply_markup: markup } : {}) });

@@ -18,7 +18,19 @@ export interface CachedTimeline {
   shown?: boolean;
 }
 
-export class TimelineCache {
+/**
+ * Where the Telegram adapter keeps timelines: in memory (TimelineCache) or, with several instances
+ * on one Redis, shared (SharedTimelineStore), hence sync or async.
+ */
+export interface TimelineStore {
+  put(item: CachedTimeline): string | undefined | Promise<string | undefined>;
+  get(key: string): CachedTimeline | undefined | Promise<CachedTimeline | undefined>;
+  /** True the first time only: a second tap must not edit the card again nor resend the chart. */
+  markShown(key: string, item: CachedTimeline): boolean | Promise<boolean>;
+  forgetUser(userId: string): void | Promise<void>;
+}
+
+export class TimelineCache implements TimelineStore {
   private readonly items = new Map<string, CachedTimeline>();
   private next = 1;
   private readonly capacity: number;
@@ -41,6 +53,12 @@ export class TimelineCache {
 
   get(key: string): CachedTimeline | undefined {
     return this.items.get(key);
+  }
+
+  markShown(_key: string, item: CachedTimeline): boolean {
+    if (item.shown) return false;
+    item.shown = true;
+    return true;
   }
 
   delete(key: string): void {
