@@ -11,6 +11,8 @@
  *      The Timeline button of a card sent by one gateway works through the other, once.
  *   2. One user's 12 notes split over both gateways, VOICEMOOD_RATE_USER_PER_MIN=10 →
  *      10 cards and 2 polite refusals.
+ *   3. SIGTERM to the remaining worker while it holds a job: the job finishes, its card is sent,
+ *      the worker exits 0.
  *
  * Timing: nothing waits for a fixed time except the short settling wait before counting (so that a
  * 21st card would be seen). The worker to kill is made to hold its job: the other worker is paused
@@ -220,10 +222,24 @@ test('two gateways + two workers on one Redis: 20 notes (5 delivered twice, a wo
   assert.equal(tg.calls.filter(zoeAnswer).length, 12, 'each of Zoe\'s notes answered once');
   assert.equal(tg.calls.filter((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId).length, 1, 'two taps, one edit');
 
-  // SIGTERM: the survivor finishes and exits 0; so do the gateways.
-  survivor.proc.kill('SIGTERM');
+  // SIGTERM while the survivor holds a job (in its 1 s batching window): it finishes it, the card
+  // is sent, and it exits 0; so do the gateways.
+  const last = noteUpdate(users[2]!, 'hello');
+  const started = survivor.output().split('worker: job started').length;
+  const terminated = new Promise<void>((resolve) => {
+    survivor.onOutput = () => {
+      if (survivor.output().split('worker: job started').length > started) {
+        survivor.proc.kill('SIGTERM');
+        survivor.onOutput = undefined;
+        resolve();
+      }
+    };
+  });
+  await post(0, last);
+  await terminated;
   assert.equal(await survivor.exited, 0);
-  assert.match(survivor.output(), /SIGTERM: taking no new job/);
+  assert.match(survivor.output(), /SIGTERM: taking no new job, finishing the running ones/);
+  await tg.waitForCall((c) => isCard(c) && repliedTo(c) === last.message!.message_id, 30_000, 'the card of the note the worker finished after SIGTERM');
   for (const g of gateways) assert.equal(await g.bot.stop('SIGTERM'), 0);
   for (const out of [...gateways.map((g) => g.bot.output()), survivor.output()]) assert.ok(!out.includes(TOKEN.split(':')[1]!), 'token leaked');
 });
