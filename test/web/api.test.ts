@@ -28,7 +28,7 @@ after(async () => {
 
 type Json = Record<string, unknown>;
 
-async function post(srv: WebServer, query: string, body: BodyInit | undefined, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; headers: Headers }> {
+async function post(srv: WebServer, query: string, body: Uint8Array | FormData | undefined, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; headers: Headers }> {
   const res = await fetch(`${srv.url}/api/v1/analyze${query}`, { method: 'POST', body, headers });
   const text = await res.text();
   let json: Json;
