@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { decodeAudio } from '../../src/audio/decode.ts';
 import { EMOTIONS } from '../../src/mood/emotions.ts';
 import type { EmotionEngine } from '../../src/inference/types.ts';
 import type { WebServer } from '../../src/web/server.ts';
@@ -90,6 +91,18 @@ test('any Content-Type (or none) is taken as audio; the bytes decide the format'
   const plain = await post(server, '', fixture('speech_16k_pcm24.wav'), { 'content-type': 'text/plain' });
   assert.equal(plain.status, 200, JSON.stringify(plain.json));
   assert.equal(plain.json.format, 'wav/pcm24');
+});
+
+test('raw bodies of every common format answer at their true durations', async () => {
+  const files = ['speech.webm', 'speech.m4a', 'voice_telegram.ogg', 'speech_16k_pcm24.wav', 'videonote.mp4', 'speech.flac', 'speech.mp3'];
+  for (const name of files) {
+    const expected = await decodeAudio(fixture(name), { filename: name });
+    const r = await post(server, '', fixture(name));
+    assert.equal(r.status, 200, `${name}: ${JSON.stringify(r.json)}`);
+    assert.equal(r.json.format, expected.format, name);
+    assert.ok(Math.abs(Number(r.json.duration_s) - expected.durationS) < 0.002, `${name}: ${String(r.json.duration_s)} s, decoded ${expected.durationS} s`);
+    assert.ok(expected.durationS > 0.5, name);
+  }
 });
 
 test('frame granularity with embedding: one entry per frame and a [T][D] embedding; utterance embedding is [D]', async () => {
