@@ -7,6 +7,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+const RESOLUTION_MS = 20;
+
 export interface WebMetrics {
   registry: Registry;
   /** Counts one finished analysis: 'ok' or the VoicemoodError code. */
@@ -23,7 +25,7 @@ export function createWebMetrics(): WebMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  const delay = monitorEventLoopDelay({ resolution: 20 });
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
   new Gauge({
     name: 'voicemood_event_loop_lag_seconds',
@@ -31,8 +33,8 @@ export function createWebMetrics(): WebMetrics {
     labelNames: ['stat'],
     registers: [registry],
     collect() {
-      // The histogram reports nanoseconds; an empty one reports NaN-free zeros after reset().
-      const ns = (x: number) => (Number.isFinite(x) ? x / 1e9 : 0);
+      // Nanoseconds of each sampling interval (RESOLUTION_MS long when the loop is idle): the lag is the excess.
+      const ns = (x: number) => (Number.isFinite(x) ? Math.max(0, x / 1e9 - RESOLUTION_MS / 1000) : 0);
       this.set({ stat: 'p50' }, ns(delay.percentile(50)));
       this.set({ stat: 'p99' }, ns(delay.percentile(99)));
       this.set({ stat: 'max' }, ns(delay.max));
