@@ -119,7 +119,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   const limiter = options.limiter ?? apiLimiterFromEnv(env);
   const metrics = createWebMetrics();
   const { engine, logger } = options;
-  const app = Fastify({ logger: false, trustProxy: trustProxyFromEnv(env), bodyLimit: limits.maxBytes, forceCloseConnections: true });
+  const app = Fastify({ logger: false, trustProxy: trustProxyFromEnv(env), bodyLimit: limits.maxBytes });
 
   // Any Content-Type is audio; only multipart/form-data is parsed as a form.
   app.removeAllContentTypeParsers();
@@ -142,6 +142,16 @@ export function buildWebApp(options: WebAppOptions): WebApp {
     return sendError(reply, status, { error: e.message, code: e.code }, status === 429 ? (e.retryAfterS ?? 1) : undefined);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, { error: `Nothing here: ${request.method} ${request.url.split('?')[0]!.slice(0, 100)}. See /api/v1/openapi.json.`, code: 'not_found' }));
+
+  // Once closing, answers in flight end their connection, so that close() does not wait for keep-alive.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     logger.debug({ method: request.method, url: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'web: request');

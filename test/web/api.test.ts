@@ -312,3 +312,32 @@ test('the page and its files are served by us, with a CSP that allows no other o
     await off.close();
   }
 });
+
+test('closing the server lets an analysis in flight finish and answer', async () => {
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slow: EmotionEngine = {
+    model: ws.engine.model,
+    load: () => ws.engine.load(),
+    close: async () => {},
+    async analyze(samples, options) {
+      entered();
+      await gate;
+      return ws.engine.analyze(samples, options);
+    },
+  };
+  const srv = await serve(slow);
+  const answer = post(srv, '', fixture('speech.mp3'));
+  await inside;
+  const closed = srv.close();
+  release();
+  const r = await answer;
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.headers.get('connection'), 'close');
+  // Not held open by the keep-alive connection (Fastify's keepAliveTimeout is 72 s).
+  const started = Date.now();
+  await closed;
+  assert.ok(Date.now() - started < 30_000);
+});
