@@ -31,7 +31,8 @@ before(async () => {
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    // The fake media flags give getUserMedia a generated beep instead of a microphone, with no prompt.
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
     timeout: 60_000,
   });
 });
@@ -142,5 +143,46 @@ test('clear errors: nothing chosen, and a file that is not audio', { skip: missi
     assert.equal(await page.locator('#error').getAttribute('role'), 'alert');
   } finally {
     await page.close();
+  }
+});
+
+test('record from the (fake) microphone, stop, analyse: the recording is decoded and scored', { skip: missing }, async () => {
+  const page = await openPage('en');
+  try {
+    await page.locator('#record').click();
+    await page.locator('#record', { hasText: 'Stop recording' }).waitFor();
+    await page.waitForTimeout(2500); // the recording itself: 2.5 s of the fake device's beeps
+    await page.locator('#record').click();
+    await page.locator('#chosen', { hasText: 'Recorded' }).waitFor();
+    await page.locator('#analyse').click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#bars li').count(), 9);
+    const format = (await page.locator('#format').textContent()) ?? '';
+    assert.match(format, /webm|ogg|mp4|m4a/, format);
+    const seconds = Number.parseFloat((await page.locator('#duration').textContent()) ?? '');
+    assert.ok(seconds > 1 && seconds < 10, String(seconds));
+  } finally {
+    await page.close();
+  }
+});
+
+test('with API keys the page asks for one and sends it', { skip: missing }, async () => {
+  const keyed = await serve(ws.engine, { VOICEMOOD_API_KEYS: 'page-key-789' });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(60_000);
+  try {
+    await page.goto(`${keyed.url}/?lang=en`);
+    await page.locator('#apikey').waitFor({ state: 'visible' });
+    await page.locator('#file').setInputFiles(fixturePath('speech.mp3'));
+    await page.locator('#analyse').click();
+    await page.locator('#error').waitFor({ state: 'visible' });
+    assert.match((await page.locator('#error').textContent()) ?? '', /needs a key/);
+    await page.locator('#apikey').fill('page-key-789');
+    await page.locator('#analyse').click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#error').isHidden(), true);
+  } finally {
+    await page.close();
+    await keyed.close();
   }
 });
