@@ -28,6 +28,14 @@ const en = {
   timeline: 'Timeline',
   downloadJson: 'Download result.json',
   downloadNpy: 'Download embedding.npy',
+  files: '{n} files',
+  batch: 'Batch',
+  batchProgress: '{done} of {n} analysed',
+  batchDone: '{ok} analysed, {failed} failed',
+  waiting: 'waiting',
+  downloadJsonl: 'Download results.jsonl (one JSON line per file)',
+  map: 'Map of the embeddings (PCA, one dot per file, coloured by emotion)',
+  mapTooFew: 'The map needs at least two analysed files.',
 };
 
 export type PageStrings = typeof en;
@@ -61,6 +69,14 @@ const zh: PageStrings = {
   timeline: '时间线',
   downloadJson: '下载 result.json',
   downloadNpy: '下载 embedding.npy',
+  files: '{n} 个文件',
+  batch: '批量',
+  batchProgress: '已分析 {done} / {n}',
+  batchDone: '成功 {ok} 个，失败 {failed} 个',
+  waiting: '等待中',
+  downloadJsonl: '下载 results.jsonl（每个文件一行 JSON）',
+  map: '嵌入向量分布图（PCA，每个文件一个点，按情绪着色）',
+  mapTooFew: '分布图至少需要两个分析成功的文件。',
 };
 
 export const PAGE_STRINGS: Readonly<Record<'en' | 'zh', PageStrings>> = { en, zh };

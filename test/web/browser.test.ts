@@ -2,7 +2,8 @@
  * The page in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core)
  * uploads a voice note, presses Analyse and sees the label, the confidence and all nine bars; in
  * Chinese too; frame granularity draws the timeline; result.json and embedding.npy download and
- * match the API's answer. Skipped with a reason when Chromium is missing, except in CI.
+ * match the API's answer; recording from Chromium's fake microphone; API keys; a batch with its
+ * progress list, results.jsonl and embedding map. Skipped with a reason when Chromium is missing, except in CI.
  * VOICEMOOD_SCREENSHOT=1 writes docs/web-page.png (done once, committed).
  */
 import { after, before, test } from 'node:test';
@@ -184,5 +185,40 @@ test('with API keys the page asks for one and sends it', { skip: missing }, asyn
   } finally {
     await page.close();
     await keyed.close();
+  }
+});
+
+test('a batch of files: a progress list, results.jsonl with one line per file, and a map with one dot per analysed file', { skip: missing }, async () => {
+  const page = await openPage('en');
+  try {
+    const names = ['voice_telegram.ogg', 'speech.mp3', 'broken/random.wav', 'speech.flac'];
+    await page.locator('#file').setInputFiles(names.map((n) => fixturePath(n)));
+    assert.equal(await page.locator('#chosen').textContent(), '4 files');
+    await page.locator('#analyse').click();
+    await page.locator('#batchStatus', { hasText: '3 analysed, 1 failed' }).waitFor();
+    const items = page.locator('#batchList li');
+    assert.equal(await items.count(), 4);
+    assert.equal(await page.locator('#batchList li.failed').count(), 1);
+    assert.match((await items.nth(2).textContent()) ?? '', /^random\.wav — ✗ /);
+    assert.equal(await page.locator('#map svg circle').count(), 3);
+    const spots = new Set<string>();
+    for (let i = 0; i < 3; i++) spots.add(`${await page.locator('#map svg circle').nth(i).getAttribute('cx')},${await page.locator('#map svg circle').nth(i).getAttribute('cy')}`);
+    assert.equal(spots.size, 3, 'three different recordings, three different places');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#dlJsonl').click()]);
+    assert.equal(download.suggestedFilename(), 'results.jsonl');
+    const lines = readFileSync(await download.path(), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => l.input), ['voice_telegram.ogg', 'speech.mp3', 'random.wav', 'speech.flac']);
+    assert.equal(lines[2]!.code, 'undecodable');
+    for (const i of [0, 1, 3]) {
+      assert.ok(EMOTIONS.includes(lines[i]!.emotion as never));
+      assert.equal('embedding' in lines[i]!, false, 'the embedding was not ticked');
+      assert.equal('label' in lines[i]!, false);
+    }
+    const single = await expectedResult('');
+    assert.equal(lines[0]!.emotion, single.emotion);
+    assert.equal(lines[0]!.confidence, single.confidence);
+  } finally {
+    await page.close();
   }
 });
