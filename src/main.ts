@@ -180,7 +180,7 @@ async function run(env: Env, logger: Logger): Promise<number> {
       web = await startWebServer({ engine: services.engine, logger, env, host: webPlan.host, port: webPlan.port, say });
       say(`web: started (${web.url})`);
     } catch (e) {
-      say(`web: not started, ${messageOf(e)}`);
+      say(`web: not started (${messageOf(e)})`);
       logger.error({ err: e }, 'web app failed to start');
       if (running.length === 0) {
         await services.close();
