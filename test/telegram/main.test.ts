@@ -38,6 +38,17 @@ test('no token at all: serves the web app on PORT (page, API, /healthz), and SIG
   assert.match(bot.output(), /web: stopped/);
 });
 
+test('no token and the port is taken: says so and exits 1 instead of idling', async (t) => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, PORT: String(port) });
+  assert.equal(await bot.exited, 1);
+  assert.match(bot.output(), new RegExp(`web: not started \\(The web server could not start: port ${port} is already in use`));
+});
+
 test('no token and VOICEMOOD_WEB=off: says why nothing started and exits non-zero', async () => {
   const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, VOICEMOOD_WEB: 'off' });
   const code = await bot.exited;
