@@ -157,11 +157,14 @@ export function buildWebApp(options: WebAppOptions): WebApp {
     logger.debug({ method: request.method, url: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'web: request');
   });
 
+  // The query is checked before the body is read, and kept for the handler.
+  const queries = new WeakMap<FastifyRequest, AnalyzeQuery>();
   app.post(
     '/api/v1/analyze',
     {
-      // Before the body is read: keys, rate, and whether the engine can take more.
+      // Before the body is read: the query, keys, rate, and whether the engine can take more.
       onRequest: async (request, reply) => {
+        queries.set(request, parseQuery(request.query as Record<string, unknown>));
         let who = `ip:${request.ip}`;
         if (keys.required) {
           const id = keys.identify(request.headers.authorization);
@@ -181,7 +184,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
       },
     },
     async (request, reply) => {
-      const query = parseQuery(request.query as Record<string, unknown>);
+      const query = queries.get(request)!;
       const audio = await readAudio(request);
       // A caller that goes away cancels its analysis (its queued engine work is dropped).
       const abort = new AbortController();
