@@ -1,6 +1,7 @@
 /**
- * `npm start` (src/main.ts) as a real process: what it says when no bot can start or a token is
- * refused, token files, and webhook mode (setWebhook, the secret header, updates served, SIGINT).
+ * `npm start` (src/main.ts) as a real process: the web app alone when no token is set, what it
+ * says when nothing can start or a token is refused, token files, and webhook mode (setWebhook,
+ * the secret header, updates served, SIGINT).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
 import { messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
-import { makeWorkspace, spawnBot, TOKEN, type Workspace } from './harness.ts';
+import { fixture, makeWorkspace, spawnBot, TOKEN, type Workspace } from './harness.ts';
 
 let ws: Workspace;
 before(async () => {
@@ -18,14 +19,61 @@ before(async () => {
 after(() => ws?.cleanup());
 
 
-test('no token at all: says why each bot did not start and exits non-zero', async () => {
-  const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir });
+test('no token at all: serves the web app on PORT (page, API, /healthz), and SIGTERM exits 0', async (t) => {
+  const port = await freePort();
+  const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, PORT: String(port) }, { waitFor: /web: started/ });
+  t.after(() => bot.stop('SIGKILL'));
+  const out = bot.output();
+  assert.match(out, /Telegram: not started, TELEGRAM_BOT_TOKEN is not set/);
+  assert.match(out, /Discord: not started, DISCORD_TOKEN is not set/);
+  assert.match(out, /no bot token set: serving the web app only/);
+  assert.match(out, new RegExp(`web: started \\(http://127\\.0\\.0\\.1:${port}\\)`));
+  const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ok: boolean; model: string };
+  assert.equal(health.ok, true);
+  assert.match((await (await fetch(`http://127.0.0.1:${port}/`)).text()), /<html/);
+  const analysed = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') });
+  assert.equal(analysed.status, 200);
+  assert.equal(((await analysed.json()) as { format: string }).format, 'ogg/opus');
+  assert.equal(await bot.stop('SIGTERM'), 0);
+  assert.match(bot.output(), /web: stopped/);
+});
+
+test('no token and the port is taken: says so and exits 1 instead of idling', async (t) => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, PORT: String(port) });
+  assert.equal(await bot.exited, 1);
+  assert.match(bot.output(), new RegExp(`web: not started \\(The web server could not start: port ${port} is already in use`));
+});
+
+test('no token and VOICEMOOD_WEB=off: says why nothing started and exits non-zero', async () => {
+  const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, VOICEMOOD_WEB: 'off' });
   const code = await bot.exited;
   assert.notEqual(code, 0);
   const out = bot.output();
   assert.match(out, /Telegram: not started, TELEGRAM_BOT_TOKEN is not set/);
   assert.match(out, /Discord: not started, DISCORD_TOKEN is not set/);
+  assert.match(out, /web: not started, VOICEMOOD_WEB is off/);
   assert.match(out, /no bot can start/);
+});
+
+test('with a token the bot starts and the web app as well, on one engine; SIGTERM stops both', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const port = await freePort();
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /web: started/ },
+  );
+  t.after(() => bot.stop('SIGKILL'));
+  assert.match(bot.output(), /Telegram: started/);
+  const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ok: boolean };
+  assert.equal(health.ok, true);
+  assert.equal(await bot.stop('SIGTERM'), 0);
+  assert.match(bot.output(), /web: stopped[^]*Telegram: stopped/);
 });
 
 test('a token the Bot API refuses: a clear sentence, exit 1, and the token is not printed', async (t) => {
@@ -61,6 +109,7 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   );
   t.after(() => bot.stop('SIGKILL'));
   assert.match(bot.output(), new RegExp(`Telegram: started \\(@voicemood_test_bot, webhook on port ${port}\\)`));
+  assert.match(bot.output(), new RegExp(`web: not started, port ${port} is the Telegram webhook's; set VOICEMOOD_WEB_PORT`));
   const set = tg.callsOf('setWebhook');
   assert.equal(set.length, 1);
   assert.equal(set[0]!.params.url, url);
