@@ -25,7 +25,8 @@ import { SpeakerPipeline } from './speakerPipeline.ts';
 
 /** The part of @discordjs/voice's VoiceReceiver we use. */
 export interface ReceiverLike {
-  readonly speaking: EventEmitter;
+  /** 'start' on a member's first packet after a pause; `users` holds who is talking right now. */
+  readonly speaking: EventEmitter & { readonly users?: Map<string, number> };
   readonly subscriptions: Map<string, unknown>;
   subscribe(userId: string, options?: { end?: { behavior: EndBehaviorType; duration?: number } }): Readable;
 }
@@ -108,12 +109,21 @@ export class VoiceSession {
     return [...this.#pipelines.keys()];
   }
 
-  /** Starts listening on a receiver (again after a reconnect: the old streams are ended first). */
-  attach(receiver: ReceiverLike): void {
+  /**
+   * Starts listening on a receiver, and admits at once the members already `present` in the
+   * channel and those the receiver hears talking: 'speaking start' fires only after a pause, so a
+   * member who talks on without one would otherwise never be subscribed. Attached again to the
+   * same receiver (after a resume) the live streams are kept; a new receiver replaces the old one
+   * and its streams are ended first. Consent is checked for each member as always.
+   */
+  attach(receiver: ReceiverLike, present: Iterable<string> = []): void {
     if (this.#stopped) return;
-    this.detach();
-    this.#receiver = receiver;
-    receiver.speaking.on('start', this.#onStart);
+    if (this.#receiver !== receiver) {
+      this.detach();
+      this.#receiver = receiver;
+      receiver.speaking.on('start', this.#onStart);
+    }
+    for (const userId of new Set([...present, ...(receiver.speaking.users?.keys() ?? [])])) void this.#startSpeaker(userId);
   }
 
   /** Stops receiving (the connection is gone or being rebuilt); keeps the mood state. */
