@@ -74,7 +74,7 @@ export interface RigOptions {
   /** Replaces the bot's logger (e.g. to count warnings). */
   logger?: Logger;
   /** Set up the fake voice server before the bot starts (e.g. DAVE). */
-  voice?: (voice: FakeVoiceServer) => void | Promise<void>;
+  voice?: (voice: FakeVoiceServer, gateway: FakeDiscord) => void | Promise<void>;
   /** The voice channel denies Connect to @everyone (the bot included). */
   voiceDenied?: boolean;
   /** A second server (OTHER_GUILD, with a text channel) with the same members. */
@@ -120,7 +120,7 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
   }).start();
   const voice = await new FakeVoiceServer().start();
   voice.attach(fake);
-  await o.voice?.(voice);
+  await o.voice?.(voice, fake);
   const tiny = await tinyEngine();
   const engine = engineOverride ?? tiny;
   const dataDir = await mkdtemp(join(tmpdir(), 'vm-discord-voice-'));
