@@ -9,6 +9,7 @@ import type { VoiceConnection } from '@discordjs/voice';
 import { PERMISSIONS } from '../fakes/discord/server.ts';
 import { FakeDave } from '../fakes/discord/daveServer.ts';
 import { loadSpeech, silencePackets } from './voiceHarness.ts';
+import { createLogger } from '../../src/util/log.ts';
 import { ALICE, BOB, GUILD, VOICE, rig, type Rig } from './voiceRig.ts';
 
 const memberState = (userId: string) => ({ guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
@@ -56,7 +57,7 @@ export async function daveListening(o: { members: string[]; firstWelcome?: numbe
   });
   await r.history.setChatSettings('discord', GUILD, { consentMode: 'opt_out' });
   for (const m of o.members) r.fake.dispatch('VOICE_STATE_UPDATE', memberState(m));
-  const welcomed = new Promise<number>((resolve) => dave!.once('welcome', resolve));
+  const welcomed = dave!.nextTransition('welcome');
   const at = r.fake.calls.length;
   r.fake.dispatch('INTERACTION_CREATE', r.slash(ALICE, 'listen', [{ name: 'start', type: 1, options: [] }], PERMISSIONS.manageGuild));
   await r.fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages`);
@@ -101,7 +102,7 @@ test('DAVE: a member joining mid-session (commit with a non-zero transition, rea
     const b = await loadSpeech('speaker-b.wav');
     // Bob joins: op 11, external Add proposals (op 27) to the group, the commit announced (op 29)
     // with transition id ≠ 0; the bot says ready (op 23) and the server executes it (op 22).
-    const committed = new Promise<number>((resolve) => dave.once('commit', resolve));
+    const committed = dave.nextTransition('commit');
     r.fake.dispatch('VOICE_STATE_UPDATE', memberState(BOB));
     await dave.addMember(BOB);
     const transitionId = await committed;
@@ -117,7 +118,7 @@ test('DAVE: a member joining mid-session (commit with a non-zero transition, rea
     assert.equal((await r.history.listUser('discord', ALICE)).length, 1);
 
     // Bob leaves: external Remove, a new epoch; Alice is still heard after it.
-    const removed = new Promise<number>((resolve) => dave.once('commit', resolve));
+    const removed = dave.nextTransition('commit');
     await dave.removeMember(BOB);
     const leaveTransition = await removed;
     await dave.botReady(leaveTransition);
@@ -129,6 +130,63 @@ test('DAVE: a member joining mid-session (commit with a non-zero transition, rea
     await r.started.bot.listeners.get(GUILD)!.session.idle();
     assert.equal((await r.history.listUser('discord', ALICE)).length, 2, 'Alice heard after the epoch change');
     assert.deepEqual(dave.fromBot.invalid, [], 'no commit or welcome was refused');
+  } finally {
+    await r.close();
+  }
+});
+
+/** A logger for the bot that keeps its lines (warnings are counted). */
+function keptLogger(): { logger: ReturnType<typeof createLogger>; lines: { level: number; msg: string }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } as unknown as NodeJS.WritableStream });
+  return { logger, lines };
+}
+
+test('DAVE: a passthrough burst (1.5 s without the DAVE layer) right after a transition-0 Welcome does not cost the speech after it', async () => {
+  const a = await loadSpeech('speaker-a.wav');
+  const { logger, lines } = keptLogger();
+  const { r, dave } = await daveListening({ members: [ALICE], logger });
+  try {
+    assert.equal(dave.transitions[0]?.transitionId, 0, 'the bot joined with a transition-0 Welcome');
+    await r.untilSubscribed([ALICE]);
+    const burst = silencePackets(1.5);
+    dave.sendRaw(ALICE, burst.length);
+    await r.voice.speak({ [ALICE]: [...burst, ...a.packets, ...silencePackets(1)] });
+    await r.streamsEnded([ALICE]);
+    await r.started.bot.listeners.get(GUILD)!.session.idle();
+    const [entry] = await r.history.listUser('discord', ALICE);
+    assert.ok(entry, 'the speech after the burst is heard');
+    assert.ok(entry.durationS > a.durationS * 0.8, `most of it (${entry.durationS.toFixed(2)} s of ${a.durationS.toFixed(2)} s)`);
+    assert.ok(lines.filter((l) => l.level === 40).length <= 1, 'at most one warning');
+  } finally {
+    await r.close();
+  }
+});
+
+test('DAVE: undecryptable frames past the failure tolerance after a transition-0 Welcome are recovered from (op 31, re-added), with one warning', async () => {
+  const a = await loadSpeech('speaker-a.wav');
+  const { logger, lines } = keptLogger();
+  const { r, dave } = await daveListening({ members: [ALICE], logger });
+  try {
+    await r.untilSubscribed([ALICE]);
+    // More damaged frames than decryptionFailureTolerance (48): 0.19.2 would throw on the 49th.
+    const readded = dave.nextTransition('welcome');
+    const damaged = silencePackets(1.4);
+    dave.sendCorrupt(ALICE, damaged.length);
+    await r.voice.speak({ [ALICE]: damaged });
+    const transitionId = await readded;
+    assert.notEqual(transitionId, 0);
+    await dave.botReady(transitionId);
+    await daveActive(r);
+    assert.deepEqual(dave.fromBot.invalid, [0], 'the bot invalidated transition 0');
+    assert.equal(dave.fromBot.keyPackages, 2, 'and sent a fresh key package');
+    await r.untilSubscribed([ALICE]);
+    await r.voice.speak({ [ALICE]: [...a.packets, ...silencePackets(1)] });
+    await r.streamsEnded([ALICE]);
+    await r.started.bot.listeners.get(GUILD)!.session.idle();
+    assert.equal((await r.history.listUser('discord', ALICE)).length, 1, 'heard after the recovery');
+    const warnings = lines.filter((l) => l.level === 40);
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
   } finally {
     await r.close();
   }

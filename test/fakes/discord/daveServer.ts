@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import davey from '@snazzah/davey';
-import { encodeExternalSender, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, proposeExternal, type CiphersuiteImpl, type GroupInfo, type Proposal } from 'ts-mls';
+import { encodeExternalSender, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, proposeExternal, type CiphersuiteImpl, type GroupInfo, type KeyPackage, type Proposal } from 'ts-mls';
 import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import type { DaveHooks, FakeVoiceServer, VoiceGatewayConnection } from './voiceServer.ts';
 
@@ -58,6 +58,52 @@ function withTransition(transitionId: number, body: Uint8Array): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** Discord's MLS external sender for one voice channel: its op 25 payload, and signed external proposals as an op 27 vector. */
+export class ExternalSender {
+  readonly payload: Uint8Array;
+  readonly #channelId: string;
+  readonly #cs: CiphersuiteImpl;
+  readonly #keys: { publicKey: Uint8Array; signKey: Uint8Array };
+
+  private constructor(channelId: string, cs: CiphersuiteImpl, keys: { publicKey: Uint8Array; signKey: Uint8Array }) {
+    this.#channelId = channelId;
+    this.#cs = cs;
+    this.#keys = keys;
+    this.payload = encodeExternalSender({ signaturePublicKey: keys.publicKey, credential: { credentialType: 'basic', identity: new TextEncoder().encode('discord') } });
+  }
+
+  static async create(channelId: string): Promise<ExternalSender> {
+    const cs = await getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE));
+    return new ExternalSender(channelId, cs, await cs.signature.keygen());
+  }
+
+  /** The variable-length vector of MLSMessages (op 27 without its operation byte) proposing these changes at `epoch`. */
+  async proposals(epoch: bigint, proposals: Proposal[]): Promise<Buffer> {
+    const groupId = Buffer.alloc(8);
+    groupId.writeBigUInt64BE(BigInt(this.#channelId));
+    // Tree and transcript hashes stay empty: an external sender's signature does not cover them.
+    const groupInfo: GroupInfo = {
+      groupContext: { version: 'mls10', cipherSuite: CIPHERSUITE, groupId, epoch, treeHash: new Uint8Array(), confirmedTranscriptHash: new Uint8Array(), extensions: [{ extensionType: 'external_senders', extensionData: this.payload }] },
+      extensions: [],
+      confirmationTag: new Uint8Array(),
+      signer: 0,
+      signature: new Uint8Array(),
+    };
+    const messages: Buffer[] = [];
+    for (const p of proposals) messages.push(Buffer.from(encodeMlsMessage(await proposeExternal(groupInfo, p, this.#keys.publicKey, this.#keys.signKey, this.#cs))));
+    const body = Buffer.concat(messages);
+    return Buffer.concat([varint(body.length), body]);
+  }
+}
+
+/** A key package as ts-mls reads it (davey's getSerializedKeyPackage is a raw KeyPackage). */
+export function keyPackageOf(serialized: Uint8Array): KeyPackage {
+  return decodeKeyPackage(serialized, 0)![0];
+}
+
+/** A transition id (uint16 BE) followed by an MLS commit or welcome: ops 29 and 30. */
+export { withTransition };
+
 export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number] }> implements DaveHooks {
   readonly protocolVersion = 1;
   /** The speaking members' own DAVE sessions (davey), in the group. */
@@ -72,31 +118,29 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
   readonly #server: FakeVoiceServer;
   readonly #channelId: string;
   readonly #botId: string;
-  readonly #cs: CiphersuiteImpl;
-  readonly #keys: { publicKey: Uint8Array; signKey: Uint8Array };
+  readonly #sender: ExternalSender;
   readonly #externalSender: Uint8Array;
   /** The group's leaves, as MLS fills them (leftmost blank first); null = blank. */
   readonly #leaves: (string | null)[] = [];
   readonly #raw = new Map<string, number>();
+  readonly #corrupt = new Map<string, number>();
   readonly #awaitingReady = new Map<number, () => void>();
   #nextTransition = 1;
   #chain: Promise<void> = Promise.resolve();
   #errors: unknown[] = [];
 
-  private constructor(server: FakeVoiceServer, channelId: string, botId: string, cs: CiphersuiteImpl, keys: { publicKey: Uint8Array; signKey: Uint8Array }) {
+  private constructor(server: FakeVoiceServer, channelId: string, botId: string, sender: ExternalSender) {
     super();
     this.#server = server;
     this.#channelId = channelId;
     this.#botId = botId;
-    this.#cs = cs;
-    this.#keys = keys;
-    this.#externalSender = encodeExternalSender({ signaturePublicKey: keys.publicKey, credential: { credentialType: 'basic', identity: new TextEncoder().encode('discord') } });
+    this.#sender = sender;
+    this.#externalSender = sender.payload;
   }
 
   /** DAVE on a fake voice server, for the bot's voice channel. */
   static async attach(server: FakeVoiceServer, channelId: string, botId: string): Promise<FakeDave> {
-    const cs = await getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE));
-    const dave = new FakeDave(server, channelId, botId, cs, await cs.signature.keygen());
+    const dave = new FakeDave(server, channelId, botId, await ExternalSender.create(channelId));
     server.dave = dave;
     return dave;
   }
@@ -125,7 +169,7 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
         this.#leaves.push(userId);
         return;
       }
-      await this.#commit([{ proposalType: 'add', add: { keyPackage: decodeKeyPackage(keyPackage, 0)![0] } }], [{ userId, session }]);
+      await this.#commit([{ proposalType: 'add', add: { keyPackage: keyPackageOf(keyPackage) } }], [{ userId, session }]);
     });
   }
 
@@ -145,6 +189,11 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
     this.#raw.set(userId, frames);
   }
 
+  /** The member's next `frames` DAVE frames arrive damaged (a flipped ciphertext byte): they cannot be decrypted. */
+  sendCorrupt(userId: string, frames: number): void {
+    this.#corrupt.set(userId, frames);
+  }
+
   frame(userId: string, opus: Uint8Array): Uint8Array {
     const raw = this.#raw.get(userId) ?? 0;
     const session = this.members.get(userId);
@@ -152,7 +201,14 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
       this.#raw.set(userId, raw - 1);
       return opus;
     }
-    return session?.ready ? session.encryptOpus(Buffer.from(opus)) : opus;
+    if (!session?.ready) return opus;
+    const frame = session.encryptOpus(Buffer.from(opus));
+    const corrupt = this.#corrupt.get(userId) ?? 0;
+    if (corrupt > 0) {
+      this.#corrupt.set(userId, corrupt - 1);
+      frame[0] = frame[0]! ^ 0xff;
+    }
+    return frame;
   }
 
   onSessionReady(conn: VoiceGatewayConnection): void {
@@ -162,7 +218,7 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
   onBinary(conn: VoiceGatewayConnection, op: number, payload: Buffer): void {
     if (op === DOP.keyPackage) {
       this.fromBot.keyPackages++;
-      const keyPackage = decodeKeyPackage(payload, 0)![0];
+      const keyPackage = keyPackageOf(payload);
       void this.#queue(async () => {
         if (this.members.size === 0) return; // nobody to share keys with yet
         const proposals: Proposal[] = [];
@@ -189,10 +245,31 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
     }
   }
 
-  /** Resolves when the bot said it is ready for this transition (op 23). */
-  botReady(transitionId: number): Promise<void> {
+  /** Resolves when the bot said it is ready for this transition (op 23); rejects after `timeoutMs`. */
+  botReady(transitionId: number, timeoutMs = 20_000): Promise<void> {
     if (this.fromBot.ready.includes(transitionId)) return Promise.resolve();
-    return new Promise((resolve) => this.#awaitingReady.set(transitionId, resolve));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the bot did not get ready for transition ${transitionId} within ${timeoutMs} ms`)), timeoutMs);
+      this.#awaitingReady.set(transitionId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The transition id of the next Welcome sent to the bot, or of the next commit announced to it; rejects after `timeoutMs`. */
+  nextTransition(kind: 'welcome' | 'commit', timeoutMs = 20_000): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off(kind, on);
+        reject(new Error(`no ${kind} sent to the bot within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = (id: number): void => {
+        clearTimeout(timer);
+        resolve(id);
+      };
+      this.once(kind, on);
+    });
   }
 
   #queue(fn: () => Promise<void>): Promise<void> {
@@ -207,20 +284,7 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
    */
   async #commit(proposals: Proposal[], joiners: { userId: string; session?: InstanceType<typeof davey.DAVESession>; conn?: VoiceGatewayConnection }[], transitionId = this.#nextTransition++): Promise<void> {
     const [committerId, committer] = [...this.members.entries()][0]!;
-    const epoch = committer.epoch ?? 0n;
-    const groupId = Buffer.alloc(8);
-    groupId.writeBigUInt64BE(BigInt(this.#channelId));
-    const groupInfo: GroupInfo = {
-      groupContext: { version: 'mls10', cipherSuite: CIPHERSUITE, groupId, epoch, treeHash: new Uint8Array(), confirmedTranscriptHash: new Uint8Array(), extensions: [{ extensionType: 'external_senders', extensionData: this.#externalSender }] },
-      extensions: [],
-      confirmationTag: new Uint8Array(),
-      signer: 0,
-      signature: new Uint8Array(),
-    };
-    const messages: Buffer[] = [];
-    for (const p of proposals) messages.push(Buffer.from(encodeMlsMessage(await proposeExternal(groupInfo, p, this.#keys.publicKey, this.#keys.signKey, this.#cs))));
-    const body = Buffer.concat(messages);
-    const vector = Buffer.concat([varint(body.length), body]);
+    const vector = await this.#sender.proposals(committer.epoch ?? 0n, proposals);
     const recognised = [...this.#server.present, this.#botId, ...joiners.map((j) => j.userId)];
     let result: { commit?: Buffer; welcome?: Buffer } | undefined;
     for (const [userId, session] of this.members) {

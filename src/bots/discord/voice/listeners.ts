@@ -12,6 +12,7 @@ import type { Logger } from '../../../util/log.ts';
 import { forChannel, renderAlert, type DiscordPayload } from '../render.ts';
 import { ds } from '../strings.ts';
 import { mayAnalyseVoice } from './consent.ts';
+import { DaveGuard } from './daveGuard.ts';
 import { voiceAlerts } from './moderation.ts';
 import { VoiceSession, type ReceiverLike, type VoiceSessionOptions } from './session.ts';
 import type { VoiceScope } from './summary.ts';
@@ -99,6 +100,8 @@ export class VoiceListeners {
     const channelName = guild.channels.cache.get(channelId)?.name ?? channelId;
     const scope: VoiceScope = { guildId: guild.id, channelId, channelName };
     const { connection, receiver } = await (this.#o.connector ?? defaultConnector)(guild, channelId, { logger: s.logger });
+    // DAVE receive that survives passthrough frames and the library's transition-0 failure.
+    const guard = connection ? DaveGuard.watch(connection, { logger: s.logger, clock: () => Date.now(), guildId: guild.id }) : undefined;
     let listening: Listening;
     const session = new VoiceSession({
       guildId: guild.id,
@@ -109,6 +112,7 @@ export class VoiceListeners {
       ...(s.requestTimeoutMs !== undefined ? { analysisTimeoutMs: s.requestTimeoutMs } : {}),
       ...this.#o.session,
       mayAnalyse: (userId) => mayAnalyseVoice(s.settings, guild.id, userId),
+      onStreamError: (userId, e) => guard?.onReceiveError(userId, e) ?? false,
       forgetEpoch: (userId) => s.history.forgetEpoch('discord', userId),
       displayName: (userId) => {
         const m = guild.members.cache.get(userId);

@@ -59,6 +59,12 @@ export interface VoiceSessionOptions {
    * /forget while it was analysed is dropped, never kept nor passed to onResult.
    */
   forgetEpoch?: (userId: string) => number;
+  /**
+   * A member's receive stream was destroyed by an error (@discordjs/voice does that on a packet it
+   * cannot decrypt). Returning true subscribes to them again at once: they may talk on without a
+   * pause, and 'speaking start' would not come again.
+   */
+  onStreamError?: (userId: string, error: unknown) => boolean;
   /** Called once per member who could not be analysed because the speaker cap was reached. */
   onSpeakerCapped?: (userId: string) => void;
 }
@@ -203,7 +209,11 @@ export class VoiceSession {
       // A stream ends after silence; the next 'speaking start' subscribes again.
       stream.once('end', () => this.#endStream(userId, stream));
       stream.once('close', () => this.#endStream(userId, stream));
-      stream.on('error', (e: unknown) => this.#o.logger.debug({ err: e }, 'voice receive stream error'));
+      stream.on('error', (e: unknown) => {
+        this.#o.logger.debug({ err: e }, 'voice receive stream error');
+        // After #endStream's own 'close' listener: the old pipeline is gone when we subscribe again.
+        if (this.#o.onStreamError?.(userId, e)) stream.once('close', () => void this.#startSpeaker(userId));
+      });
     } catch (e) {
       this.#o.logger.warn({ err: e }, 'could not start receiving a speaker');
     } finally {
