@@ -7,11 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VoiceConnectionStatus } from '@discordjs/voice';
+import { VoiceConnectionStatus, entersState } from '@discordjs/voice';
 import { PERMISSIONS, type RecordedCall } from '../fakes/discord/server.ts';
 import { FakeVoiceServer, next } from '../fakes/discord/voiceServer.ts';
 import { loadSpeech, silencePackets, type SpeechClip } from './voiceHarness.ts';
-import { ALICE, GUILD, VOICE, rig, type Rig } from './voiceRig.ts';
+import { ALICE, GUILD, STAGE, VOICE, rig, type Rig } from './voiceRig.ts';
 
 const memberState = (userId: string, extra: Record<string, unknown> = {}) => ({ guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null, ...extra });
 
@@ -116,6 +116,28 @@ test('a VOICE_SERVER_UPDATE with a new endpoint moves the connection to that voi
   } finally {
     await r.close();
     await other.close();
+  }
+});
+
+test('moved by a moderator to another voice channel: the session follows it and hears the members there', async () => {
+  const r = await rig();
+  try {
+    await listening(r);
+    const listeningNow = r.started.bot.listeners.get(GUILD)!;
+    const a = await loadSpeech('speaker-a.wav');
+    r.fake.dispatch('VOICE_STATE_UPDATE', memberState(ALICE, { channel_id: STAGE }));
+    const connected = next(r.voice, 'sessionDescription');
+    r.voice.move(STAGE);
+    await connected;
+    await entersState(r.connection(), VoiceConnectionStatus.Ready, 20_000);
+    assert.equal(listeningNow.scope.channelId, STAGE);
+    assert.equal(listeningNow.scope.channelName, 'Stage');
+    assert.equal(r.started.bot.listeners.get(GUILD), listeningNow, 'the same session');
+    await aliceTalks(r, a);
+    const [entry] = await r.history.listUser('discord', ALICE);
+    assert.equal(entry?.chatId, STAGE, 'stored under the channel it was heard in');
+  } finally {
+    await r.close();
   }
 });
 

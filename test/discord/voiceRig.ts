@@ -32,6 +32,8 @@ export const ALICE = '210000000000000001';
 export const BOB = '210000000000000002';
 export const CAROL = '210000000000000003';
 export const LOG = '310000000000000003';
+/** A second voice channel (the bot can be moved there). */
+export const STAGE = '310000000000000004';
 /** A second server running voicemood (RigOptions.otherGuild). */
 export const OTHER_GUILD = '110000000000000002';
 export const OTHER_TEXT = '320000000000000001';
@@ -95,6 +97,7 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
           { id: TEXT, name: 'general', type: 0 },
           { id: VOICE, name: 'Lounge', type: 2, ...(o.voiceDenied ? { permission_overwrites: [{ id: GUILD, type: 0 as const, allow: '0', deny: String(1n << 20n) }] } : {}) },
           { id: LOG, name: 'mod-log', type: 0 },
+          { id: STAGE, name: 'Stage', type: 2 },
         ],
         members: [
           { id: ALICE, username: 'alice', global_name: 'Alice' },

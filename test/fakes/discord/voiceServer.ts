@@ -208,6 +208,21 @@ export class FakeVoiceServer extends EventEmitter<FakeVoiceServerEvents> {
     this.#gateway.dispatch('VOICE_SERVER_UPDATE', { token: s.token, guild_id: s.guildId, endpoint: to.endpoint });
   }
 
+  /**
+   * A moderator moves the bot to another voice channel: the main gateway sends its new voice state
+   * (same session) and a VOICE_SERVER_UPDATE with a new token; the client connects again.
+   */
+  move(channelId: string): void {
+    const s = this.#session;
+    if (!s || !this.#gateway) throw new Error('no voice session to move');
+    s.channelId = channelId;
+    s.token = randomBytes(8).toString('hex');
+    delete s.secretKey;
+    delete s.client;
+    this.#gateway.dispatch('VOICE_STATE_UPDATE', { guild_id: s.guildId, channel_id: channelId, user_id: s.userId, session_id: s.sessionId, deaf: false, mute: false, self_deaf: false, self_mute: true, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    this.#gateway.dispatch('VOICE_SERVER_UPDATE', { token: s.token, guild_id: s.guildId, endpoint: this.endpoint });
+  }
+
   /** Takes over a session handed over by another fake server. */
   adopt(gateway: FakeDiscord, session: BotVoiceSession, present: string[]): void {
     this.attach(gateway);

@@ -33,7 +33,7 @@ export interface DaveGuardOptions {
   /** Milliseconds, for incidents and the recovery cooldown. */
   clock: () => number;
   guildId: string;
-  /** Seconds during which unencrypted frames are accepted after a transition (default 3). */
+  /** Seconds during which unencrypted frames are accepted after a transition (default 10, the expiry the library and libdave use for transitions). */
   passthroughS?: number;
   /** Two recoveries at least this far apart; an incident ends after this long without failures (default 5 s). */
   cooldownMs?: number;
@@ -64,7 +64,7 @@ export class DaveGuard {
     if (!s?.ready) return;
     s.setPassthroughMode(true);
     // Off again after the expiry: libdave's "transition to passthrough off" semantics.
-    s.setPassthroughMode(false, this.#o.passthroughS ?? 3);
+    s.setPassthroughMode(false, this.#o.passthroughS ?? 10);
   }
 
   /**
