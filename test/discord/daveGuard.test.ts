@@ -88,10 +88,11 @@ test('DaveGuard: a stream killed in the stuck state invalidates transition 0 (op
   assert.equal(guard.recoveries, 1);
   assert.equal(guard.incidents, 1);
   assert.equal(warnings(), 1);
-  // A later incident is warned about again.
+  // A later incident is warned about again; a transport (AES-GCM) failure is no reason to touch DAVE.
   now += 60_000;
-  guard.onReceiveError(ALICE, error);
+  guard.onReceiveError(ALICE, new Error('Unsupported state or unable to authenticate data'));
   assert.equal(guard.incidents, 2);
+  assert.equal(guard.recoveries, 1);
   assert.equal(warnings(), 2);
 });
 
@@ -103,4 +104,13 @@ test('DaveGuard: after a transition, frames without the DAVE layer pass for a fe
   guard.onTransitioned();
   for (let k = 0; k < 5 * TOLERANCE; k++) assert.deepEqual(bot.decrypt(OPUS, ALICE), OPUS);
   assert.deepEqual(bot.decrypt(alice.encryptOpus(OPUS), ALICE), OPUS, 'encrypted frames still decrypt');
+});
+
+test('DaveGuard: a transport (AES-GCM) failure after a transition-0 Welcome resubscribes but leaves DAVE alone', async () => {
+  const { bot, events } = await joinedWithTransition0();
+  const guard = new DaveGuard({ current: () => bot, logger: createLogger({ level: 'silent' }), clock: () => 0, guildId: 'g' });
+  assert.equal(guard.onReceiveError(ALICE, new Error('Unsupported state or unable to authenticate data')), true);
+  assert.equal(guard.recoveries, 0);
+  assert.deepEqual(events.invalidated, []);
+  assert.equal(bot.reinitializing, false);
 });

@@ -78,8 +78,11 @@ export class DaveGuard {
     const newIncident = now - this.#lastFailureAt > cooldown;
     this.#lastFailureAt = now;
     let action = 'resubscribe';
-    // The library's stuck state: it threw instead of recovering because the last transition id is 0.
-    if (dave && !dave.reinitializing && dave.lastTransitionId === 0 && now - this.#lastRecoveryAt > cooldown) {
+    // The library's stuck state: davey's decrypt failed once too often and the library threw
+    // instead of recovering because the last transition id is 0. (A transport — AES-GCM — failure
+    // is not DAVE's: the speaker is only resubscribed.)
+    const daveFailure = /DecryptionFailed/.test(error instanceof Error ? error.message : String(error));
+    if (daveFailure && dave && !dave.reinitializing && dave.lastTransitionId === 0 && now - this.#lastRecoveryAt > cooldown) {
       this.#lastRecoveryAt = now;
       this.recoveries++;
       action = 'invalidate transition 0 and send a fresh key package';
