@@ -428,7 +428,7 @@ export class FakeVoiceServer extends EventEmitter<FakeVoiceServerEvents> {
   }
 }
 
-/** Whether a socket-level event has happened yet, as a promise (resolves on the next one). */
+/** The next event of this kind from the fake voice server, as a promise; rejects after `timeoutMs`. */
 export function next<K extends keyof FakeVoiceServerEvents>(server: FakeVoiceServer, event: K, timeoutMs = 20_000): Promise<FakeVoiceServerEvents[K]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`fake voice server: no '${String(event)}' within ${timeoutMs} ms`)), timeoutMs);
