@@ -88,6 +88,10 @@ export class FakeDiscord {
   readonly invalidBodies: { path: string; problems: string[] }[] = [];
   /** Interaction ids already answered: a second callback is refused (40060) like on Discord. */
   readonly #answered = new Set<string>();
+  /** The bot's op 4 (voice state update) payloads, in order. */
+  readonly voiceStateRequests: { guild_id: string; channel_id: string | null; self_mute: boolean; self_deaf: boolean }[] = [];
+  /** Answers the bot's op 4 (a fake voice server attaches here: VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE). */
+  onVoiceStateRequest: ((d: FakeDiscord['voiceStateRequests'][number]) => void) | undefined;
   /** REST failures to inject: the next call matching `method` and `path` gets `status` (then the rule is used up). */
   readonly failures: { method: string; path: RegExp; status: number; message: string; code: number }[] = [];
 
@@ -249,6 +253,10 @@ export class FakeDiscord {
       const msg = JSON.parse(raw.toString('utf8')) as { op: number; d: any };
       if (msg.op === 1) socket.send(JSON.stringify({ op: 11, d: null }));
       else if (msg.op === 2) this.#identify(socket, msg.d);
+      else if (msg.op === 4) {
+        this.voiceStateRequests.push(msg.d);
+        this.onVoiceStateRequest?.(msg.d);
+      }
     });
     socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
   }
