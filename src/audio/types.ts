@@ -34,4 +34,11 @@ export interface DecodeOptions {
   mimeType?: string;
   limits?: Partial<AudioLimits>;
   signal?: AbortSignal;
+  /**
+   * Hand the bytes over: their buffer is moved to the decode worker (and detached here) instead
+   * of copied. Only when `bytes` spans its whole ArrayBuffer and the caller will not read it again.
+   */
+  transfer?: boolean;
+  /** Where ffmpeg's error output goes (it is never shown to users). */
+  logger?: { warn(obj: object, msg: string): void };
 }
