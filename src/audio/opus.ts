@@ -1,5 +1,6 @@
 /**
- * Opus decoding (and encoding, for tests and tools) on opusscript's libopus build.
+ * Opus decoding (and encoding, for tests and tools) on opusscript's libopus build: the one Opus
+ * decoder of the project, used for voice notes (oggOpus.ts) and Discord voice channels.
  *
  * Why not opusscript's own wrapper (which prism-media's opus.Decoder uses)? Its native handler moves
  * PCM as one byte per 16-bit heap slot, but the 0.0.8 wrapper allocates only one byte per slot and
