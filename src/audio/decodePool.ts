@@ -144,7 +144,16 @@ export class DecodePool {
 
   #pump(): void {
     while (this.#queue.length > 0) {
-      const slot = this.#idle.pop() ?? (this.#slots.size < this.size ? this.#spawn() : undefined);
+      let slot = this.#idle.pop();
+      if (!slot && this.#slots.size < this.size) {
+        try {
+          slot = this.#spawn();
+        } catch (e) {
+          const job = this.#queue.shift()!;
+          this.#settle(job, new VoicemoodError('internal', 'Decoding could not start on our side.', { cause: e }));
+          continue;
+        }
+      }
       if (!slot) return;
       this.#run(slot, this.#queue.shift()!);
     }
@@ -161,7 +170,9 @@ export class DecodePool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { stdout: false, stderr: false });
+    // The worker inherits the process's flags, except --input-type (only an --eval/stdin main takes it).
+    const inputType = process.execArgv.some((a) => a.startsWith('--input-type'));
+    const worker = new Worker(WORKER_URL, inputType ? { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) } : {});
     const slot: Slot = { worker };
     worker.unref();
     worker.on('message', (msg: FromWorker) => {
