@@ -53,6 +53,7 @@ export async function decodeInThread(bytes: Uint8Array, options: DecodeOptions =
     }
   } catch (e) {
     if (isVoicemoodError(e)) throw e;
-    throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but decoding it failed (${e instanceof Error ? e.message : String(e)}).`, { details: { format }, cause: e });
+    // The cause's text may name server paths: logs only.
+    throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but decoding it failed.`, { details: { format, cause: e instanceof Error ? e.message : String(e) }, cause: e });
   }
 }
