@@ -120,7 +120,7 @@ export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: A
   const channels = head.channels as 1 | 2;
   const pages = scanOggPages(bytes);
   // The container tells the duration (last granule position minus pre-skip): refuse before decoding.
-  if (pages.lastGranule !== undefined && (pages.lastGranule - head.preSkip) / OPUS_RATE > limits.maxDecodeS + 1) {
+  if (pages.lastGranule !== undefined && (pages.lastGranule - head.preSkip) / OPUS_RATE > limits.maxDecodeS) {
     throw tooLong((pages.lastGranule - head.preSkip) / OPUS_RATE, limits);
   }
   const resampler = await MonoResampler.open(OPUS_RATE, limits, Math.min(bytes.length * 100, limits.maxDecodeS * OPUS_RATE));

@@ -16,7 +16,7 @@ export interface DecodedAudio {
 export interface AudioLimits {
   /** Largest input file in bytes (default 20 MB). */
   maxBytes: number;
-  /** Hard bound on decoded duration in seconds; longer inputs are refused (default 3600). */
+  /** Hard bound on decoded duration in seconds; longer inputs are refused (default 600: 10 min). */
   maxDecodeS: number;
   /** Shortest audio the model is asked about (default 0.5 s). */
   minDurationS: number;
