@@ -163,10 +163,32 @@ export class DecodePool {
     slot.job = job;
     job.slot = slot;
     slot.worker.ref();
-    const bytes = job.transfer && ownsBuffer(job.bytes) ? job.bytes : job.bytes.slice(); // one copy at most
+    const send = (bytes: Uint8Array) => {
+      const message: ToWorker = { type: 'decode', id: job.id, bytes, options: job.options, remainingMs: job.deadline.remainingMs };
+      slot.worker.postMessage(message, [bytes.buffer as ArrayBuffer]);
+    };
+    try {
+      // Moved when the caller allows it and the buffer may move (Node's Buffer pool may not), else
+      // one copy of just these bytes (a Buffer's slice() would share its memory: not that).
+      let moved = false;
+      if (job.transfer && ownsBuffer(job.bytes)) {
+        try {
+          send(job.bytes);
+          moved = true;
+        } catch {
+          // untransferable (DataCloneError): copy below
+        }
+      }
+      if (!moved) send(new Uint8Array(job.bytes));
+    } catch (e) {
+      slot.job = undefined;
+      job.slot = undefined;
+      this.#settle(job, new VoicemoodError('internal', 'Decoding could not start on our side.', { cause: e }));
+      slot.worker.unref();
+      this.#idle.push(slot);
+      return;
+    }
     job.bytes = new Uint8Array(0);
-    const message: ToWorker = { type: 'decode', id: job.id, bytes, options: job.options, remainingMs: job.deadline.remainingMs };
-    slot.worker.postMessage(message, [bytes.buffer as ArrayBuffer]);
   }
 
   #spawn(): Slot {

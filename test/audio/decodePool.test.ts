@@ -135,3 +135,15 @@ test('idle decode workers do not keep a process alive', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
   assert.equal(stdout.trim(), 'ogg/opus');
 });
+
+test('Node Buffers decode too: pooled small ones, file reads, and views (copied, or moved when they may be)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const path = new URL('../fixtures/audio/voice_telegram.ogg', import.meta.url);
+  const file = readFileSync(path);
+  assert.ok((await decodeAudio(file)).durationS > 1);
+  assert.ok((await decodeAudio(readFileSync(path), { transfer: true })).durationS > 1);
+  const small = Buffer.from(makeWav([noise(1000, 0.3)], 16000, 's16')); // under 4 KB: from Node's shared pool
+  assert.equal((await decodeAudio(small, { transfer: true })).samples.length, 1000);
+  assert.equal(small.length, 2044); // the pool's memory was copied, not moved
+  assert.equal((await decodeAudio(file.subarray(0))).format, 'ogg/opus');
+});
