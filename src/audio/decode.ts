@@ -20,7 +20,7 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
   deadline.check();
   const sent = { limits, ...(options.filename !== undefined ? { filename: options.filename } : {}), ...(options.mimeType !== undefined ? { mimeType: options.mimeType } : {}) };
   try {
-    return await decodePool().decode(bytes, sent, deadline, options.transfer === true);
+    return await decodePool().decode(bytes, sent, options.signal, options.transfer === true);
   } catch (e) {
     if (isVoicemoodError(e) && e.details.ffmpegStderr !== undefined) {
       options.logger?.warn({ format: e.details.format, ffmpegStderr: e.details.ffmpegStderr }, 'ffmpeg could not decode an input');

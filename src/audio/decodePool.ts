@@ -3,14 +3,16 @@
  * waits for one: the bytes go in (moved when the caller allows, else copied once), the samples
  * come back moved, typed errors are rebuilt here. Its size is the one decode concurrency limit of
  * the process, shared by every platform (VOICEMOOD_DECODE_CONCURRENCY, default: the cores); more
- * decodes wait in order, each within its own deadline and AbortSignal. Idle workers do not keep
- * the process alive.
+ * decodes wait in order. Waiting and decoding each get the decode deadline (limits.timeoutMs): a
+ * decode that waited that long for a worker is answered 'busy' (the load, not the file, is the
+ * cause), one that ran that long 'timeout'; the caller's AbortSignal ends either. Idle workers do
+ * not keep the process alive.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { numberFromEnv, type Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
-import type { Deadline } from './deadline.ts';
+import { Deadline } from './deadline.ts';
 import type { AudioLimits, DecodedAudio } from './types.ts';
 
 /** What crosses to a worker besides the bytes. */
@@ -46,11 +48,15 @@ interface Job {
   bytes: Uint8Array;
   transfer: boolean;
   options: WorkerDecodeOptions;
-  deadline: Deadline;
+  signal: AbortSignal | undefined;
+  /** Set when the job reaches a worker: the decode's own deadline starts then. */
+  deadline?: Deadline;
   resolve(audio: DecodedAudio): void;
   reject(e: unknown): void;
   settled: boolean;
   slot?: Slot;
+  /** Starts the decode's deadline (and its timer) as the job reaches a worker. */
+  started(): Deadline;
   cleanup(): void;
 }
 
@@ -86,28 +92,36 @@ export class DecodePool {
     return { running, queued: this.#queue.length, workers: this.#slots.size };
   }
 
-  decode(bytes: Uint8Array, options: WorkerDecodeOptions, deadline: Deadline, transfer = false): Promise<DecodedAudio> {
+  decode(bytes: Uint8Array, options: WorkerDecodeOptions, signal?: AbortSignal, transfer = false): Promise<DecodedAudio> {
     return new Promise<DecodedAudio>((resolve, reject) => {
-      const early = deadline.error();
+      const timeoutMs = options.limits.timeoutMs;
+      const early = new Deadline(timeoutMs, signal).error();
       if (early) return reject(early);
       if (this.#closed) return reject(new VoicemoodError('busy', 'The bot is shutting down; please send this again in a moment.', { retryAfterS: 5 }));
-      const onAbort = () => this.#cancel(job, deadline.error() ?? deadline.timeoutError());
-      const timer = setTimeout(() => this.#cancel(job, deadline.timeoutError()), deadline.remainingMs);
+      const onAbort = () => this.#cancel(job, (job.deadline ?? new Deadline(timeoutMs, signal)).error());
+      let timer = setTimeout(() => this.#cancel(job, busy(timeoutMs)), Math.max(0, timeoutMs));
       const job: Job = {
         id: this.#nextId++,
         bytes,
         transfer,
         options,
-        deadline,
+        signal,
         resolve,
         reject,
         settled: false,
+        started: () => {
+          clearTimeout(timer);
+          const deadline = new Deadline(timeoutMs, signal);
+          job.deadline = deadline;
+          timer = setTimeout(() => this.#cancel(job, deadline.timeoutError()), Math.max(0, timeoutMs));
+          return deadline;
+        },
         cleanup: () => {
           clearTimeout(timer);
-          deadline.signal?.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
         },
       };
-      deadline.signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(job);
       this.#pump();
     });
@@ -163,8 +177,9 @@ export class DecodePool {
     slot.job = job;
     job.slot = slot;
     slot.worker.ref();
+    const deadline = job.started();
     const send = (bytes: Uint8Array) => {
-      const message: ToWorker = { type: 'decode', id: job.id, bytes, options: job.options, remainingMs: job.deadline.remainingMs };
+      const message: ToWorker = { type: 'decode', id: job.id, bytes, options: job.options, remainingMs: deadline.remainingMs };
       slot.worker.postMessage(message, [bytes.buffer as ArrayBuffer]);
     };
     try {
@@ -223,6 +238,11 @@ export class DecodePool {
     this.#slots.add(slot);
     return slot;
   }
+}
+
+/** A decode that waited its whole deadline for a worker: too much voice at once, not a bad file. */
+function busy(waitedMs: number): VoicemoodError {
+  return new VoicemoodError('busy', 'Many voice notes are being decoded right now; please send this one again in a moment.', { retryAfterS: 10, details: { waitedMs } });
 }
 
 let shared: DecodePool | undefined;

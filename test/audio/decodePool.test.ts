@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { decodeAudio, decodeInThread } from '../../src/audio/decode.ts';
-import { Deadline } from '../../src/audio/deadline.ts';
 import { DecodePool, decodeConcurrencyFromEnv } from '../../src/audio/decodePool.ts';
 import { resolveLimits } from '../../src/audio/limits.ts';
 import { isVoicemoodError, VoicemoodError } from '../../src/errors.ts';
@@ -82,24 +81,36 @@ test('bytes are copied unless the caller hands them over; the samples come back 
   assert.equal(view.byteLength, kept.length);
 });
 
-test('the pool runs at most `size` decodes; the rest wait in order and each keeps its deadline and abort', async () => {
+test('the pool runs at most `size` decodes; the rest wait in order, each within its deadline and abort', async () => {
   const pool = new DecodePool(1);
   try {
     const opts = { limits };
-    const first = pool.decode(long, opts, new Deadline(limits.timeoutMs));
+    const first = pool.decode(long, opts);
     const waiting = new AbortController();
-    const second = pool.decode(fixture('voice_telegram.ogg'), opts, new Deadline(limits.timeoutMs, waiting.signal));
-    const third = pool.decode(fixture('voice_telegram.ogg'), opts, new Deadline(limits.timeoutMs));
+    const second = pool.decode(fixture('voice_telegram.ogg'), opts, waiting.signal);
+    const third = pool.decode(fixture('voice_telegram.ogg'), opts);
     assert.deepEqual(pool.load, { running: 1, queued: 2, workers: 1 });
     waiting.abort();
     await assert.rejects(second, (e) => isVoicemoodError(e, 'timeout') && /cancelled/.test(e.message));
     assert.deepEqual(pool.load, { running: 1, queued: 1, workers: 1 });
-    // A queued decode whose deadline passes while it waits fails as a timeout.
-    const expiring = pool.decode(fixture('voice_telegram.ogg'), { limits: { ...limits, timeoutMs: 5 } }, new Deadline(5));
-    await assert.rejects(expiring, (e) => isVoicemoodError(e, 'timeout') && /took longer/.test(e.message));
+    // One that waits its whole deadline for a worker is answered busy: the load, not the file.
+    const expiring = pool.decode(fixture('voice_telegram.ogg'), { limits: { ...limits, timeoutMs: 5 } });
+    await assert.rejects(expiring, (e) => isVoicemoodError(e, 'busy') && e.retryAfterS !== undefined);
     assert.equal((await first).samples.length, 16000 * 90);
     assert.ok((await third).samples.length > 16000);
     assert.equal(pool.load.workers, 1);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a decode that runs past its deadline in the worker is a timeout (not busy)', async () => {
+  const pool = new DecodePool(1);
+  try {
+    await pool.decode(fixture('voice_telegram.ogg'), { limits }); // the worker is up: no wait below
+    const tooSlow = pool.decode(long, { limits: { ...limits, timeoutMs: 1 } });
+    await assert.rejects(tooSlow, (e) => isVoicemoodError(e, 'timeout') && /took longer than 0 s/.test(e.message));
+    assert.ok((await pool.decode(fixture('voice_telegram.ogg'), { limits })).samples.length > 16000);
   } finally {
     await pool.close();
   }
@@ -109,8 +120,8 @@ test('an abort reaches the running decode in its worker, which then takes the ne
   const pool = new DecodePool(1);
   try {
     const controller = new AbortController();
-    const running = pool.decode(long, { limits }, new Deadline(limits.timeoutMs, controller.signal));
-    const next = pool.decode(fixture('voice_telegram.ogg'), { limits }, new Deadline(limits.timeoutMs));
+    const running = pool.decode(long, { limits }, controller.signal);
+    const next = pool.decode(fixture('voice_telegram.ogg'), { limits });
     setImmediate(() => controller.abort());
     await assert.rejects(running, (e) => isVoicemoodError(e, 'timeout') && /cancelled/.test(e.message));
     assert.ok((await next).samples.length > 16000);
