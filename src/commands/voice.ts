@@ -56,6 +56,7 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
           ...(input.mimeType !== undefined ? { mimeType: input.mimeType } : {}),
           frames: input.frames ?? true,
           signal: deadline.signal,
+          logger: s.logger,
         }),
       );
     } catch (e) {

@@ -11,7 +11,7 @@
  */
 import { decodeAudio } from '../audio/decode.ts';
 import { assertAnalysable, audioLimitsFromEnv } from '../audio/limits.ts';
-import type { AudioLimits, DecodedAudio } from '../audio/types.ts';
+import type { AudioLimits, DecodedAudio, DecodeOptions } from '../audio/types.ts';
 import { VoicemoodError } from '../errors.ts';
 import type { EmotionEngine, EmotionResult, FrameResults } from '../inference/types.ts';
 import { SAMPLE_RATE } from '../inference/types.ts';
@@ -29,6 +29,8 @@ export interface AnalyzeVoiceOptions {
   /** Also return per-frame scores and embeddings (for timelines and `--granularity frame`). */
   frames?: boolean;
   signal?: AbortSignal;
+  /** Gets what must not reach users, e.g. ffmpeg's error output. */
+  logger?: DecodeOptions['logger'];
 }
 
 /** Frames of the whole input: FrameResults plus the start time of every frame. */
@@ -76,7 +78,7 @@ function limitsFor(partial: Partial<AudioLimits> | undefined): AudioLimits {
 
 export async function analyzeVoice(engine: EmotionEngine, bytes: Uint8Array, options: AnalyzeVoiceOptions = {}): Promise<VoiceAnalysis> {
   const limits = limitsFor(options.limits);
-  const audio = await decodeAudio(bytes, { filename: options.filename, mimeType: options.mimeType, limits, signal: options.signal });
+  const audio = await decodeAudio(bytes, { filename: options.filename, mimeType: options.mimeType, limits, signal: options.signal, ...(options.logger ? { logger: options.logger } : {}) });
   return analyzeSamples(engine, audio, { ...options, limits });
 }
 
