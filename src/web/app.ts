@@ -15,12 +15,14 @@ import { audioLimitsFromEnv } from '../audio/limits.ts';
 import type { AudioLimits } from '../audio/types.ts';
 import type { Env } from '../config.ts';
 import { numberFromEnv } from '../config.ts';
+import { isUserCaused } from '../commands/common.ts';
 import { TokenBucketLimiter } from '../commands/rateLimit.ts';
 import type { RateLimiter } from '../commands/types.ts';
 import { VoicemoodError } from '../errors.ts';
 import type { EmotionEngine } from '../inference/types.ts';
 import { analyzeVoice } from '../mood/analyzeVoice.ts';
 import { EMOTION_LABELS, type Lang } from '../mood/emotions.ts';
+import { t } from '../mood/i18n.ts';
 import { embeddingJson, resultJson, type Granularity } from '../mood/resultJson.ts';
 import type { Logger } from '../util/log.ts';
 import { VERSION } from '../version.ts';
@@ -137,9 +139,12 @@ export function buildWebApp(options: WebAppOptions): WebApp {
     const e = fromFrameworkError(err, limits.maxBytes);
     const status = statusFor(e.code);
     if (request.routeOptions.url === '/api/v1/analyze') metrics.analysis(e.code);
-    if (status >= 500 && e.code === 'internal') logger.error({ err, url: request.routeOptions.url }, 'web: request failed');
+    // Operator-side failures (a model that cannot load, a bug) are logged in full and answered with
+    // the generic sentence of their code: their own text may name server paths.
+    const userFacing = isUserCaused(e) || e.details.userFacing === true;
+    if (!userFacing) logger.error({ err, code: e.code, url: request.routeOptions.url }, 'web: request failed');
     else logger.info({ code: e.code, status, url: request.routeOptions.url }, 'web: request refused');
-    return sendError(reply, status, { error: e.message, code: e.code }, status === 429 ? (e.retryAfterS ?? 1) : undefined);
+    return sendError(reply, status, { error: userFacing ? e.message : t('en').errors[e.code], code: e.code }, status === 429 ? (e.retryAfterS ?? 1) : undefined);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, { error: `Nothing here: ${request.method} ${request.url.split('?')[0]!.slice(0, 100)}. See /api/v1/openapi.json.`, code: 'not_found' }));
 
@@ -177,7 +182,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
         }
         const taken = limiter.take([who]);
         if (!taken.ok) throw new VoicemoodError('rate_limited', `Too many requests; please wait ${taken.retryAfterS} s and try again.`, { retryAfterS: taken.retryAfterS });
-        if (!engine) throw new VoicemoodError('model_missing', 'No emotion model is loaded on this server yet; please try again later.');
+        if (!engine) throw new VoicemoodError('model_missing', 'No emotion model is loaded on this server yet; please try again later.', { details: { userFacing: true } });
         const load = engine.load();
         if (load.inFlight + load.queued >= load.capacity) throw new VoicemoodError('busy', 'The server is busy analysing other recordings; please try again in a moment.', { retryAfterS: 2 });
         return undefined;
@@ -194,7 +199,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
       const started = performance.now();
       let analysis;
       try {
-        analysis = await analyzeVoice(engine!, audio.bytes, { filename: audio.filename, mimeType: audio.mimeType, limits, frames: query.granularity === 'frame', signal: abort.signal });
+        analysis = await analyzeVoice(engine!, audio.bytes, { filename: audio.filename, mimeType: audio.mimeType, limits, frames: query.granularity === 'frame', signal: abort.signal, logger });
       } catch (e) {
         if (abort.signal.aborted) throw new VoicemoodError('bad_input', 'The caller went away before the analysis finished.', { cause: e });
         throw e;
