@@ -134,6 +134,9 @@ export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: A
   try {
     for (const packet of oggPackets(bytes)) {
       if (index++ < 2) continue; // OpusHead, OpusTags
+      // The last granule position says where the audio ends: later packets are padding, not decoded
+      // (else a small claim over hours of packets would keep a decode worker busy until the deadline).
+      if (remaining <= 0) break;
       if (packets % PACKETS_PER_TURN === PACKETS_PER_TURN - 1) await new Promise<void>((r) => setImmediate(r));
       deadline.check();
       packets++;
