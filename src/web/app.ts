@@ -164,6 +164,10 @@ export function buildWebApp(options: WebAppOptions): WebApp {
 
   // The query is checked before the body is read, and kept for the handler.
   const queries = new WeakMap<FastifyRequest, AnalyzeQuery>();
+  // Analyses held now, from their first byte to their answer (or the caller going away): bounded by
+  // the engine's capacity like the bots' maxAnalyses, so that uploads still streaming in and decodes
+  // waiting for the pool (which the engine's queue does not see yet) cannot pile up in memory.
+  let analysing = 0;
   app.post(
     '/api/v1/analyze',
     {
@@ -184,7 +188,13 @@ export function buildWebApp(options: WebAppOptions): WebApp {
         if (!taken.ok) throw new VoicemoodError('rate_limited', `Too many requests; please wait ${taken.retryAfterS} s and try again.`, { retryAfterS: taken.retryAfterS });
         if (!engine) throw new VoicemoodError('model_missing', 'No emotion model is loaded on this server yet; please try again later.', { details: { userFacing: true } });
         const load = engine.load();
-        if (load.inFlight + load.queued >= load.capacity) throw new VoicemoodError('busy', 'The server is busy analysing other recordings; please try again in a moment.', { retryAfterS: 2 });
+        if (load.inFlight + load.queued >= load.capacity || analysing >= load.capacity) throw new VoicemoodError('busy', 'The server is busy analysing other recordings; please try again in a moment.', { retryAfterS: 2 });
+        analysing++;
+        let held = true;
+        reply.raw.once('close', () => {
+          if (held) analysing--;
+          held = false;
+        });
         return undefined;
       },
     },
