@@ -61,7 +61,9 @@ export function scanOggPages(bytes: Uint8Array): { pages: number; truncated: boo
 }
 
 function undecodable(why: string, cause?: unknown): VoicemoodError {
-  return new VoicemoodError('undecodable', `This looks like an OGG/Opus voice note, but ${why}`, { details: { format: 'ogg/opus' }, cause });
+  // The cause's own text (a decoder's message) is for logs, never part of the sentence.
+  const details = { format: 'ogg/opus', ...(cause !== undefined ? { cause: cause instanceof Error ? cause.message : String(cause) } : {}) };
+  return new VoicemoodError('undecodable', `This looks like an OGG/Opus voice note, but ${why}`, { details, cause });
 }
 
 /** Thrown by the page walker on a page that breaks the Ogg structure. */
@@ -145,7 +147,7 @@ export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: A
       try {
         pcm = decoder.decode(packet);
       } catch (e) {
-        throw undecodable(`an Opus packet in it is damaged (${e instanceof Error ? e.message : String(e)}).`, e);
+        throw undecodable('an Opus packet in it is damaged.', e);
       }
       const frames = pcm.length / channels;
       const from = Math.min(frames, skip) * channels;
@@ -168,7 +170,7 @@ export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: A
   } catch (e) {
     if (isVoicemoodError(e)) throw e;
     if (e instanceof DamagedPage) throw undecodable('its Ogg pages are damaged (a page does not start with "OggS").', e);
-    throw undecodable(`decoding it failed (${e instanceof Error ? e.message : String(e)}).`, e);
+    throw undecodable('decoding it failed.', e);
   } finally {
     resampler.dispose();
     decoder.destroy();

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeInThread } from '../../src/audio/decodeInThread.ts';
 import { OpusEncoder } from '../../src/audio/opus.ts';
+import { VoicemoodError } from '../../src/errors.ts';
 
 const SERIAL = 0x5eed;
 const PRE_SKIP = 312;
@@ -36,8 +37,8 @@ function page(packets: Uint8Array[], granule: bigint, seq: number, flags: number
   return out;
 }
 
-/** Mono Ogg/Opus: `count` copies of one 20 ms packet, every page claiming the stream ends at `claimedS`. */
-function lyingOgg(count: number, claimedS: number): Uint8Array {
+/** Mono Ogg/Opus with these packets, every page claiming the stream ends at `claimedS`. */
+function oggOf(packets: Uint8Array[], claimedS: number): Uint8Array {
   const head = new Uint8Array(19);
   head.set(new TextEncoder().encode('OpusHead'));
   head[8] = 1;
@@ -46,13 +47,9 @@ function lyingOgg(count: number, claimedS: number): Uint8Array {
   new DataView(head.buffer).setUint32(12, 48_000, true);
   const tags = new Uint8Array(16);
   tags.set(new TextEncoder().encode('OpusTags'));
-  const encoder = new OpusEncoder(1, { voip: true, bitrate: 6000 });
-  const pcm = new Int16Array(960).map((_, i) => Math.round(8000 * Math.sin(i / 7)));
-  const packet = encoder.encode(pcm);
-  encoder.destroy();
   const end = BigInt(PRE_SKIP + Math.round(claimedS * 48_000));
   const pages = [page([head], 0n, 0, 2), page([tags], 0n, 1, 0)];
-  for (let i = 0, seq = 2; i < count; i += 250, seq++) pages.push(page(new Array<Uint8Array>(Math.min(250, count - i)).fill(packet), end, seq, 0));
+  for (let i = 0, seq = 2; i < packets.length; i += 50, seq++) pages.push(page(packets.slice(i, i + 50), end, seq, 0));
   const out = new Uint8Array(pages.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of pages) {
@@ -62,11 +59,31 @@ function lyingOgg(count: number, claimedS: number): Uint8Array {
   return out;
 }
 
+/** `count` copies of one low-bitrate 20 ms packet. */
+function packets(count: number): Uint8Array[] {
+  const encoder = new OpusEncoder(1, { voip: true, bitrate: 6000 });
+  const pcm = new Int16Array(960).map((_, i) => Math.round(8000 * Math.sin(i / 7)));
+  const packet = encoder.encode(pcm);
+  encoder.destroy();
+  return new Array<Uint8Array>(count).fill(packet);
+}
+
 test('Ogg/Opus: packets past the last granule position are not decoded (a short claim cannot hold a decode worker)', async () => {
   // ~6 hours of 20 ms packets under 20 MB, claiming 1 s: decoding them all takes far longer than the deadline.
-  const bytes = lyingOgg(1_000_000, 1);
+  const bytes = oggOf(packets(1_000_000), 1);
   assert.ok(bytes.length < 20 * 1024 * 1024, `${bytes.length} bytes`);
   const audio = await decodeInThread(bytes, { limits: { timeoutMs: 5_000 } });
   assert.equal(audio.format, 'ogg/opus');
   assert.ok(Math.abs(audio.durationS - 1) < 0.01, `decoded ${audio.durationS} s`);
+});
+
+test('Ogg/Opus: a damaged packet is explained in our words; the decoder\'s own message goes to the details (logs)', async () => {
+  const bytes = oggOf([...packets(10), new Uint8Array(5000).fill(0x7c), ...packets(10)], 1);
+  await assert.rejects(decodeInThread(bytes), (e: unknown) => {
+    assert.ok(e instanceof VoicemoodError && e.code === 'undecodable', String(e));
+    assert.match(e.message, /an Opus packet in it is damaged/);
+    assert.doesNotMatch(e.message, /Opus packet of|decode error|\(/, e.message);
+    assert.match(String(e.details.cause), /Opus packet of 5000 bytes/);
+    return true;
+  });
 });
