@@ -190,11 +190,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
         const load = engine.load();
         if (load.inFlight + load.queued >= load.capacity || analysing >= load.capacity) throw new VoicemoodError('busy', 'The server is busy analysing other recordings; please try again in a moment.', { retryAfterS: 2 });
         analysing++;
-        let held = true;
-        reply.raw.once('close', () => {
-          if (held) analysing--;
-          held = false;
-        });
+        reply.raw.once('close', () => void analysing--);
         return undefined;
       },
     },
