@@ -28,7 +28,7 @@ function pixels(svg: string): Buffer {
   return new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: '#ffffff' }).render().pixels;
 }
 
-test('a Chinese chart has its Chinese title and labels, not the English fallback, and the glyphs are drawn', { skip }, () => {
+test('a Chinese chart has its Chinese title and labels, not the English fallback, and the glyphs are drawn', { skip }, async () => {
   const svg = renderSharesChartSvg(chart);
   assert.ok(svg.includes(chart.title), 'Chinese title');
   assert.ok(!svg.includes(chart.fallbackTitle!), 'not the English title');
@@ -44,6 +44,6 @@ test('a Chinese chart has its Chinese title and labels, not the English fallback
   let differing = 0;
   for (let i = 0; i < withText.length; i += 4) if (withText[i] !== withoutText[i] || withText[i + 1] !== withoutText[i + 1] || withText[i + 2] !== withoutText[i + 2]) differing++;
   assert.ok(differing > 300, `only ${differing} pixels differ: the Chinese glyphs were not drawn`);
-  const png = renderSharesChartPng(chart);
+  const png = await renderSharesChartPng(chart);
   assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 });

@@ -344,7 +344,7 @@ export class DiscordBot {
       const windowMs = (i.options.getInteger('window') ?? MOOD_DEFAULT_WINDOW_MIN) * 60_000;
       await current.session.idle();
       const now = this.#s.clock();
-      await this.#replyAll(i, [voiceSummaryReply(current.session.mood, current.scope, now - windowMs, now, lang)]);
+      await this.#replyAll(i, [await voiceSummaryReply(current.session.mood, current.scope, now - windowMs, now, lang)]);
       return;
     }
     if (current) {
@@ -369,7 +369,7 @@ export class DiscordBot {
     await sleep(seconds * (this.#o.msPerListenSecond ?? 1000), undefined, { signal: this.#stopped.signal }).catch(() => undefined);
     if (this.#stopping || this.listeners.get(where.guild.id) !== listening) return; // stopped or replaced meanwhile
     await this.listeners.stop(where.guild.id, 'done');
-    const summary = voiceSummaryReply(listening.session.mood, listening.scope, from, this.#s.clock(), lang);
+    const summary = await voiceSummaryReply(listening.session.mood, listening.scope, from, this.#s.clock(), lang);
     await i.followUp(forInteraction(renderSummary(summary)));
   }
 
@@ -384,7 +384,7 @@ export class DiscordBot {
       }
       // Drawing the chart takes a moment: acknowledge first (3 s rule), then edit the message.
       await i.deferUpdate();
-      await i.editReply(forChannel(renderCardWithTimeline(kept, kept.timeline, kept.card.lang)));
+      await i.editReply(forChannel(await renderCardWithTimeline(kept, kept.timeline, kept.card.lang)));
       return;
     }
     // A store that fails must not leave the click unanswered: the server's language falls back.
