@@ -59,7 +59,7 @@ export function resultJson(a: VoiceAnalysis, granularity: Granularity, timestamp
 /** The embedding as written to embedding.npy: [1, D] for an utterance, [T, D] for frames. */
 export function embeddingMatrix(a: VoiceAnalysis, granularity: Granularity): { data: Float32Array; shape: [number, number] } {
   if (granularity === 'frame') {
-    if (!a.frames) throw new VoicemoodError('internal', 'Frame embeddings were asked for, but none came back.');
+    if (!a.frames?.embeddings) throw new VoicemoodError('internal', 'Frame embeddings were asked for, but none came back.');
     return { data: a.frames.embeddings.subarray(0, a.frames.count * a.frames.dim), shape: [a.frames.count, a.frames.dim] };
   }
   return { data: a.embedding, shape: [1, a.embedding.length] };

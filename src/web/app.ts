@@ -205,7 +205,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
       const started = performance.now();
       let analysis;
       try {
-        analysis = await analyzeVoice(engine!, audio.bytes, { filename: audio.filename, mimeType: audio.mimeType, limits, frames: query.granularity === 'frame', signal: abort.signal, logger });
+        analysis = await analyzeVoice(engine!, audio.bytes, { filename: audio.filename, mimeType: audio.mimeType, limits, frames: query.granularity === 'frame', frameEmbeddings: query.embedding, signal: abort.signal, logger });
       } catch (e) {
         if (abort.signal.aborted) throw new VoicemoodError('bad_input', 'The caller went away before the analysis finished.', { cause: e });
         throw e;
