@@ -3,26 +3,46 @@
  * DISCORD_TOKEN, or their _FILE variants) on one shared set of services (engine, history, limits),
  * says on stderr which bots started and why the others did not, and shuts down cleanly on
  * SIGINT/SIGTERM: stop taking updates, finish the analyses in flight, flush history, exit 0.
+ *
+ * With VOICEMOOD_DISCORD_CLUSTERS > 1 this process is the Discord cluster manager: it forks one
+ * process per cluster, each running this file again for its shards only (Discord only, with its
+ * own services); Telegram stays here. SIGHUP restarts the clusters one at a time.
  */
+import { fileURLToPath } from 'node:url';
 import { readSecret, type Env } from './config.ts';
 import { isVoicemoodError } from './errors.ts';
 import { createServices, type AppServices } from './services.ts';
 import { createLogger, redact, type Logger } from './util/log.ts';
 import type { Services } from './commands/types.ts';
 import { telegramOptionsFromEnv } from './bots/telegram/config.ts';
+import { clusterChildInfo, discordClusterConfig, sharedHistoryProblem, usesClusters, type ClusterChildInfo } from './bots/discord/clusterConfig.ts';
 
 /** What a started bot gives back. */
 export interface StartedBot {
   stop(): Promise<void>;
   /** Resolves with a reason if the bot stops taking updates on its own. */
   failed?: Promise<string>;
+  /** Restarts its processes one at a time (Discord clusters; SIGHUP). */
+  rollingRestart?(): Promise<void>;
 }
 
-/** A bot that can start (its token is set), or the reason it cannot. */
-export type BotPlan = { name: string; start: (services: Services) => Promise<{ bot: StartedBot; how: string }> } | { name: string; reason: string };
+type Started = Promise<{ bot: StartedBot; how: string }>;
 
-/** Decides, from the environment only, which bots can start. Pure apart from reading *_FILE secrets. */
-export function planBots(env: Env): BotPlan[] {
+/**
+ * A bot that can start (its token is set), or the reason it cannot. `startAlone`: the bot runs in
+ * processes of its own with their own services (Discord clusters), so this one needs none for it.
+ */
+export type BotPlan =
+  | { name: string; start: (services: Services) => Started }
+  | { name: string; startAlone: (io: { say: (line: string) => void; logger: Logger }) => Started }
+  | { name: string; reason: string };
+
+/**
+ * Decides, from the environment only, which bots can start. Pure apart from reading *_FILE secrets.
+ * A Discord cluster process (forked by the cluster manager) runs Discord only, for its shards.
+ */
+export function planBots(env: Env, cluster: ClusterChildInfo | undefined = clusterChildInfo(env)): BotPlan[] {
+  if (cluster) return [planDiscord(env, cluster)];
   return [planTelegram(env), planDiscord(env)];
 }
 
@@ -46,21 +66,60 @@ function planTelegram(env: Env): BotPlan {
   };
 }
 
-function planDiscord(env: Env): BotPlan {
+function planDiscord(env: Env, cluster?: ClusterChildInfo): BotPlan {
   const name = 'Discord';
   let token: string | undefined;
+  let config;
   try {
     token = readSecret(env, 'DISCORD_TOKEN');
+    config = discordClusterConfig(env);
   } catch (e) {
     return { name, reason: messageOf(e) };
   }
   if (!token) return { name, reason: 'DISCORD_TOKEN is not set' };
   const discordToken = token;
+  if (cluster) {
+    return {
+      name,
+      async start(services) {
+        const { startDiscordBot } = await import('./bots/discord/index.ts');
+        const { announceClusterReady } = await import('./bots/discord/cluster.ts');
+        // Cluster 0 registers the slash commands for everyone.
+        const bot = await startDiscordBot(services, { token: discordToken, env, shards: cluster.shardList, shardCount: cluster.totalShards, registerCommands: cluster.id === 0 });
+        announceClusterReady(bot.bot.client);
+        return { bot, how: `${bot.username}, cluster ${cluster.id} of ${cluster.count}, shards ${cluster.shardList.join(', ')} of ${cluster.totalShards}` };
+      },
+    };
+  }
+  if (usesClusters(config)) {
+    let problem: string | undefined;
+    try {
+      problem = sharedHistoryProblem(env, config.clusters);
+    } catch (e) {
+      problem = messageOf(e);
+    }
+    if (problem) return { name, reason: problem };
+    const clusterConfig = config;
+    return {
+      name,
+      async startAlone({ say, logger }) {
+        if (!env.VOICEMOOD_QUEUE_URL?.trim()) {
+          say(`Discord: each of the ${clusterConfig.clusters} clusters opens its own engine (the model in memory ${clusterConfig.clusters} times, VOICEMOOD_ENGINE_THREADS threads each); set VOICEMOOD_QUEUE_URL to share inference workers instead.`);
+        }
+        const { startDiscordClusters } = await import('./bots/discord/cluster.ts');
+        const clusters = await startDiscordClusters({ token: discordToken, env, config: clusterConfig, file: fileURLToPath(import.meta.url), say, logger });
+        const bot: StartedBot = { stop: () => clusters.stop(), failed: clusters.failed, rollingRestart: () => clusters.rollingRestart() };
+        return { bot, how: `${clusters.how}, ${clusters.totalShards} shards in all; SIGHUP to pid ${process.pid} restarts them one at a time` };
+      },
+    };
+  }
+  const shards = config.shardsPerCluster;
   return {
     name,
     async start(services) {
       const { startDiscordBot } = await import('./bots/discord/index.ts');
-      const bot = await startDiscordBot(services, { token: discordToken, env });
+      const sharding = shards === 'auto' ? { shards: 'auto' as const } : { shards: Array.from({ length: shards }, (_, i) => i), shardCount: shards };
+      const bot = await startDiscordBot(services, { token: discordToken, env, ...sharding });
       return { bot, how: `${bot.username}, gateway connected` };
     },
   };
@@ -86,13 +145,16 @@ export async function main(options: MainOptions = {}): Promise<number> {
   return code;
 }
 
-async function run(env: Env, logger: Logger): Promise<number> {
+async function run(env: Env, rootLogger: Logger): Promise<number> {
+  const cluster = clusterChildInfo(env);
+  const logger = cluster ? rootLogger.child({ cluster: cluster.id }) : rootLogger;
+  const prefix = cluster ? `voicemood[cluster ${cluster.id}]` : 'voicemood';
   const say = (line: string): void => {
-    process.stderr.write(`voicemood: ${redact(line)}\n`);
+    process.stderr.write(`${prefix}: ${redact(line)}\n`);
   };
-  const plans = planBots(env);
+  const plans = planBots(env, cluster);
   for (const p of plans) if ('reason' in p) say(`${p.name}: not started, ${p.reason}`);
-  const startable = plans.filter((p) => 'start' in p);
+  const startable = plans.filter((p) => !('reason' in p));
   if (startable.length === 0) {
     say('no bot can start. Set TELEGRAM_BOT_TOKEN and/or DISCORD_TOKEN (or TELEGRAM_BOT_TOKEN_FILE / DISCORD_TOKEN_FILE) and try again.');
     return 2;
@@ -102,7 +164,7 @@ async function run(env: Env, logger: Logger): Promise<number> {
   let stopRequested: (signal: string) => void = () => {};
   let pendingSignal: string | undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = (signal: string): void => {
     if (pendingSignal) {
       say(`${signal} again: exiting without waiting.`);
       process.exit(130);
@@ -112,22 +174,31 @@ async function run(env: Env, logger: Logger): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-
-  let services: AppServices;
-  try {
-    services = await createServices(env, logger);
-  } catch (e) {
-    say(`cannot start: ${messageOf(e)}`);
-    logger.error({ err: e }, 'services failed to start');
-    return 1;
+  if (cluster) {
+    // A cluster stops when its manager goes away, and leaves rolling restarts to the manager.
+    process.on('disconnect', () => onSignal('the cluster manager went away'));
+    process.on('SIGHUP', () => say(`SIGHUP ignored: send it to the cluster manager (pid ${process.ppid}) to restart the clusters one at a time.`));
   }
-  say(`model: ${services.engine.model.id}`);
+
+  // Services (engine, history) only when a bot runs in this process: a cluster manager with
+  // Discord alone loads no model.
+  let services: AppServices | undefined;
+  if (startable.some((p) => 'start' in p)) {
+    try {
+      services = await createServices(env, logger);
+    } catch (e) {
+      say(`cannot start: ${messageOf(e)}`);
+      logger.error({ err: e }, 'services failed to start');
+      return 1;
+    }
+    say(`model: ${services.engine.model.id}`);
+  }
 
   const running: { name: string; bot: StartedBot }[] = [];
   for (const p of startable) {
-    if (!('start' in p) || pendingSignal) continue;
+    if ('reason' in p || pendingSignal) continue;
     try {
-      const { bot, how } = await p.start(services);
+      const { bot, how } = 'start' in p ? await p.start(services!) : await p.startAlone({ say, logger });
       running.push({ name: p.name, bot });
       say(`${p.name}: started (${how})`);
     } catch (e) {
@@ -137,8 +208,14 @@ async function run(env: Env, logger: Logger): Promise<number> {
   }
   if (running.length === 0 && !pendingSignal) {
     say('no bot could start; exiting.');
-    await services.close();
+    await services?.close();
     return 1;
+  }
+  if (running.some((r) => r.bot.rollingRestart)) {
+    process.on('SIGHUP', () => {
+      say('SIGHUP: restarting the Discord clusters one at a time.');
+      for (const r of running) void r.bot.rollingRestart?.();
+    });
   }
 
   // Run until a signal, or until every bot has died on its own (a supervisor should restart us).
@@ -165,7 +242,7 @@ async function run(env: Env, logger: Logger): Promise<number> {
     }
   }
   try {
-    await services.close();
+    await services?.close();
   } catch (e) {
     code = 1;
     say(`closing the services failed: ${messageOf(e)}`);
