@@ -161,6 +161,7 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   }
 
   // A signal during start-up is honoured once start-up is over.
+  let startedUp = false;
   let stopRequested: (signal: string) => void = () => {};
   let pendingSignal: string | undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
@@ -176,7 +177,11 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   process.on('SIGTERM', onSignal);
   if (cluster) {
     // A cluster stops when its manager goes away, and leaves rolling restarts to the manager.
-    process.on('disconnect', () => onSignal('the cluster manager went away'));
+    process.on('disconnect', () => {
+      if (startedUp) return onSignal('the cluster manager went away');
+      say('the cluster manager went away during start-up; exiting.');
+      process.exit(1);
+    });
     process.on('SIGHUP', () => say(`SIGHUP ignored: send it to the cluster manager (pid ${process.ppid}) to restart the clusters one at a time.`));
   }
 
@@ -195,6 +200,15 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   }
 
   const running: { name: string; bot: StartedBot }[] = [];
+  if (startable.some((p) => 'startAlone' in p)) {
+    // Installed before the bots start, so that a SIGHUP never takes the default action (exit).
+    process.on('SIGHUP', () => {
+      const restartable = running.filter((r) => r.bot.rollingRestart);
+      if (restartable.length === 0) return say('SIGHUP during start-up: ignored.');
+      say('SIGHUP: restarting the Discord clusters one at a time.');
+      for (const r of restartable) void r.bot.rollingRestart!();
+    });
+  }
   for (const p of startable) {
     if ('reason' in p || pendingSignal) continue;
     try {
@@ -206,16 +220,11 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
       logger.error({ err: e, bot: p.name }, 'bot failed to start');
     }
   }
+  startedUp = true;
   if (running.length === 0 && !pendingSignal) {
     say('no bot could start; exiting.');
     await services?.close();
     return 1;
-  }
-  if (running.some((r) => r.bot.rollingRestart)) {
-    process.on('SIGHUP', () => {
-      say('SIGHUP: restarting the Discord clusters one at a time.');
-      for (const r of running) void r.bot.rollingRestart?.();
-    });
   }
 
   // Run until a signal, or until every bot has died on its own (a supervisor should restart us).

@@ -91,7 +91,7 @@ export async function startDiscordClusters(options: StartClustersOptions): Promi
   const failed = new Promise<string>((resolve) => (fail = resolve));
   manager.on('debug', (line: string) => logger.debug({ hybridSharding: line }, 'cluster manager'));
   manager.on('clusterCreate', (cluster: Cluster) => {
-    say(`Discord: cluster ${cluster.id} starting (shards ${cluster.shardList.join(', ')} of ${totalShards})`);
+    cluster.on('spawn', (proc) => say(`Discord: cluster ${cluster.id} starting (pid ${(proc as ChildProcess | null | undefined)?.pid ?? '?'}, shards ${cluster.shardList.join(', ')} of ${totalShards})`));
     cluster.on('death', () => {
       if (!started || stopping || expected.has(cluster.id)) return;
       // The library respawns it synchronously when it may; otherwise it stays down.
@@ -101,7 +101,7 @@ export async function startDiscordClusters(options: StartClustersOptions): Promi
       });
     });
   });
-  manager.on('clusterReady', (cluster: Cluster) => say(`Discord: cluster ${cluster.id} ready`));
+  manager.on('clusterReady', (cluster: Cluster) => say(`Discord: cluster ${cluster.id} ready (pid ${(cluster.thread?.process as ChildProcess | null | undefined)?.pid})`));
 
   const stopCluster = async (cluster: Cluster): Promise<number | null> => {
     const proc = cluster.thread?.process as ChildProcess | null | undefined;
