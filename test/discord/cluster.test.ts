@@ -14,7 +14,8 @@ import { shardIdForGuildId } from 'discord-hybrid-sharding';
 import { clusterChildInfo, discordClusterConfig, planShards, sharedHistoryProblem, shardOfGuild, usesClusters } from '../../src/bots/discord/clusterConfig.ts';
 import { FakeDiscord, shardOf, type RecordedCall } from '../fakes/discord/server.ts';
 import { freePort } from '../helpers/net.ts';
-import { makeWorkspace, spawnBot, type BotProcess, type Workspace } from '../telegram/harness.ts';
+import { makeWorkspace, spawnBot, TOKEN as TG_TOKEN, type BotProcess, type Workspace } from '../telegram/harness.ts';
+import { planBots, type BotPlan } from '../../src/main.ts';
 import { FIXTURES } from './voiceHarness.ts';
 
 const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDAx.fake.discordTOKENforCLUSTERtest';
@@ -69,6 +70,15 @@ test('cluster mode needs a history store every process can share', () => {
   assert.match(sharedHistoryProblem({ KEYV_URL: 'sqlite:///tmp/h.sqlite' }, 2)!, /VOICEMOOD_DISCORD_CLUSTERS=2/);
   assert.equal(sharedHistoryProblem({ KEYV_URL: 'redis://127.0.0.1:6379' }, 2), undefined);
   assert.equal(sharedHistoryProblem({ KEYV_URL: 'postgresql://u:p@db/voicemood' }, 2), undefined);
+});
+
+test('a cluster process plans Discord only (Telegram stays in the manager); the manager runs the clusters without services of its own', () => {
+  const env = { TELEGRAM_BOT_TOKEN: TG_TOKEN, DISCORD_TOKEN: TOKEN, KEYV_URL: 'redis://127.0.0.1:1', VOICEMOOD_DISCORD_CLUSTERS: '2' };
+  const kinds = (plans: BotPlan[]) => plans.map((p) => `${p.name} ${'reason' in p ? 'reason' : 'start' in p ? 'start' : 'startAlone'}`);
+  assert.deepEqual(kinds(planBots(env, { id: 1, count: 2, shardList: [1], totalShards: 2 })), ['Discord start']);
+  assert.deepEqual(kinds(planBots(env, undefined)), ['Telegram start', 'Discord startAlone']);
+  assert.deepEqual(kinds(planBots({ ...env, VOICEMOOD_DISCORD_CLUSTERS: '1' }, undefined)), ['Telegram start', 'Discord start']);
+  assert.deepEqual(kinds(planBots({ ...env, KEYV_URL: '' }, undefined)), ['Telegram start', 'Discord reason']);
 });
 
 // ---- the real processes -----------------------------------------------------------------------
