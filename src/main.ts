@@ -160,8 +160,8 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
     return 2;
   }
 
-  // A signal during start-up is honoured once start-up is over.
   let startedUp = false;
+  // A signal during start-up is honoured once start-up is over.
   let stopRequested: (signal: string) => void = () => {};
   let pendingSignal: string | undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
