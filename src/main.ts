@@ -6,7 +6,12 @@
  * stop taking requests and updates, finish the analyses in flight, flush history, exit 0.
  * With no token set, the web app alone runs; with tokens set, bots that cannot start still stop
  * the process (a configuration to fix), even if the web app could run.
+ *
+ * With VOICEMOOD_DISCORD_CLUSTERS > 1 this process is the Discord cluster manager: it forks one
+ * process per cluster, each running this file again for its shards only (Discord only, with its
+ * own services); Telegram stays here. SIGHUP restarts the clusters one at a time.
  */
+import { fileURLToPath } from 'node:url';
 import { readSecret, type Env } from './config.ts';
 import { isVoicemoodError } from './errors.ts';
 import { createServices, type AppServices } from './services.ts';
@@ -15,19 +20,34 @@ import type { Services } from './commands/types.ts';
 import { telegramOptionsFromEnv } from './bots/telegram/config.ts';
 import { numberFromEnv } from './config.ts';
 import type { WebServer } from './web/server.ts';
+import { clusterChildInfo, discordClusterConfig, sharedHistoryProblem, usesClusters, type ClusterChildInfo } from './bots/discord/clusterConfig.ts';
 
 /** What a started bot gives back. */
 export interface StartedBot {
   stop(): Promise<void>;
   /** Resolves with a reason if the bot stops taking updates on its own. */
   failed?: Promise<string>;
+  /** Restarts its processes one at a time (Discord clusters; SIGHUP). */
+  rollingRestart?(): Promise<void>;
 }
 
-/** A bot that can start (its token is set), or the reason it cannot. */
-export type BotPlan = { name: string; start: (services: Services) => Promise<{ bot: StartedBot; how: string }> } | { name: string; reason: string };
+type Started = Promise<{ bot: StartedBot; how: string }>;
 
-/** Decides, from the environment only, which bots can start. Pure apart from reading *_FILE secrets. */
-export function planBots(env: Env): BotPlan[] {
+/**
+ * A bot that can start (its token is set), or the reason it cannot. `startAlone`: the bot runs in
+ * processes of its own with their own services (Discord clusters), so this one needs none for it.
+ */
+export type BotPlan =
+  | { name: string; start: (services: Services) => Started }
+  | { name: string; startAlone: (io: { say: (line: string) => void; logger: Logger }) => Started }
+  | { name: string; reason: string };
+
+/**
+ * Decides, from the environment only, which bots can start. Pure apart from reading *_FILE secrets.
+ * A Discord cluster process (forked by the cluster manager) runs Discord only, for its shards.
+ */
+export function planBots(env: Env, cluster: ClusterChildInfo | undefined = clusterChildInfo(env)): BotPlan[] {
+  if (cluster) return [planDiscord(env, cluster)];
   return [planTelegram(env), planDiscord(env)];
 }
 
@@ -51,21 +71,60 @@ function planTelegram(env: Env): BotPlan {
   };
 }
 
-function planDiscord(env: Env): BotPlan {
+function planDiscord(env: Env, cluster?: ClusterChildInfo): BotPlan {
   const name = 'Discord';
   let token: string | undefined;
+  let config;
   try {
     token = readSecret(env, 'DISCORD_TOKEN');
+    config = discordClusterConfig(env);
   } catch (e) {
     return { name, reason: messageOf(e) };
   }
   if (!token) return { name, reason: 'DISCORD_TOKEN is not set' };
   const discordToken = token;
+  if (cluster) {
+    return {
+      name,
+      async start(services) {
+        const { startDiscordBot } = await import('./bots/discord/index.ts');
+        const { announceClusterReady } = await import('./bots/discord/cluster.ts');
+        // Cluster 0 registers the slash commands for everyone.
+        const bot = await startDiscordBot(services, { token: discordToken, env, shards: cluster.shardList, shardCount: cluster.totalShards, registerCommands: cluster.id === 0 });
+        announceClusterReady(bot.bot.client);
+        return { bot, how: `${bot.username}, cluster ${cluster.id} of ${cluster.count}, shards ${cluster.shardList.join(', ')} of ${cluster.totalShards}` };
+      },
+    };
+  }
+  if (usesClusters(config)) {
+    let problem: string | undefined;
+    try {
+      problem = sharedHistoryProblem(env, config.clusters);
+    } catch (e) {
+      problem = messageOf(e);
+    }
+    if (problem) return { name, reason: problem };
+    const clusterConfig = config;
+    return {
+      name,
+      async startAlone({ say, logger }) {
+        if (!env.VOICEMOOD_QUEUE_URL?.trim()) {
+          say(`Discord: each of the ${clusterConfig.clusters} clusters opens its own engine (the model in memory ${clusterConfig.clusters} times, VOICEMOOD_ENGINE_THREADS threads each); set VOICEMOOD_QUEUE_URL to share inference workers instead.`);
+        }
+        const { startDiscordClusters } = await import('./bots/discord/cluster.ts');
+        const clusters = await startDiscordClusters({ token: discordToken, env, config: clusterConfig, file: fileURLToPath(import.meta.url), say, logger });
+        const bot: StartedBot = { stop: () => clusters.stop(), failed: clusters.failed, rollingRestart: () => clusters.rollingRestart() };
+        return { bot, how: `${clusters.how}, ${clusters.totalShards} shards in all; SIGHUP to pid ${process.pid} restarts them one at a time` };
+      },
+    };
+  }
+  const shards = config.shardsPerCluster;
   return {
     name,
     async start(services) {
       const { startDiscordBot } = await import('./bots/discord/index.ts');
-      const bot = await startDiscordBot(services, { token: discordToken, env });
+      const sharding = shards === 'auto' ? { shards: 'auto' as const } : { shards: Array.from({ length: shards }, (_, i) => i), shardCount: shards };
+      const bot = await startDiscordBot(services, { token: discordToken, env, ...sharding });
       return { bot, how: `${bot.username}, gateway connected` };
     },
   };
@@ -113,15 +172,19 @@ export async function main(options: MainOptions = {}): Promise<number> {
   return code;
 }
 
-async function run(env: Env, logger: Logger): Promise<number> {
+async function run(env: Env, rootLogger: Logger): Promise<number> {
+  const cluster = clusterChildInfo(env);
+  const logger = cluster ? rootLogger.child({ cluster: cluster.id }) : rootLogger;
+  const prefix = cluster ? `voicemood[cluster ${cluster.id}]` : 'voicemood';
   const say = (line: string): void => {
-    process.stderr.write(`voicemood: ${redact(line)}\n`);
+    process.stderr.write(`${prefix}: ${redact(line)}\n`);
   };
-  const plans = planBots(env);
+  const plans = planBots(env, cluster);
   for (const p of plans) if ('reason' in p) say(`${p.name}: not started, ${p.reason}`);
-  const startable = plans.filter((p) => 'start' in p);
-  const webPlan = planWeb(env);
-  if ('reason' in webPlan) say(`web: not started, ${webPlan.reason}`);
+  const startable = plans.filter((p) => !('reason' in p));
+  // A Discord cluster process runs its shards only; the web app is the manager's.
+  const webPlan: WebPlan = cluster ? { reason: 'a Discord cluster process' } : planWeb(env);
+  if ('reason' in webPlan && !cluster) say(`web: not started, ${webPlan.reason}`);
   // A token that is set but refused (malformed, unreadable file) is a configuration to fix: stop.
   const tokenSet = ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_BOT_TOKEN_FILE', 'DISCORD_TOKEN', 'DISCORD_TOKEN_FILE'].some((name) => Boolean(env[name]?.trim()));
   if (startable.length === 0 && ('reason' in webPlan || tokenSet)) {
@@ -130,11 +193,12 @@ async function run(env: Env, logger: Logger): Promise<number> {
   }
   if (startable.length === 0) say('no bot token set: serving the web app only.');
 
+  let startedUp = false;
   // A signal during start-up is honoured once start-up is over.
   let stopRequested: (signal: string) => void = () => {};
   let pendingSignal: string | undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = (signal: string): void => {
     if (pendingSignal) {
       say(`${signal} again: exiting without waiting.`);
       process.exit(130);
@@ -144,22 +208,44 @@ async function run(env: Env, logger: Logger): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-
-  let services: AppServices;
-  try {
-    services = await createServices(env, logger);
-  } catch (e) {
-    say(`cannot start: ${messageOf(e)}`);
-    logger.error({ err: e }, 'services failed to start');
-    return 1;
+  if (cluster) {
+    // A cluster stops when its manager goes away, and leaves rolling restarts to the manager.
+    process.on('disconnect', () => {
+      if (startedUp) return onSignal('the cluster manager went away');
+      say('the cluster manager went away during start-up; exiting.');
+      process.exit(1);
+    });
+    process.on('SIGHUP', () => say(`SIGHUP ignored: send it to the cluster manager (pid ${process.ppid}) to restart the clusters one at a time.`));
   }
-  say(`model: ${services.engine.model.id}`);
+
+  // Services (engine, history) only when a bot or the web app runs in this process: a cluster
+  // manager with Discord alone and no web app loads no model.
+  let services: AppServices | undefined;
+  if (startable.some((p) => 'start' in p) || !('reason' in webPlan)) {
+    try {
+      services = await createServices(env, logger);
+    } catch (e) {
+      say(`cannot start: ${messageOf(e)}`);
+      logger.error({ err: e }, 'services failed to start');
+      return 1;
+    }
+    say(`model: ${services.engine.model.id}`);
+  }
 
   const running: { name: string; bot: StartedBot }[] = [];
+  if (startable.some((p) => 'startAlone' in p)) {
+    // Installed before the bots start, so that a SIGHUP never takes the default action (exit).
+    process.on('SIGHUP', () => {
+      const restartable = running.filter((r) => r.bot.rollingRestart);
+      if (restartable.length === 0) return say('SIGHUP during start-up: ignored.');
+      say('SIGHUP: restarting the Discord clusters one at a time.');
+      for (const r of restartable) void r.bot.rollingRestart!();
+    });
+  }
   for (const p of startable) {
-    if (!('start' in p) || pendingSignal) continue;
+    if ('reason' in p || pendingSignal) continue;
     try {
-      const { bot, how } = await p.start(services);
+      const { bot, how } = 'start' in p ? await p.start(services!) : await p.startAlone({ say, logger });
       running.push({ name: p.name, bot });
       say(`${p.name}: started (${how})`);
     } catch (e) {
@@ -168,13 +254,14 @@ async function run(env: Env, logger: Logger): Promise<number> {
     }
   }
   if (startable.length > 0 && running.length === 0 && !pendingSignal) {
+    startedUp = true;
     say('no bot could start; exiting.');
-    await services.close();
+    await services?.close();
     return 1;
   }
 
   let web: WebServer | undefined;
-  if (!('reason' in webPlan) && !pendingSignal) {
+  if (!('reason' in webPlan) && services && !pendingSignal) {
     try {
       const { startWebServer } = await import('./web/server.ts');
       web = await startWebServer({ engine: services.engine, logger, env, host: webPlan.host, port: webPlan.port, say });
@@ -183,11 +270,13 @@ async function run(env: Env, logger: Logger): Promise<number> {
       say(`web: not started (${messageOf(e)})`);
       logger.error({ err: e }, 'web app failed to start');
       if (running.length === 0) {
+        startedUp = true;
         await services.close();
         return 1;
       }
     }
   }
+  startedUp = true;
 
   // Run until a signal, or until every bot has died on its own (a supervisor should restart us).
   let alive = running.length;
@@ -222,7 +311,7 @@ async function run(env: Env, logger: Logger): Promise<number> {
     }
   }
   try {
-    await services.close();
+    await services?.close();
   } catch (e) {
     code = 1;
     say(`closing the services failed: ${messageOf(e)}`);

@@ -60,6 +60,9 @@ export interface DiscordBotOptions {
   msPerListenSecond?: number;
   /** Hosts attachments may be downloaded from (VOICEMOOD_DISCORD_CDN_HOSTS; default Discord's CDN). */
   cdnHosts?: readonly string[];
+  /** Gateway shards this client runs ('auto': Discord's recommended count, all here) and the bot's total; default [0] of 1. */
+  shards?: number[] | 'auto';
+  shardCount?: number;
 }
 
 export class DiscordBot {
@@ -84,7 +87,8 @@ export class DiscordBot {
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
     // No message of ours pings anyone: names in cards, alerts and summaries (a display name
     // "@everyone", a role mention) stay text. Payloads that set allowedMentions keep parse: [].
-    this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
+    const sharding = { shards: options.shards ?? [0], shardCount: options.shardCount ?? 1 };
+    this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...sharding, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
     this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}), ...(options.session ? { session: options.session } : {}) });
     this.client.on(Events.MessageCreate, (m) => this.#track(this.#onMessage(m)));
     this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
