@@ -142,7 +142,8 @@ function botEnv(fake: FakeDiscord, extra: Record<string, string>): Record<string
 }
 
 /** Each test its own Redis database, so that one's history does not show in another's. */
-const clusterEnv = (db: number): Record<string, string> => ({ KEYV_URL: `${redisUrl}/${db}`, VOICEMOOD_DISCORD_CLUSTERS: '2', VOICEMOOD_DISCORD_SPAWN_DELAY_MS: '100' });
+/** The web app is off: with it on, the manager opens an engine for the page and API. */
+const clusterEnv = (db: number): Record<string, string> => ({ KEYV_URL: `${redisUrl}/${db}`, VOICEMOOD_DISCORD_CLUSTERS: '2', VOICEMOOD_DISCORD_SPAWN_DELAY_MS: '100', VOICEMOOD_WEB: 'off' });
 
 /** Posts a voice message and resolves with the card the bot posted in reply. */
 async function voiceNote(fake: FakeDiscord, guild: string, channel: string, author: string): Promise<RecordedCall> {
@@ -175,7 +176,7 @@ test('2 clusters × 1 shard: each guild is served by its own cluster exactly onc
   const out0 = bot.output();
   assert.match(out0, /voicemood: Discord: started \(2 clusters × 1 shard, 2 shards in all; SIGHUP to pid \d+ restarts them one at a time\)/);
   assert.match(out0, /each of the 2 clusters opens its own engine/);
-  assert.doesNotMatch(out0, /^voicemood: model:/m, 'the manager loads no model');
+  assert.doesNotMatch(out0, /^voicemood: model:/m, 'the manager loads no model (no Telegram, no web app)');
   assert.match(out0, /voicemood\[cluster 0\]: Discord: started \(voicemood, cluster 0 of 2, shards 0 of 2\)/);
   assert.match(out0, /voicemood\[cluster 1\]: Discord: started \(voicemood, cluster 1 of 2, shards 1 of 2\)/);
   // Two gateway connections, one per shard, each sent its own guild only.
@@ -359,3 +360,20 @@ async function waitForOutput(bot: BotProcess, re: RegExp, timeoutMs = 60_000): P
     bot.proc.stderr!.on('data', check);
   });
 }
+
+test('2 clusters with the web app on: the manager serves the page and API (one engine for it), no cluster process binds a port', { skip, timeout: 120_000 }, async (t) => {
+  const fake = await fakeDiscord().start();
+  t.after(() => fake.close());
+  const port = await freePort();
+  const bot = await startClusters(fake, 5, { VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1', VOICEMOOD_WEB: 'on', PORT: String(port) });
+  t.after(() => bot.stop('SIGKILL'));
+  await waitForOutput(bot, /voicemood: web: started \(http:\/\/127\.0\.0\.1:\d+\)/);
+  const out = bot.output();
+  assert.match(out, /^voicemood: model:/m, 'the manager opens an engine for the web app');
+  assert.doesNotMatch(out, /voicemood\[cluster \d\]: web:/, 'cluster processes serve no web app');
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+  assert.equal(health.status, 200);
+  await voiceNote(fake, GUILD_B, TEXT_B, BOB);
+  assert.equal(await bot.stop('SIGTERM'), 0);
+  assert.match(bot.output(), /voicemood: web: stopped/);
+});
