@@ -2,6 +2,7 @@
  * `npm start`: starts every bot whose token is set (Telegram: TELEGRAM_BOT_TOKEN, Discord:
  * DISCORD_TOKEN, or their _FILE variants) and the web app (page, REST API, /healthz, /metrics on
  * PORT; VOICEMOOD_WEB=off turns it off) on one shared set of services (engine, history, limits),
+ * with one HTTP server on PORT for whichever of the web app and the Telegram webhook are on,
  * says on stderr what started and why the rest did not, and shuts down cleanly on SIGINT/SIGTERM:
  * stop taking requests and updates, finish the analyses in flight, flush history, exit 0.
  * With no token set, the web app alone runs; with tokens set, bots that cannot start still stop
@@ -19,7 +20,8 @@ import { createLogger, redact, type Logger } from './util/log.ts';
 import type { Services } from './commands/types.ts';
 import { telegramOptionsFromEnv } from './bots/telegram/config.ts';
 import { numberFromEnv } from './config.ts';
-import type { WebServer } from './web/server.ts';
+import type { PreparedWebServer, WebServer } from './web/server.ts';
+import type { SharedWebhookServer } from './bots/telegram/webhook.ts';
 import { clusterChildInfo, discordClusterConfig, sharedHistoryProblem, usesClusters, type ClusterChildInfo } from './bots/discord/clusterConfig.ts';
 
 /** What a started bot gives back. */
@@ -38,7 +40,7 @@ type Started = Promise<{ bot: StartedBot; how: string }>;
  * processes of its own with their own services (Discord clusters), so this one needs none for it.
  */
 export type BotPlan =
-  | { name: string; start: (services: Services) => Started }
+  | { name: string; start: (services: Services, server?: SharedWebhookServer) => Started }
   | { name: string; startAlone: (io: { say: (line: string) => void; logger: Logger }) => Started }
   | { name: string; reason: string };
 
@@ -63,9 +65,9 @@ function planTelegram(env: Env): BotPlan {
   const opts = options;
   return {
     name,
-    async start(services) {
+    async start(services, server) {
       const { startTelegramBot } = await import('./bots/telegram/index.ts');
-      const bot = await startTelegramBot(services, opts);
+      const bot = await startTelegramBot(services, { ...opts, ...(server && opts.webhookUrl ? { server } : {}) });
       return { bot, how: `@${bot.username}, ${bot.mode}` };
     },
   };
@@ -130,26 +132,35 @@ function planDiscord(env: Env, cluster?: ClusterChildInfo): BotPlan {
   };
 }
 
-/** Whether and where the web app runs under `npm start`, or why it does not. */
-export type WebPlan = { host: string; port: number } | { reason: string };
+/**
+ * Whether and where the process's HTTP server runs under `npm start`, and what it serves: `web`,
+ * the page and the API (off with VOICEMOOD_WEB=off); `webhook`, the Telegram webhook's route
+ * (webhook mode, when the web app's port is PORT); /healthz and /metrics always. With
+ * VOICEMOOD_WEB_PORT set to another port, the Telegram webhook keeps a server of its own on PORT.
+ */
+export type WebPlan = { host: string; port: number; web: boolean; webhook: boolean } | { reason: string };
 
 export function planWeb(env: Env): WebPlan {
   const flag = env.VOICEMOOD_WEB?.trim().toLowerCase();
-  if (flag === 'off' || flag === '0' || flag === 'false') return { reason: 'VOICEMOOD_WEB is off' };
+  const off = flag === 'off' || flag === '0' || flag === 'false';
+  let webhookPort: number | undefined;
+  try {
+    const telegram = telegramOptionsFromEnv(env);
+    webhookPort = telegram?.webhookUrl ? telegram.port : undefined;
+  } catch {
+    webhookPort = undefined; // the Telegram plan says what is wrong with its settings
+  }
+  // Telegram must reach the webhook: it listens beyond loopback unless VOICEMOOD_WEB_HOST says otherwise.
+  const host = (webhook: boolean): string => env.VOICEMOOD_WEB_HOST?.trim() || (webhook ? '0.0.0.0' : '127.0.0.1');
+  if (off) return webhookPort === undefined ? { reason: 'VOICEMOOD_WEB is off' } : { host: host(true), port: webhookPort, web: false, webhook: true };
   let port: number;
   try {
     port = env.VOICEMOOD_WEB_PORT?.trim() ? numberFromEnv(env, 'VOICEMOOD_WEB_PORT', 8080, { min: 0, max: 65535 }) : numberFromEnv(env, 'PORT', 8080, { min: 0, max: 65535 });
   } catch (e) {
     return { reason: messageOf(e) };
   }
-  let webhookPort: number | undefined;
-  try {
-    webhookPort = telegramOptionsFromEnv(env)?.port;
-  } catch {
-    webhookPort = undefined; // the Telegram plan says what is wrong with its settings
-  }
-  if (webhookPort === port) return { reason: `port ${port} is the Telegram webhook's; set VOICEMOOD_WEB_PORT to serve the web app on another port` };
-  return { host: env.VOICEMOOD_WEB_HOST?.trim() || '127.0.0.1', port };
+  const webhook = webhookPort === port;
+  return { host: host(webhook), port, web: true, webhook };
 }
 
 function messageOf(e: unknown): string {
@@ -185,9 +196,11 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   // A Discord cluster process runs its shards only; the web app is the manager's.
   const webPlan: WebPlan = cluster ? { reason: 'a Discord cluster process' } : planWeb(env);
   if ('reason' in webPlan && !cluster) say(`web: not started, ${webPlan.reason}`);
+  if (!('reason' in webPlan) && !webPlan.web) say(`web: not started, VOICEMOOD_WEB is off (port ${webPlan.port} serves the Telegram webhook, /healthz and /metrics)`);
+  const webApp = !('reason' in webPlan) && webPlan.web;
   // A token that is set but refused (malformed, unreadable file) is a configuration to fix: stop.
   const tokenSet = ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_BOT_TOKEN_FILE', 'DISCORD_TOKEN', 'DISCORD_TOKEN_FILE'].some((name) => Boolean(env[name]?.trim()));
-  if (startable.length === 0 && ('reason' in webPlan || tokenSet)) {
+  if (startable.length === 0 && (!webApp || tokenSet)) {
     say('no bot can start. Set TELEGRAM_BOT_TOKEN and/or DISCORD_TOKEN (or TELEGRAM_BOT_TOKEN_FILE / DISCORD_TOKEN_FILE) and try again.');
     return 2;
   }
@@ -242,10 +255,24 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
       for (const r of restartable) void r.bot.rollingRestart!();
     });
   }
+  // The HTTP server is built first, so that the Telegram webhook's route can join it before it
+  // listens (Telegram posts as soon as setWebhook is called); it listens once the bots are up.
+  let server: PreparedWebServer | undefined;
+  if (!('reason' in webPlan) && services && !pendingSignal) {
+    try {
+      const { prepareWebServer } = await import('./web/server.ts');
+      server = prepareWebServer({ engine: services.engine, logger, env, host: webPlan.host, port: webPlan.port, api: webPlan.web, say });
+    } catch (e) {
+      say(`web: not started (${messageOf(e)})`);
+      logger.error({ err: e }, 'web app failed to start');
+    }
+  }
+  const shared = server && !('reason' in webPlan) && webPlan.webhook ? server : undefined;
+  const webhookServer: SharedWebhookServer | undefined = shared && { app: shared.app, listen: async () => (await shared.listen()).port };
   for (const p of startable) {
     if ('reason' in p || pendingSignal) continue;
     try {
-      const { bot, how } = 'start' in p ? await p.start(services!) : await p.startAlone({ say, logger });
+      const { bot, how } = 'start' in p ? await p.start(services!, webhookServer) : await p.startAlone({ say, logger });
       running.push({ name: p.name, bot });
       say(`${p.name}: started (${how})`);
     } catch (e) {
@@ -253,20 +280,26 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
       logger.error({ err: e, bot: p.name }, 'bot failed to start');
     }
   }
+  // With the page and API off, the server is there for the Telegram webhook only.
+  if (server && !webApp && !running.some((r) => r.name === 'Telegram')) {
+    await server.app.close().catch(() => {});
+    server = undefined;
+  }
   if (startable.length > 0 && running.length === 0 && !pendingSignal) {
     startedUp = true;
     say('no bot could start; exiting.');
+    await server?.app.close().catch(() => {});
     await services?.close();
     return 1;
   }
 
   let web: WebServer | undefined;
-  if (!('reason' in webPlan) && services && !pendingSignal) {
+  if (server && services && !pendingSignal) {
     try {
-      const { startWebServer } = await import('./web/server.ts');
-      web = await startWebServer({ engine: services.engine, logger, env, host: webPlan.host, port: webPlan.port, say });
-      say(`web: started (${web.url})`);
+      web = await server.listen(); // already listening when the Telegram webhook joined it
+      say(webApp ? `web: started (${web.url})` : `serving the Telegram webhook, /healthz and /metrics on ${web.url}`);
     } catch (e) {
+      server = undefined; // listen() closed it
       say(`web: not started (${messageOf(e)})`);
       logger.error({ err: e }, 'web app failed to start');
       if (running.length === 0) {
@@ -292,14 +325,18 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   const crashed = signal === 'every bot stopped';
   say(crashed ? 'every bot stopped on its own: shutting down — finishing analyses in flight, flushing history.' : `${signal}: stopping — no new updates or requests, finishing analyses in flight, flushing history.`);
   let code = crashed ? 1 : 0;
+  // Closing the server stops the web requests and the Telegram webhook's posts alike; the bots'
+  // stop() then waits for the analyses in flight.
   if (web) {
     try {
       await web.close();
-      say('web: stopped');
+      say(webApp ? 'web: stopped' : 'the Telegram webhook server: stopped');
     } catch (e) {
       code = 1;
       say(`web: stopping failed, ${messageOf(e)}`);
     }
+  } else {
+    await server?.app.close().catch(() => {}); // listening already if a signal came during start-up
   }
   for (const r of running) {
     try {

@@ -41,8 +41,13 @@ export interface WebAppOptions {
   apiKeys?: ApiKeys;
   limiter?: RateLimiter;
   limits?: AudioLimits;
-  /** Serve the page at / (default true); the API, /healthz and /metrics are always on. */
+  /** Serve the page at / (default true). */
   page?: boolean;
+  /**
+   * Serve the REST API and the page (default true); false leaves /healthz and /metrics only, for a
+   * server that hosts the Telegram webhook with the web app off (`VOICEMOOD_WEB=off`).
+   */
+  api?: boolean;
 }
 
 export interface WebApp {
@@ -162,6 +167,35 @@ export function buildWebApp(options: WebAppOptions): WebApp {
     logger.debug({ method: request.method, url: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'web: request');
   });
 
+  if (options.api !== false) registerApi(app, { engine, logger, keys, limiter, limits, metrics, sendError });
+
+  app.get('/healthz', async (_request, reply) => {
+    if (!engine) return reply.code(503).send({ ok: false, version: VERSION, error: 'No emotion model is loaded.' });
+    return { ok: true, version: VERSION, model: engine.model.id, load: engine.load() };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  if (options.api !== false && options.page !== false) registerPage(app, { maxBytes: limits.maxBytes, authRequired: keys.required });
+  app.addHook('onClose', async () => metrics.close());
+  return { app, metrics, apiKeys: keys };
+}
+
+interface ApiParts {
+  engine: EmotionEngine | undefined;
+  logger: Logger;
+  keys: ApiKeys;
+  limiter: RateLimiter;
+  limits: AudioLimits;
+  metrics: WebMetrics;
+  sendError: (reply: FastifyReply, status: number, body: ErrorBody, retryAfterS?: number) => FastifyReply;
+}
+
+/** `POST /api/v1/analyze` and `GET /api/v1/openapi.json`. */
+function registerApi(app: FastifyInstance, { engine, logger, keys, limiter, limits, metrics, sendError }: ApiParts): void {
   // The query is checked before the body is read, and kept for the handler.
   const queries = new WeakMap<FastifyRequest, AnalyzeQuery>();
   // Analyses held now, from their first byte to their answer (or the caller going away): bounded by
@@ -220,18 +254,4 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   );
 
   app.get('/api/v1/openapi.json', async () => openApiDocument(VERSION, keys.required));
-
-  app.get('/healthz', async (_request, reply) => {
-    if (!engine) return reply.code(503).send({ ok: false, version: VERSION, error: 'No emotion model is loaded.' });
-    return { ok: true, version: VERSION, model: engine.model.id, load: engine.load() };
-  });
-
-  app.get('/metrics', async (_request, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(text);
-  });
-
-  if (options.page !== false) registerPage(app, { maxBytes: limits.maxBytes, authRequired: keys.required });
-  app.addHook('onClose', async () => metrics.close());
-  return { app, metrics, apiKeys: keys };
 }

@@ -9,8 +9,8 @@ import { freePort } from '../helpers/net.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
-import { messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
-import { fixture, makeWorkspace, spawnBot, TOKEN, type Workspace } from './harness.ts';
+import { fileMessage, messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
+import { expectedFor, fixture, makeWorkspace, replyTo, spawnBot, TOKEN, type Workspace } from './harness.ts';
 
 let ws: Workspace;
 before(async () => {
@@ -95,7 +95,7 @@ test('a malformed token is refused before any request', async () => {
   assert.match(bot.output(), /Telegram: not started, TELEGRAM_BOT_TOKEN does not look like a bot token/);
 });
 
-test('webhook mode with the token from a file: setWebhook with the secret, wrong secret 401, updates served, SIGINT exits 0', async (t) => {
+test('webhook mode with the token from a file: setWebhook with the secret, wrong secret 401, updates served; the web app on the same port; SIGINT exits 0', async (t) => {
   const tg = await new FakeTelegram({ token: TOKEN }).start();
   t.after(() => tg.close());
   const tokenFile = join(ws.dir, 'token.txt');
@@ -105,11 +105,13 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   const secret = 'hook-secret_123';
   const bot = await spawnBot(
     { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN_FILE: tokenFile, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
-    { waitFor: /Telegram: started/ },
+    { waitFor: /web: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
   assert.match(bot.output(), new RegExp(`Telegram: started \\(@voicemood_test_bot, webhook on port ${port}\\)`));
-  assert.match(bot.output(), new RegExp(`web: not started, port ${port} is the Telegram webhook's; set VOICEMOOD_WEB_PORT`));
+  // One server on PORT for both; Telegram must reach it, so it listens beyond loopback.
+  assert.match(bot.output(), new RegExp(`web: started \\(http://0\\.0\\.0\\.0:${port}\\)`));
+  assert.match(bot.output(), /warning: the API on 0\.0\.0\.0 is open to anyone/);
   const set = tg.callsOf('setWebhook');
   assert.equal(set.length, 1);
   assert.equal(set[0]!.params.url, url);
@@ -128,9 +130,63 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   const help = await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
   assert.match(String(help.params.text), /\/me/);
 
+  // The same port serves a voice note's card, the page, the API and /healthz.
+  tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
+  const note = fileMessage(tg, privateChat(alice), alice, 'hello');
+  const posted = await fetch(`http://127.0.0.1:${port}/telegram/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 2, message: note }) });
+  assert.equal(posted.status, 200);
+  const card = await tg.waitForCall(replyTo(note.message_id), 60_000, 'the card of the note posted to the webhook');
+  assert.equal(card.params.text, (await expectedFor(ws.modelPath, fixture('voice-hello.ogg'))).cardHtml);
+  const page = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/);
+  const analysed = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') });
+  assert.equal(analysed.status, 200);
+  assert.equal(((await analysed.json()) as { format: string }).format, 'ogg/opus');
+  const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ok: boolean };
+  assert.equal(health.ok, true);
+  // An update too big for Telegram is refused while it streams in; a body that is not JSON is a 4xx.
+  const huge = await fetch(`http://127.0.0.1:${port}/telegram/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 3, pad: 'x'.repeat(2 * 1024 * 1024) }) });
+  assert.equal(huge.status, 413);
+  const junk = await fetch(`http://127.0.0.1:${port}/telegram/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: '{not json' });
+  assert.equal(junk.status, 400);
+
   assert.equal(await bot.stop('SIGINT'), 0);
+  assert.match(bot.output(), /web: stopped/);
   assert.match(bot.output(), /SIGINT: stopping/);
   assert.ok(!bot.output().includes(TOKEN.split(':')[1]!), 'token leaked');
+});
+
+test('webhook mode with VOICEMOOD_WEB=off: the server on PORT serves the webhook, /healthz and /metrics, no page or API', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/hook`;
+  const secret = 'off-secret';
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_WEB: 'off', VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /serving the Telegram webhook/ },
+  );
+  t.after(() => bot.stop('SIGKILL'));
+  const out = bot.output();
+  assert.match(out, new RegExp(`web: not started, VOICEMOOD_WEB is off \\(port ${port} serves the Telegram webhook`));
+  assert.match(out, new RegExp(`Telegram: started \\(@voicemood_test_bot, webhook on port ${port}\\)`));
+  assert.doesNotMatch(out, /warning: the API/, 'no API, so no warning about it');
+  assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') })).status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`)).status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /voicemood_/);
+  const alice = user(11, 'Alice');
+  const post = (headers: Record<string, string>, updateId: number): Promise<Response> =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ update_id: updateId, message: textMessage(tg, privateChat(alice), alice, '/help') }) });
+  assert.equal((await post({ 'x-telegram-bot-api-secret-token': 'nope' }, 1)).status, 401);
+  assert.equal((await post({ 'x-telegram-bot-api-secret-token': secret }, 2)).status, 200);
+  const help = await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
+  assert.match(String(help.params.text), /\/me/);
+  assert.equal(await bot.stop('SIGTERM'), 0);
+  assert.match(bot.output(), /the Telegram webhook server: stopped/);
+  assert.match(bot.output(), /Telegram: stopped/);
 });
 
 test('both tokens: Telegram and Discord start on the same services, and one SIGTERM stops both', async (t) => {
