@@ -72,6 +72,12 @@ test('a shared server: listening before setWebhook, the web app beside it, and a
     assert.equal((await postHelp(`${base}/shared/hook`, 3, 22, {})).status, 401);
     assert.equal((await postHelp(`${base}/shared/hook`, 4, 22)).status, 200);
     await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === 22);
+    // The webhook's own limits and answers, not the web API's (10 MB of audio, sentences about files).
+    const huge = await fetch(`${base}/shared/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 6, pad: 'x'.repeat(2 * 1024 * 1024) }) });
+    assert.equal(huge.status, 413);
+    assert.equal(await huge.text(), 'too large');
+    const notJson = await fetch(`${base}/shared/hook`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-telegram-bot-api-secret-token': secret }, body: 'hello' });
+    assert.equal(notJson.status, 415);
     await bot.stop();
     const refused = await postHelp(`${base}/shared/hook`, 5, 23);
     assert.equal(refused.status, 503, 'Telegram delivers it again later');

@@ -50,7 +50,7 @@ export async function startTelegramBot(services: Services, options: TelegramStar
     // Listening before setWebhook: Telegram posts pending updates right away.
     let route, port: number, closeServer: (() => Promise<void>) | undefined;
     if (options.server) {
-      route = addWebhookRoute(options.server.app, bot, { path: new URL(options.webhookUrl).pathname, secret });
+      route = addWebhookRoute(options.server.app, bot, { path: new URL(options.webhookUrl).pathname, secret, logger: log });
       port = await options.server.listen();
     } else {
       const own = await startWebhookServer(bot, { url: options.webhookUrl, secret, port: options.port ?? 8080, host: options.host ?? '0.0.0.0', logger: log });

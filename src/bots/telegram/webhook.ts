@@ -39,6 +39,7 @@ export interface WebhookRouteOptions {
   /** The path of TELEGRAM_WEBHOOK_URL. */
   path: string;
   secret: string;
+  logger: Logger;
 }
 
 function sameSecret(header: string | string[] | undefined, secret: string): boolean {
@@ -56,6 +57,14 @@ export function addWebhookRoute(app: FastifyInstance, bot: Bot, options: Webhook
     // The web app reads every body as raw audio bytes; in this scope only, updates are parsed as JSON.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: WEBHOOK_BODY_LIMIT }, scope.getDefaultJsonParser('error', 'error'));
+    // Only Telegram reads these answers: a status and a word, not the web API's sentences about audio.
+    scope.setErrorHandler((err, _request, reply) => {
+      const code = (err as { statusCode?: unknown }).statusCode;
+      const status = typeof code === 'number' && code >= 400 && code < 500 ? code : 500;
+      if (status === 500) options.logger.error({ err }, 'telegram: webhook request failed');
+      else options.logger.info({ status }, 'telegram: webhook request refused');
+      return reply.code(status).type('text/plain').send(status === 500 ? 'internal error' : status === 413 ? 'too large' : 'bad request');
+    });
     scope.post(
       options.path,
       {
@@ -98,13 +107,7 @@ export interface WebhookServer {
 export async function startWebhookServer(bot: Bot, options: WebhookServerOptions): Promise<WebhookServer> {
   const app = Fastify({ logger: false });
   app.get('/healthz', async (_request, reply) => reply.type('text/plain').send('ok'));
-  const route = addWebhookRoute(app, bot, { path: new URL(options.url).pathname, secret: options.secret });
-  app.setErrorHandler((err, _request, reply) => {
-    const code = (err as { statusCode?: unknown }).statusCode;
-    const status = typeof code === 'number' && code >= 400 && code < 500 ? code : 500;
-    if (status === 500) options.logger.error({ err }, 'telegram: webhook request failed');
-    return reply.code(status).type('text/plain').send(status === 500 ? 'internal error' : 'bad request');
-  });
+  const route = addWebhookRoute(app, bot, { path: new URL(options.url).pathname, secret: options.secret, logger: options.logger });
   try {
     await app.listen({ port: options.port, host: options.host });
   } catch (e) {
