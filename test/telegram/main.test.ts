@@ -189,6 +189,30 @@ test('webhook mode with VOICEMOOD_WEB=off: the server on PORT serves the webhook
   assert.match(bot.output(), /Telegram: stopped/);
 });
 
+test('webhook mode with VOICEMOOD_WEB_PORT elsewhere: the page and API on their port (loopback), the webhook and /healthz on PORT', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const port = await freePort();
+  const webPort = await freePort();
+  const url = `http://127.0.0.1:${port}/hook`;
+  const secret = 'apart-secret';
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_WEB_PORT: String(webPort), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /web: started/ },
+  );
+  t.after(() => bot.stop('SIGKILL'));
+  assert.match(bot.output(), new RegExp(`web: started \\(http://127\\.0\\.0\\.1:${webPort}\\)`));
+  assert.match(bot.output(), new RegExp(`webhook on port ${port}\\)`));
+  assert.equal((await fetch(`http://127.0.0.1:${webPort}/`)).status, 200);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 404, 'no page on the webhook port');
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const alice = user(12, 'Alice');
+  const posted = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/help') }) });
+  assert.equal(posted.status, 200);
+  await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
+  assert.equal(await bot.stop('SIGTERM'), 0);
+});
+
 test('both tokens: Telegram and Discord start on the same services, and one SIGTERM stops both', async (t) => {
   const { FakeDiscord } = await import('../fakes/discord/server.ts');
   const discordToken = 'MTAwMDAwMDAwMDAwMDAwMDAx.fake.discordTOKENforMAINtest';
