@@ -138,7 +138,7 @@ function planDiscord(env: Env, cluster?: ClusterChildInfo): BotPlan {
  * (webhook mode, when the web app's port is PORT); /healthz and /metrics always. With
  * VOICEMOOD_WEB_PORT set to another port, the Telegram webhook keeps a server of its own on PORT.
  */
-export type WebPlan = { host: string; port: number; web: boolean; webhook: boolean } | { reason: string };
+export type WebPlan = { host: string; port: number; web: boolean; webhook: boolean; why?: string } | { reason: string };
 
 export function planWeb(env: Env): WebPlan {
   const flag = env.VOICEMOOD_WEB?.trim().toLowerCase();
@@ -152,7 +152,7 @@ export function planWeb(env: Env): WebPlan {
   }
   // Telegram must reach the webhook: it listens beyond loopback unless VOICEMOOD_WEB_HOST says otherwise.
   const host = (webhook: boolean): string => env.VOICEMOOD_WEB_HOST?.trim() || (webhook ? '0.0.0.0' : '127.0.0.1');
-  if (off) return webhookPort === undefined ? { reason: 'VOICEMOOD_WEB is off' } : { host: host(true), port: webhookPort, web: false, webhook: true };
+  if (off) return webhookPort === undefined ? { reason: 'VOICEMOOD_WEB is off' } : { host: host(true), port: webhookPort, web: false, webhook: true, why: 'VOICEMOOD_WEB is off' };
   let port: number;
   try {
     port = env.VOICEMOOD_WEB_PORT?.trim() ? numberFromEnv(env, 'VOICEMOOD_WEB_PORT', 8080, { min: 0, max: 65535 }) : numberFromEnv(env, 'PORT', 8080, { min: 0, max: 65535 });
@@ -160,6 +160,12 @@ export function planWeb(env: Env): WebPlan {
     return { reason: messageOf(e) };
   }
   const webhook = webhookPort === port;
+  // The webhook's port faces the internet: the page and API go there only behind API keys (or on
+  // a host the operator chose), never open to anyone by default.
+  const keys = Boolean(env.VOICEMOOD_API_KEYS?.trim() || env.VOICEMOOD_API_KEYS_FILE?.trim());
+  if (webhook && !keys && !env.VOICEMOOD_WEB_HOST?.trim()) {
+    return { host: host(true), port, web: false, webhook: true, why: 'the Telegram webhook\'s port is public and VOICEMOOD_API_KEYS is not set (set it, or VOICEMOOD_WEB_PORT for a loopback page)' };
+  }
   return { host: host(webhook), port, web: true, webhook };
 }
 
@@ -196,7 +202,7 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   // A Discord cluster process runs its shards only; the web app is the manager's.
   const webPlan: WebPlan = cluster ? { reason: 'a Discord cluster process' } : planWeb(env);
   if ('reason' in webPlan && !cluster) say(`web: not started, ${webPlan.reason}`);
-  if (!('reason' in webPlan) && !webPlan.web) say(`web: not started, VOICEMOOD_WEB is off (port ${webPlan.port} serves the Telegram webhook, /healthz and /metrics)`);
+  if (!('reason' in webPlan) && !webPlan.web) say(`web: not started, ${webPlan.why ?? 'VOICEMOOD_WEB is off'} (port ${webPlan.port} serves the Telegram webhook, /healthz and /metrics)`);
   const webApp = !('reason' in webPlan) && webPlan.web;
   // A token that is set but refused (malformed, unreadable file) is a configuration to fix: stop.
   const tokenSet = ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_BOT_TOKEN_FILE', 'DISCORD_TOKEN', 'DISCORD_TOKEN_FILE'].some((name) => Boolean(env[name]?.trim()));

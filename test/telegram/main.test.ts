@@ -95,7 +95,7 @@ test('a malformed token is refused before any request', async () => {
   assert.match(bot.output(), /Telegram: not started, TELEGRAM_BOT_TOKEN does not look like a bot token/);
 });
 
-test('webhook mode with the token from a file: setWebhook with the secret, wrong secret 401, updates served; the web app on the same port; SIGINT exits 0', async (t) => {
+test('webhook mode with the token from a file: setWebhook with the secret, wrong secret 401, updates served; the web app on the same port behind API keys; SIGINT exits 0', async (t) => {
   const tg = await new FakeTelegram({ token: TOKEN }).start();
   t.after(() => tg.close());
   const tokenFile = join(ws.dir, 'token.txt');
@@ -104,14 +104,14 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   const url = `http://127.0.0.1:${port}/telegram/hook`;
   const secret = 'hook-secret_123';
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN_FILE: tokenFile, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN_FILE: tokenFile, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_API_KEYS: 'k-one,k-two', VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
     { waitFor: /web: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
   assert.match(bot.output(), new RegExp(`Telegram: started \\(@voicemood_test_bot, webhook on port ${port}\\)`));
   // One server on PORT for both; Telegram must reach it, so it listens beyond loopback.
   assert.match(bot.output(), new RegExp(`web: started \\(http://0\\.0\\.0\\.0:${port}\\)`));
-  assert.match(bot.output(), /warning: the API on 0\.0\.0\.0 is open to anyone/);
+  assert.doesNotMatch(bot.output(), /open to anyone/, 'keys are required');
   const set = tg.callsOf('setWebhook');
   assert.equal(set.length, 1);
   assert.equal(set[0]!.params.url, url);
@@ -140,7 +140,8 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   const page = await fetch(`http://127.0.0.1:${port}/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<html/);
-  const analysed = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') });
+  assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') })).status, 401, 'no key, no analysis');
+  const analysed = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', headers: { authorization: 'Bearer k-two' }, body: fixture('voice-hello.ogg') });
   assert.equal(analysed.status, 200);
   assert.equal(((await analysed.json()) as { format: string }).format, 'ogg/opus');
   const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ok: boolean };
@@ -187,6 +188,28 @@ test('webhook mode with VOICEMOOD_WEB=off: the server on PORT serves the webhook
   assert.equal(await bot.stop('SIGTERM'), 0);
   assert.match(bot.output(), /the Telegram webhook server: stopped/);
   assert.match(bot.output(), /Telegram: stopped/);
+});
+
+test('webhook mode without API keys: the public webhook port serves no page or API (never open to anyone by default), and says how to turn it on', async (t) => {
+  const tg = await new FakeTelegram({ token: TOKEN }).start();
+  t.after(() => tg.close());
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/hook`;
+  const secret = 'nokeys-secret';
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /Telegram: started/ },
+  );
+  t.after(() => bot.stop('SIGKILL'));
+  assert.match(bot.output(), new RegExp(`web: not started, the Telegram webhook's port is public and VOICEMOOD_API_KEYS is not set \\(set it, or VOICEMOOD_WEB_PORT for a loopback page\\) \\(port ${port} serves the Telegram webhook`));
+  assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') })).status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const alice = user(12, 'Alice');
+  const posted = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/help') }) });
+  assert.equal(posted.status, 200);
+  await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
+  assert.equal(await bot.stop('SIGTERM'), 0);
 });
 
 test('webhook mode with VOICEMOOD_WEB_PORT elsewhere: the page and API on their port (loopback), the webhook and /healthz on PORT', async (t) => {

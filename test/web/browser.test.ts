@@ -138,7 +138,9 @@ test('clear errors: nothing chosen, and a file that is not audio', { skip: missi
     assert.match((await page.locator('#error').textContent()) ?? '', /Choose a file/);
     await page.locator('#file').setInputFiles(fixturePath('broken/random.wav'));
     await page.locator('#analyse').click();
-    await page.waitForFunction("!document.getElementById('error').hidden && !document.getElementById('error').textContent.includes('Choose a file')");
+    // A locator wait, not waitForFunction: the page's CSP (script-src 'self') forbids the eval that
+    // Playwright's polling of a string predicate needs, so that one failed whenever it had to poll.
+    await page.locator('#error', { hasNotText: 'Choose a file' }).waitFor({ state: 'visible' });
     const text = (await page.locator('#error').textContent()) ?? '';
     assert.ok(text.length > 10 && !/HTTP \d+/.test(text), text);
     assert.equal(await page.locator('#error').getAttribute('role'), 'alert');
