@@ -9,9 +9,10 @@ export class Deadline {
   readonly #end: number;
   readonly #signal: AbortSignal | undefined;
 
-  constructor(timeoutMs: number, signal?: AbortSignal) {
+  /** `remainingMs` (default: all of `timeoutMs`) is what is left of it, e.g. after waiting in a queue. */
+  constructor(timeoutMs: number, signal?: AbortSignal, remainingMs: number = timeoutMs) {
     this.timeoutMs = timeoutMs;
-    this.#end = performance.now() + timeoutMs;
+    this.#end = performance.now() + remainingMs;
     this.#signal = signal;
   }
 

@@ -1,57 +1,30 @@
 /**
  * The one entry point of the audio layer: bytes in any common format → 16 kHz mono float32.
- * The format comes from the bytes; WAV and OGG/Opus are decoded in-process, the rest by ffmpeg.
+ * The format comes from the bytes (decodeInThread.ts); the decode runs in a worker thread of the
+ * shared decode pool (decodePool.ts), so the event loop only waits for the answer.
  */
-import { extname } from 'node:path';
-import { VoicemoodError, isVoicemoodError } from '../errors.ts';
+import { isVoicemoodError } from '../errors.ts';
 import { Deadline } from './deadline.ts';
-import { decodeWav } from './decodeWav.ts';
+import { decodePool } from './decodePool.ts';
 import { type DetectedFormat, detectFormat } from './detect.ts';
-import { decodeWithFfmpeg } from './ffmpeg.ts';
 import { checkSize, resolveLimits } from './limits.ts';
-import { decodeOggOpus, opusInProcess, readOpusHead } from './oggOpus.ts';
 import type { DecodedAudio, DecodeOptions } from './types.ts';
-import { UnsupportedWavCodec } from './wav.ts';
 
 export { detectFormat, type DetectedFormat };
-
-function nameHint(options: DecodeOptions): string {
-  const ext = options.filename ? extname(options.filename).toLowerCase() : '';
-  if (ext) return ` (its name ends in ${ext}, but the bytes decide)`;
-  if (options.mimeType) return ` (it was sent as ${options.mimeType}, but the bytes decide)`;
-  return '';
-}
+export { decodeInThread } from './decodeInThread.ts';
 
 export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedAudio> {
   const limits = resolveLimits(options.limits);
   checkSize(bytes.length, limits);
   const deadline = new Deadline(limits.timeoutMs, options.signal);
   deadline.check();
-  const format = detectFormat(bytes);
+  const sent = { limits, ...(options.filename !== undefined ? { filename: options.filename } : {}), ...(options.mimeType !== undefined ? { mimeType: options.mimeType } : {}) };
   try {
-    switch (format) {
-      case 'unknown':
-        throw new VoicemoodError('undecodable', `This file does not look like audio: its first bytes match no audio format I know${nameHint(options)}.`, {
-          details: { format, filename: options.filename, mimeType: options.mimeType },
-        });
-      case 'wav':
-        try {
-          return await decodeWav(bytes, limits, deadline);
-        } catch (e) {
-          if (e instanceof UnsupportedWavCodec) return await decodeWithFfmpeg(bytes, `wav (codec 0x${e.formatTag.toString(16)})`, limits, deadline);
-          throw e;
-        }
-      case 'ogg/opus': {
-        const head = readOpusHead(bytes);
-        if (opusInProcess(head)) return await decodeOggOpus(bytes, head, limits, deadline);
-        if (!head) throw new VoicemoodError('undecodable', 'This looks like an OGG/Opus file, but its OpusHead header is cut short.', { details: { format } });
-        return await decodeWithFfmpeg(bytes, format, limits, deadline);
-      }
-      default:
-        return await decodeWithFfmpeg(bytes, format, limits, deadline);
-    }
+    return await decodePool().decode(bytes, sent, options.signal, options.transfer === true);
   } catch (e) {
-    if (isVoicemoodError(e)) throw e;
-    throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but decoding it failed (${e instanceof Error ? e.message : String(e)}).`, { details: { format }, cause: e });
+    if (isVoicemoodError(e) && e.details.ffmpegStderr !== undefined) {
+      options.logger?.warn({ format: e.details.format, ffmpegStderr: e.details.ffmpegStderr }, 'ffmpeg could not decode an input');
+    }
+    throw e;
   }
 }

@@ -8,6 +8,8 @@ import { parseWavHeader, samplesToFloat } from './wav.ts';
 
 /** Frames converted per step: bounds the temporary float buffer and lets the deadline be checked. */
 const CHUNK_FRAMES = 1 << 16;
+/** Chunks converted between two turns of the event loop (so that an abort message can arrive). */
+const CHUNKS_PER_TURN = 8;
 
 export async function decodeWav(bytes: Uint8Array, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
   const header = parseWavHeader(bytes);
@@ -31,7 +33,8 @@ export async function decodeWav(bytes: Uint8Array, limits: AudioLimits, deadline
   if (frames / header.sampleRate > limits.maxDecodeS) throw tooLong(frames / header.sampleRate, limits);
   const resampler = await MonoResampler.open(header.sampleRate, limits, frames);
   try {
-    for (let start = 0; start < frames; start += CHUNK_FRAMES) {
+    for (let start = 0, chunk = 0; start < frames; start += CHUNK_FRAMES, chunk++) {
+      if (chunk % CHUNKS_PER_TURN === CHUNKS_PER_TURN - 1) await new Promise<void>((r) => setImmediate(r));
       deadline.check();
       const n = Math.min(CHUNK_FRAMES, frames - start);
       resampler.push(samplesToFloat(bytes, header.dataOffset + start * header.blockAlign, n, header), header.channels);

@@ -3,12 +3,18 @@
  * dependency is installed, else `ffmpeg` on PATH. ffmpeg writes float WAV to a pipe, which we
  * down-mix and resample as it arrives; it is killed on timeout, on abort, or as soon as the
  * audio passes the duration bound.
+ *
+ * ffmpeg gets only what it needs: the demuxer is the one our own detection chose (`-f`, and
+ * `-format_whitelist` with that one name: no probing, so no HLS playlist or concat list hidden
+ * behind an ID3 tag), and only the `file` protocol, for the one temp file. Its stderr is never
+ * part of a sentence for users: it goes in the error's details (`ffmpegStderr`, temp path
+ * replaced), for logs.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join, sep } from 'node:path';
+import { delimiter, dirname, join, sep } from 'node:path';
 import { VoicemoodError, isVoicemoodError } from '../errors.ts';
 import type { Deadline } from './deadline.ts';
 import { MonoResampler } from './resample.ts';
@@ -57,7 +63,21 @@ function lastLines(text: string): string {
   return lines.slice(-2).join(' / ').slice(0, 300);
 }
 
+/**
+ * The ffmpeg demuxer for a format our detection named (wav covers "wav (codec 0x…)"): only
+ * containers that hold their own audio, none that read playlists, lists or other files.
+ */
+export function demuxerFor(format: string): string | undefined {
+  const base = format.startsWith('wav') ? 'wav' : format.startsWith('ogg') ? 'ogg' : format;
+  const demuxers: Record<string, string> = {
+    wav: 'wav', ogg: 'ogg', flac: 'flac', mp3: 'mp3', aac: 'aac', m4a: 'mov', mp4: 'mov', webm: 'matroska', aiff: 'aiff', amr: 'amr', caf: 'caf',
+  };
+  return Object.hasOwn(demuxers, base) ? demuxers[base] : undefined;
+}
+
 export async function decodeWithFfmpeg(bytes: Uint8Array, format: string, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
+  const demuxer = demuxerFor(format);
+  if (!demuxer) throw new VoicemoodError('undecodable', 'This file does not look like audio I can decode.', { details: { format } });
   const bin = await ffmpegPath();
   if (!bin) {
     throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, and decoding it needs ffmpeg, which is not installed here (install ffmpeg, or the optional npm package ffmpeg-static).`, { details: { format } });
@@ -67,17 +87,19 @@ export async function decodeWithFfmpeg(bytes: Uint8Array, format: string, limits
   const input = join(dir, 'input');
   try {
     await writeFile(input, bytes);
-    return await run(bin, input, format, limits, deadline);
+    return await run(bin, input, demuxer, format, limits, deadline);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function run(bin: string, input: string, format: string, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
-  const undecodable = (why: string, cause?: unknown) =>
-    new VoicemoodError('undecodable', `This looks like ${format === 'unknown' ? 'an audio file' : format.toUpperCase()}, but ${why}`, { details: { format }, cause });
+function run(bin: string, input: string, demuxer: string, format: string, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
+  const undecodable = (why: string, cause?: unknown, ffmpegStderr?: string) =>
+    new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but ${why}`, { details: { format, demuxer, ...(ffmpegStderr ? { ffmpegStderr } : {}) }, cause });
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '1',
+    // Our demuxer, only it, and only local files (the one input): nothing else gets opened.
+    '-protocol_whitelist', 'file', '-format_whitelist', demuxer, '-f', demuxer,
     '-i', input,
     '-map', '0:a:0', '-vn', '-sn', '-dn',
     // Decode at most a little past the bound: enough to know it is too long, no more.
@@ -153,15 +175,16 @@ function run(bin: string, input: string, format: string, limits: AudioLimits, de
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
         fail(new VoicemoodError('undecodable', `Decoding ${format.toUpperCase()} needs ffmpeg, which is not installed here (install ffmpeg, or the optional npm package ffmpeg-static).`, { details: { format, ffmpeg: bin }, cause: e }));
-      } else fail(undecodable(`ffmpeg could not be started (${e.message}).`, e));
+      } else fail(undecodable('the decoder could not be started on our side; please try again later.', e, e.message));
     });
     child.on('close', async (code) => {
       if (settled) return;
       try {
         if (code !== 0) {
-          const why = lastLines(stderr);
-          if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(why)) throw undecodable('it has no audio track.');
-          throw undecodable(`ffmpeg could not decode it${why ? `: ${why}` : ''}.`);
+          // For logs only (details): never in the sentence, and without our temp path.
+          const why = lastLines(stderr.split(dirname(input)).join('<tmp>'));
+          if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(why)) throw undecodable('it has no audio track.', undefined, why);
+          throw undecodable(`it could not be decoded: the data is damaged, or it is not really ${format.toUpperCase()}.`, undefined, why);
         }
         if (!header || !opening) throw undecodable('it holds no audio samples.');
         await opening;
@@ -175,7 +198,7 @@ function run(bin: string, input: string, format: string, limits: AudioLimits, de
         deadline.signal?.removeEventListener('abort', onAbort);
         resolve({ samples, sampleRate: 16000, durationS: samples.length / 16000, format, sourceSampleRate: header.sampleRate, sourceChannels: header.channels });
       } catch (e) {
-        fail(isVoicemoodError(e) ? e : undecodable(`decoding failed (${e instanceof Error ? e.message : String(e)}).`, e));
+        fail(isVoicemoodError(e) ? e : undecodable('decoding it failed.', e, e instanceof Error ? e.message : String(e)));
       }
     });
   });

@@ -8,7 +8,7 @@ import type { AudioLimits } from './types.ts';
 
 export const DEFAULT_LIMITS: Readonly<AudioLimits> = Object.freeze({
   maxBytes: 20 * 1024 * 1024,
-  maxDecodeS: 3600,
+  maxDecodeS: 600,
   minDurationS: 0.5,
   segmentS: 60,
   silenceFloorDb: -50,

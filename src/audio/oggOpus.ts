@@ -1,17 +1,15 @@
 /**
- * OGG/Opus (Telegram voice notes, Discord recordings) in-process: prism-media's OggDemuxer
- * splits the pages into Opus packets, prism-media's opus.Decoder (opusscript, WebAssembly)
- * turns them into 48 kHz PCM. No process is spawned.
+ * OGG/Opus (Telegram voice notes, Discord recordings) in-process: our own page walker splits the
+ * pages into Opus packets and the project's one Opus decoder (opus.ts, libopus from opusscript as
+ * WebAssembly) turns them into 48 kHz PCM. No process is spawned, and any number of decodes may run
+ * at once (prism-media's decoder over opusscript's wrapper corrupted its heap beyond ~18).
  */
-import { Readable } from 'node:stream';
-import prism from 'prism-media';
 import { VoicemoodError, isVoicemoodError } from '../errors.ts';
 import type { Deadline } from './deadline.ts';
-import { formatSeconds } from './limits.ts';
+import { formatSeconds, tooLong } from './limits.ts';
+import { OPUS_RATE, OpusDecoder } from './opus.ts';
 import { MonoResampler } from './resample.ts';
 import type { AudioLimits, DecodedAudio } from './types.ts';
-
-const OPUS_RATE = 48000;
 
 export interface OpusHead {
   channels: number;
@@ -63,31 +61,95 @@ export function scanOggPages(bytes: Uint8Array): { pages: number; truncated: boo
 }
 
 function undecodable(why: string, cause?: unknown): VoicemoodError {
-  return new VoicemoodError('undecodable', `This looks like an OGG/Opus voice note, but ${why}`, { details: { format: 'ogg/opus' }, cause });
+  // The cause's own text (a decoder's message) is for logs, never part of the sentence.
+  const details = { format: 'ogg/opus', ...(cause !== undefined ? { cause: cause instanceof Error ? cause.message : String(cause) } : {}) };
+  return new VoicemoodError('undecodable', `This looks like an OGG/Opus voice note, but ${why}`, { details, cause });
 }
 
+/** Thrown by the page walker on a page that breaks the Ogg structure. */
+class DamagedPage extends Error {}
+
+/**
+ * The packets of the first logical stream (the one whose first page holds OpusHead), in order.
+ * Pages of other streams are skipped; a packet cut off by the end of the bytes is not returned
+ * (scanOggPages reports the truncation).
+ */
+export function* oggPackets(bytes: Uint8Array): Generator<Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let serial: number | undefined;
+  let pending: Uint8Array[] = [];
+  let pos = 0;
+  while (pos + 27 <= bytes.length) {
+    if (bytes[pos] !== 0x4f || bytes[pos + 1] !== 0x67 || bytes[pos + 2] !== 0x67 || bytes[pos + 3] !== 0x53) throw new DamagedPage('capture pattern');
+    if (bytes[pos + 4] !== 0) throw new DamagedPage('stream structure version');
+    const pageSerial = view.getUint32(pos + 14, true);
+    const segments = bytes[pos + 26];
+    let at = pos + 27 + segments;
+    if (at > bytes.length) return;
+    serial ??= pageSerial;
+    const mine = pageSerial === serial;
+    if (mine && (bytes[pos + 5] & 1) === 0) pending = []; // not a continuation: a half packet before it is dropped
+    for (let i = 0; i < segments; i++) {
+      const lace = bytes[pos + 27 + i];
+      if (at + lace > bytes.length) return;
+      if (mine) {
+        pending.push(bytes.subarray(at, at + lace));
+        if (lace < 255) {
+          yield pending.length === 1 ? pending[0] : concat(pending);
+          pending = [];
+        }
+      }
+      at += lace;
+    }
+    pos = at;
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Packets decoded between two turns of the event loop (so that an abort message can arrive). */
+const PACKETS_PER_TURN = 250;
+
 export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
-  const channels = head.channels;
-  const demuxer = new prism.opus.OggDemuxer();
-  const decoder = new prism.opus.Decoder({ rate: OPUS_RATE, channels, frameSize: 960 });
+  const channels = head.channels as 1 | 2;
   const pages = scanOggPages(bytes);
-  const source = Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)], { objectMode: false });
+  // The container tells the duration (last granule position minus pre-skip): refuse before decoding.
+  if (pages.lastGranule !== undefined && (pages.lastGranule - head.preSkip) / OPUS_RATE > limits.maxDecodeS) {
+    throw tooLong((pages.lastGranule - head.preSkip) / OPUS_RATE, limits);
+  }
   const resampler = await MonoResampler.open(OPUS_RATE, limits, Math.min(bytes.length * 100, limits.maxDecodeS * OPUS_RATE));
+  const decoder = new OpusDecoder(channels);
   const gain = head.gainDb === 0 ? 1 : 10 ** (head.gainDb / 20);
   let skip = head.preSkip; // encoder delay, in frames at 48 kHz
   // The last page's granule position counts pre-skip plus the real samples: the rest is padding.
   let remaining = pages.lastGranule !== undefined && pages.lastGranule > head.preSkip ? pages.lastGranule - head.preSkip : Infinity;
   let packets = 0;
-  const onDemuxError = (e: unknown) => decoder.destroy(e instanceof Error ? e : new Error(String(e)));
-  source.on('error', onDemuxError);
-  demuxer.on('error', onDemuxError);
-  source.pipe(demuxer).pipe(decoder);
+  let index = 0;
   try {
-    for await (const chunk of decoder as AsyncIterable<Buffer>) {
+    for (const packet of oggPackets(bytes)) {
+      if (index++ < 2) continue; // OpusHead, OpusTags
+      // The last granule position says where the audio ends: later packets are padding, not decoded
+      // (else a small claim over hours of packets would keep a decode worker busy until the deadline).
+      if (remaining <= 0) break;
+      if (packets % PACKETS_PER_TURN === PACKETS_PER_TURN - 1) await new Promise<void>((r) => setImmediate(r));
       deadline.check();
       packets++;
-      const frames = chunk.length / (2 * channels);
-      const pcm = new Int16Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + frames * 2 * channels));
+      if (packet.length === 0) continue; // a zero-length packet is a lost frame (no audio to emit here)
+      let pcm: Int16Array;
+      try {
+        pcm = decoder.decode(packet);
+      } catch (e) {
+        throw undecodable('an Opus packet in it is damaged.', e);
+      }
+      const frames = pcm.length / channels;
       const from = Math.min(frames, skip) * channels;
       skip -= from / channels;
       const to = Math.min(pcm.length, from + remaining * channels);
@@ -107,13 +169,10 @@ export async function decodeOggOpus(bytes: Uint8Array, head: OpusHead, limits: A
     return { samples, sampleRate: 16000, durationS: samples.length / 16000, format: 'ogg/opus', sourceSampleRate: OPUS_RATE, sourceChannels: channels };
   } catch (e) {
     if (isVoicemoodError(e)) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    if (/capture_pattern|stream_structure_version/.test(msg)) throw undecodable('its Ogg pages are damaged (a page does not start with "OggS").', e);
-    throw undecodable(`an Opus packet in it is damaged (${msg}).`, e);
+    if (e instanceof DamagedPage) throw undecodable('its Ogg pages are damaged (a page does not start with "OggS").', e);
+    throw undecodable('decoding it failed.', e);
   } finally {
     resampler.dispose();
-    source.destroy();
-    demuxer.destroy();
     decoder.destroy();
   }
 }

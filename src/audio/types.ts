@@ -16,7 +16,7 @@ export interface DecodedAudio {
 export interface AudioLimits {
   /** Largest input file in bytes (default 20 MB). */
   maxBytes: number;
-  /** Hard bound on decoded duration in seconds; longer inputs are refused (default 3600). */
+  /** Hard bound on decoded duration in seconds; longer inputs are refused (default 600: 10 min). */
   maxDecodeS: number;
   /** Shortest audio the model is asked about (default 0.5 s). */
   minDurationS: number;
@@ -34,4 +34,11 @@ export interface DecodeOptions {
   mimeType?: string;
   limits?: Partial<AudioLimits>;
   signal?: AbortSignal;
+  /**
+   * Hand the bytes over: their buffer is moved to the decode worker (and detached here) instead
+   * of copied. Only when `bytes` spans its whole ArrayBuffer and the caller will not read it again.
+   */
+  transfer?: boolean;
+  /** Where ffmpeg's error output goes (it is never shown to users). */
+  logger?: { warn(obj: object, msg: string): void };
 }

@@ -9,18 +9,22 @@ import { registerAnalyze } from './analyze.ts';
 import { registerModelConvert } from './modelConvert.ts';
 import { registerModelPull } from './modelPull.ts';
 import { registerWorker } from './worker.ts';
+import { registerWeb } from './web.ts';
+import { VERSION } from '../version.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicemood')
     .description('Hears how voice sounds: emotion2vec+ speech emotion recognition on the CPU.')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError();
   registerAnalyze(program);
+  registerWeb(program);
   const model = program.command('model').description('Convert, download and inspect emotion2vec+ models.');
   registerModelConvert(model);
   registerModelPull(model);
   program
     .command('serve')
-    .description('Start every bot whose token is set (same as `npm start`).')
+    .description('Start every bot whose token is set, and the web app (same as `npm start`).')
     .action(async () => {
       const { main } = await import('../main.ts');
       await main();

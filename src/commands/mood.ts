@@ -15,7 +15,7 @@ export function handleMood(ctx: CommandContext, s: Services, options: { windowMs
     const summary = summarize(entries, { platform: ctx.platform, chatId: ctx.chat.id, fromMs, toMs });
     const title = t(lang).moodTitle(formatWindow(windowMs));
     const reply: SummaryReply = { kind: 'summary', summary, title, body: renderSummaryBody(summary, lang) };
-    const png = renderSummaryPng(summary, lang, title);
+    const png = await renderSummaryPng(summary, lang, title);
     if (png) reply.png = png;
     return [reply];
   });

@@ -55,7 +55,9 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
           ...(input.filename !== undefined ? { filename: input.filename } : {}),
           ...(input.mimeType !== undefined ? { mimeType: input.mimeType } : {}),
           frames: input.frames ?? true,
+          frameEmbeddings: false, // the card and its timeline use the per-frame scores only
           signal: deadline.signal,
+          logger: s.logger,
         }),
       );
     } catch (e) {

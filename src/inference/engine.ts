@@ -66,6 +66,8 @@ export function engineOptionsFromEnv(env: Env = process.env): EngineOptions {
 interface Pending {
   samples: Float32Array;
   frames: boolean;
+  /** With frames: the frame embeddings too. */
+  frameEmbeddings: boolean;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   resolve: (r: EmotionResult) => void;
@@ -181,7 +183,7 @@ export class Engine implements EmotionEngine {
       );
     }
     return new Promise<EmotionResult>((resolve, reject) => {
-      const pending: Pending = { samples, frames: options.frames === true, signal, onAbort: undefined, resolve, reject };
+      const pending: Pending = { samples, frames: options.frames === true, frameEmbeddings: options.frameEmbeddings !== false, signal, onAbort: undefined, resolve, reject };
       if (signal) {
         pending.onAbort = () => {
           const i = this.#queue.indexOf(pending);
@@ -257,9 +259,11 @@ export class Engine implements EmotionEngine {
     this.#inFlight = batch.length;
     const packed = packBatch(batch.map((p) => p.samples));
     const withFrames = batch.some((p) => p.frames);
+    // The [B, T, D] frame embeddings only when a row wants them: not fetched, moved nor sliced else.
+    const frameEmbeddings = batch.some((p) => p.frames && p.frameEmbeddings);
     const started = performance.now();
     try {
-      const out = await this.#runner.run(packed.waveform, packed.lengths, packed.rows, packed.width, withFrames);
+      const out = await this.#runner.run(packed.waveform, packed.lengths, packed.rows, packed.width, withFrames, frameEmbeddings);
       const ms = performance.now() - started;
       this.#batchMs = this.#batchMs === 0 ? ms : 0.8 * this.#batchMs + 0.2 * ms;
       this.#onBatch?.({ rows: packed.rows, width: packed.width, ms });
@@ -298,20 +302,15 @@ export class Engine implements EmotionEngine {
       durationS: p.samples.length / this.model.sampleRate,
       model: this.model.id,
     };
-    if (p.frames && out.frames && out.frameScores) {
+    if (p.frames && out.frameScores && (out.frames || !p.frameEmbeddings)) {
       const t = out.frameCount;
       const count = Number(out.frameLengths[row]);
       const n = EMOTIONS.length;
       const fs = new Float32Array(count * n);
       const rowScores = out.frameScores.subarray(row * t * labels, (row * t + count) * labels);
       for (let f = 0; f < count; f++) for (let k = 0; k < n; k++) fs[f * n + k] = rowScores[f * labels + this.#order[k]];
-      result.frames = {
-        count,
-        dim: d,
-        frameRate: this.model.frameRate,
-        embeddings: out.frames.slice(row * t * d, (row * t + count) * d),
-        scores: fs,
-      };
+      result.frames = { count, dim: d, frameRate: this.model.frameRate, scores: fs };
+      if (p.frameEmbeddings && out.frames) result.frames.embeddings = out.frames.slice(row * t * d, (row * t + count) * d);
     }
     if (p.signal?.aborted) throw abortError(p.signal);
     return result;

@@ -26,7 +26,7 @@ export interface BatchOutputs {
   embedding: Float32Array;
   /** [B] */
   frameLengths: BigInt64Array;
-  /** [B, T, D] and [B, T, 9]; only when asked. */
+  /** [B, T, D] and [B, T, 9]; only when asked (frames: only when frame embeddings are asked too). */
   frames?: Float32Array;
   frameScores?: Float32Array;
   /** T: padded frame count of the batch. */
@@ -36,10 +36,11 @@ export interface BatchOutputs {
 /**
  * What the engine needs from a session: run one padded batch. Replaceable in tests.
  * `run` may take ownership of `waveform` and `lengths` (the worker runner moves their buffers to
- * its thread): the caller must not use them afterwards.
+ * its thread): the caller must not use them afterwards. `withFrames` asks for the per-frame
+ * scores, and the frame embeddings too unless `frameEmbeddings` is false (not fetched at all then).
  */
 export interface BatchRunner {
-  run(waveform: Float32Array, lengths: BigInt64Array, rows: number, width: number, withFrames: boolean): Promise<BatchOutputs>;
+  run(waveform: Float32Array, lengths: BigInt64Array, rows: number, width: number, withFrames: boolean, frameEmbeddings?: boolean): Promise<BatchOutputs>;
   release(): Promise<void>;
 }
 
@@ -184,12 +185,12 @@ function checkSignature(session: ort.InferenceSession, path: string): void {
 function ortRunner(session: ort.InferenceSession): BatchRunner {
   const hasFrames = session.outputNames.includes('frames') && session.outputNames.includes('frame_scores');
   return {
-    async run(waveform, lengths, rows, width, withFrames) {
+    async run(waveform, lengths, rows, width, withFrames, frameEmbeddings = true) {
       const feeds = {
         waveform: new ort.Tensor('float32', waveform, [rows, width]),
         lengths: new ort.Tensor('int64', lengths, [rows]),
       };
-      const fetches = [...REQUIRED_OUTPUTS, ...(withFrames && hasFrames ? ['frames', 'frame_scores'] : [])];
+      const fetches = [...REQUIRED_OUTPUTS, ...(withFrames && hasFrames ? (frameEmbeddings ? ['frames', 'frame_scores'] : ['frame_scores']) : [])];
       const out = await session.run(feeds, fetches);
       const frames = out.frames?.data as Float32Array | undefined;
       return {
@@ -199,7 +200,7 @@ function ortRunner(session: ort.InferenceSession): BatchRunner {
         frameLengths: out.frame_lengths.data as BigInt64Array,
         frames,
         frameScores: out.frame_scores?.data as Float32Array | undefined,
-        frameCount: out.frames ? Number(out.frames.dims[1]) : 0,
+        frameCount: out.frame_scores ? Number(out.frame_scores.dims[1]) : 0,
       };
     },
     release: () => session.release(),

@@ -19,7 +19,7 @@ async function serve(port: NonNullable<typeof parentPort>, data: SessionWorkerDa
   const { runner } = opened;
   port.on('message', (m: ToWorker) => {
     if (m.type === 'run') {
-      runner.run(m.waveform, m.lengths, m.rows, m.width, m.withFrames).then(
+      runner.run(m.waveform, m.lengths, m.rows, m.width, m.withFrames, m.frameEmbeddings).then(
         (out) => post({ type: 'result', id: m.id, out }, outputBuffers(out)),
         (e: unknown) => post({ type: 'run_failed', id: m.id, error: toWire(e) }),
       );

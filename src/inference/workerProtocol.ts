@@ -3,7 +3,7 @@
  * (sessionWorker.ts). Input and output arrays travel as transferred ArrayBuffers (moved, not
  * copied). Kept apart from both so that the main thread never loads onnxruntime-node for them.
  *
- *   main → worker   { type: 'run', id, waveform, lengths, rows, width, withFrames }
+ *   main → worker   { type: 'run', id, waveform, lengths, rows, width, withFrames, frameEmbeddings }
  *                   { type: 'release' }
  *   worker → main   { type: 'opened', optimizedCache }   | { type: 'open_failed', error }
  *                   { type: 'result', id, out }           | { type: 'run_failed', id, error }
@@ -18,7 +18,7 @@ export interface SessionWorkerData {
 }
 
 export type ToWorker =
-  | { type: 'run'; id: number; waveform: Float32Array; lengths: BigInt64Array; rows: number; width: number; withFrames: boolean }
+  | { type: 'run'; id: number; waveform: Float32Array; lengths: BigInt64Array; rows: number; width: number; withFrames: boolean; frameEmbeddings: boolean }
   | { type: 'release' };
 
 /** An error as it crosses the thread boundary (structured clone drops a class and its fields). */

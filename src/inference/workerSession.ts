@@ -141,7 +141,7 @@ export class WorkerRunner implements BatchRunner {
     }
   }
 
-  async run(waveform: Float32Array, lengths: BigInt64Array, rows: number, width: number, withFrames: boolean): Promise<BatchOutputs> {
+  async run(waveform: Float32Array, lengths: BigInt64Array, rows: number, width: number, withFrames: boolean, frameEmbeddings = true): Promise<BatchOutputs> {
     if (this.#releasing) throw new VoicemoodError('internal', 'The emotion engine is closed.');
     if (this.#thread.dead) {
       this.#thread = new Thread(this.#url, this.#data);
@@ -151,7 +151,7 @@ export class WorkerRunner implements BatchRunner {
     thread.worker.ref();
     await thread.opened; // at once unless the worker was just started again
     const id = this.#nextId++;
-    const message: ToWorker = { type: 'run', id, waveform: movable(waveform), lengths: movable(lengths), rows, width, withFrames };
+    const message: ToWorker = { type: 'run', id, waveform: movable(waveform), lengths: movable(lengths), rows, width, withFrames, frameEmbeddings };
     return new Promise<BatchOutputs>((resolve, reject) => {
       if (thread.dead) {
         reject(new VoicemoodError('internal', 'The emotion engine stopped unexpectedly while analysing this audio; please send it again.'));

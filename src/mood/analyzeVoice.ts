@@ -11,7 +11,7 @@
  */
 import { decodeAudio } from '../audio/decode.ts';
 import { assertAnalysable, audioLimitsFromEnv } from '../audio/limits.ts';
-import type { AudioLimits, DecodedAudio } from '../audio/types.ts';
+import type { AudioLimits, DecodedAudio, DecodeOptions } from '../audio/types.ts';
 import { VoicemoodError } from '../errors.ts';
 import type { EmotionEngine, EmotionResult, FrameResults } from '../inference/types.ts';
 import { SAMPLE_RATE } from '../inference/types.ts';
@@ -28,7 +28,11 @@ export interface AnalyzeVoiceOptions {
   limits?: Partial<AudioLimits>;
   /** Also return per-frame scores and embeddings (for timelines and `--granularity frame`). */
   frames?: boolean;
+  /** With `frames`: the frame embeddings too (default true); the bots' timelines need only the scores. */
+  frameEmbeddings?: boolean;
   signal?: AbortSignal;
+  /** Gets what must not reach users, e.g. ffmpeg's error output. */
+  logger?: DecodeOptions['logger'];
 }
 
 /** Frames of the whole input: FrameResults plus the start time of every frame. */
@@ -76,19 +80,23 @@ function limitsFor(partial: Partial<AudioLimits> | undefined): AudioLimits {
 
 export async function analyzeVoice(engine: EmotionEngine, bytes: Uint8Array, options: AnalyzeVoiceOptions = {}): Promise<VoiceAnalysis> {
   const limits = limitsFor(options.limits);
-  const audio = await decodeAudio(bytes, { filename: options.filename, mimeType: options.mimeType, limits, signal: options.signal });
+  const audio = await decodeAudio(bytes, { filename: options.filename, mimeType: options.mimeType, limits, signal: options.signal, ...(options.logger ? { logger: options.logger } : {}) });
   return analyzeSamples(engine, audio, { ...options, limits });
 }
 
 /** The same use case for audio that is already decoded (e.g. Discord voice receive). */
-export async function analyzeSamples(engine: EmotionEngine, audio: DecodedAudio, options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'signal'> = {}): Promise<VoiceAnalysis> {
+export async function analyzeSamples(engine: EmotionEngine, audio: DecodedAudio, options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'frameEmbeddings' | 'signal'> = {}): Promise<VoiceAnalysis> {
   const limits = limitsFor(options.limits);
   assertAnalysable(audio.samples, SAMPLE_RATE, limits);
   const segments: SegmentAnalysis[] = [];
   // One segment at a time: a long file must not fill the shared engine's queue by itself.
   for (const { start, end } of segmentBounds(audio.samples.length, SAMPLE_RATE, limits.segmentS)) {
     options.signal?.throwIfAborted();
-    const result = await engine.analyze(audio.samples.subarray(start, end), { frames: options.frames === true, signal: options.signal });
+    const result = await engine.analyze(audio.samples.subarray(start, end), {
+      frames: options.frames === true,
+      ...(options.frameEmbeddings === false ? { frameEmbeddings: false } : {}),
+      signal: options.signal,
+    });
     segments.push({ startS: start / SAMPLE_RATE, durationS: (end - start) / SAMPLE_RATE, result });
   }
   return combine(segments, audio, options.frames === true, engine.model.id);
@@ -132,15 +140,16 @@ function concatFrames(segments: SegmentAnalysis[]): VoiceFrames {
   const dim = parts[0].f.dim;
   const frameRate = parts[0].f.frameRate;
   const count = parts.reduce((n, p) => n + p.f.count, 0);
-  const embeddings = new Float32Array(count * dim);
+  // Frame embeddings only when every segment has them (none when asked without them).
+  const embeddings = parts.every((p) => p.f.embeddings) ? new Float32Array(count * dim) : undefined;
   const scores = new Float32Array(count * EMOTIONS.length);
   const times = new Float32Array(count);
   let at = 0;
   for (const { f, startS } of parts) {
-    embeddings.set(f.embeddings.subarray(0, f.count * dim), at * dim);
+    if (embeddings && f.embeddings) embeddings.set(f.embeddings.subarray(0, f.count * dim), at * dim);
     scores.set(f.scores.subarray(0, f.count * EMOTIONS.length), at * EMOTIONS.length);
     for (let i = 0; i < f.count; i++) times[at + i] = startS + i / f.frameRate;
     at += f.count;
   }
-  return { count, dim, frameRate, embeddings, scores, times };
+  return { count, dim, frameRate, ...(embeddings ? { embeddings } : {}), scores, times };
 }

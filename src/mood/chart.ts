@@ -1,12 +1,14 @@
 /**
  * PNG charts of emotion shares over time: stacked bars (one column per time step, the 9 shares
  * stacked in model order), drawn as SVG and rasterised with @resvg/resvg-js. Text (title, legend,
- * ticks) is decoration only: nothing depends on a font being installed.
+ * ticks) is decoration only: nothing depends on a font being installed. PNGs are drawn on a worker
+ * thread (chartThread.ts), off the event loop.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 import { EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from './emotions.ts';
 import { escapeXml } from './text.ts';
+import { chartThread } from './chartThread.ts';
 
 /** One colour per class, chosen to be told apart (anger red, disgust green, sadness blue …). */
 export const EMOTION_COLORS: Readonly<Record<Emotion, string>> = {
@@ -133,6 +135,11 @@ export function svgToPng(svg: string): Uint8Array {
   return new Uint8Array(resvg.render().asPng());
 }
 
-export function renderSharesChartPng(chart: SharesChart): Uint8Array {
-  return svgToPng(renderSharesChartSvg(chart));
+/**
+ * PNG bytes of the chart, drawn on a worker thread (chartThread.ts): a 10-minute timeline takes
+ * ~250 ms to draw, which the event loop must not wait for. The bytes are those of
+ * `svgToPng(renderSharesChartSvg(chart))`.
+ */
+export function renderSharesChartPng(chart: SharesChart): Promise<Uint8Array> {
+  return chartThread().render(chart);
 }

@@ -144,8 +144,8 @@ function truncate(name: string, maxWidth: number): string {
   return out + '…';
 }
 
-/** PNG chart of the chat's emotion shares per bucket; undefined when nothing was said. */
-export function renderSummaryPng(summary: MoodSummary, lang: Lang, title?: string): Uint8Array | undefined {
+/** PNG chart of the chat's emotion shares per bucket (drawn off the event loop); undefined when nothing was said. */
+export async function renderSummaryPng(summary: MoodSummary, lang: Lang, title?: string): Promise<Uint8Array | undefined> {
   if (summary.count === 0) return undefined;
   const span = summary.toMs - summary.fromMs;
   // Tick labels stay language-neutral ("-6 h", "0") so that they render with any font.

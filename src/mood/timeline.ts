@@ -92,8 +92,8 @@ export function coarsen(timeline: Timeline, factor: number): Timeline {
   return { windowS: timeline.windowS * factor, durationS: timeline.durationS, windows };
 }
 
-/** PNG chart of the timeline: stacked bars of the 9 shares per window. */
-export function renderTimelinePng(timeline: Timeline, lang: Lang): Uint8Array {
+/** PNG chart of the timeline: stacked bars of the 9 shares per window (drawn off the event loop). */
+export function renderTimelinePng(timeline: Timeline, lang: Lang): Promise<Uint8Array> {
   return renderSharesChartPng({
     title: t(lang).chartTitle,
     fallbackTitle: t('en').chartTitle,

@@ -4,7 +4,7 @@
  *   audio   the Float32 samples' bytes as they are (4 bytes per sample, little-endian host order)
  *   result  [u32 header length][JSON header][pad to 4][Float32 data: embedding, frame scores]
  * A result carries per-frame scores (timelines) but not per-frame embeddings: the bots never read
- * those, and they would be 768 floats per 20 ms of audio. Its frames come back with dim 0.
+ * those (they ask with frameEmbeddings: false), and they would be 768 floats per 20 ms of audio.
  */
 import { VoicemoodError } from '../errors.ts';
 import { isEmotion } from '../mood/emotions.ts';
@@ -83,7 +83,7 @@ export function decodeResult(bytes: Buffer): EmotionResult {
     model: header.model,
   };
   if (header.frames) {
-    result.frames = { count: header.frames.count, dim: 0, frameRate: header.frames.frameRate, embeddings: new Float32Array(0), scores: data.slice(header.embedding) };
+    result.frames = { count: header.frames.count, dim: header.embedding, frameRate: header.frames.frameRate, scores: data.slice(header.embedding) };
   }
   return result;
 }

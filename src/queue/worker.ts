@@ -67,7 +67,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       if (!bytes) throw new VoicemoodError('timeout', 'The voice note waited too long to be analysed; please send it again.');
       const samples = decodeSamples(bytes);
       if (!samples || samples.length !== job.data.samples) throw new VoicemoodError('bad_input', 'Audio for the engine must be 16 kHz mono float32 samples.');
-      const result = await engine.analyze(samples, { frames: job.data.frames });
+      const result = await engine.analyze(samples, { frames: job.data.frames, frameEmbeddings: false });
       const key = resultKey(jobId);
       await redis.set(key, encodeResult(result), 'EX', settings.ttlS);
       await redis.del(pcmKey(jobId));

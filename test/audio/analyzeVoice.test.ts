@@ -5,6 +5,12 @@ import { analyzeVoice, segmentBounds } from '../../src/mood/analyzeVoice.ts';
 import { EMOTIONS } from '../../src/mood/emotions.ts';
 import { VoicemoodError, isVoicemoodError } from '../../src/errors.ts';
 import { fakeEngine, fixture, makeWav, tone } from './helpers.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../src/inference/engine.ts';
+import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { embeddingMatrix } from '../../src/mood/resultJson.ts';
 
 test('segmentBounds: equal pieces no longer than the limit, covering every sample once', () => {
   assert.deepEqual(segmentBounds(100, 10, 60), [{ start: 0, end: 100 }]);
@@ -60,7 +66,7 @@ test('longer than segmentS: analysed in segments, combined by duration, frames p
   const f = a.frames!;
   assert.equal(f.count, 30 * 3);
   assert.equal(f.times.length, f.count);
-  assert.equal(f.embeddings.length, f.count * f.dim);
+  assert.equal(f.embeddings!.length, f.count * f.dim);
   assert.equal(f.scores.length, f.count * 9);
   assert.ok(Math.abs(f.times[30] - 0.6) < 1e-6 && Math.abs(f.times[89] - (1.2 + 29 / 50)) < 1e-5);
   for (let i = 1; i < f.count; i++) assert.ok(f.times[i] > f.times[i - 1]);
@@ -83,4 +89,27 @@ test("the engine's own errors (busy) reach the caller unchanged", async () => {
     },
   });
   await assert.rejects(analyzeVoice(engine, fixture('voice_telegram.ogg')), (e) => isVoicemoodError(e, 'busy') && e.retryAfterS === 2);
+});
+
+test('frames without frame embeddings (what the bots ask): the same per-frame scores over every segment, no embeddings', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vm-av-'));
+  const engine = await Engine.open((await writeTinyModel(join(dir, 'tiny.onnx'))).path, { optimizedCacheDir: false, threads: 1 });
+  try {
+    const x = tone(220, 16000, 1.8, 0.4);
+    const wav = makeWav([x], 16000, 'f32');
+    const full = await analyzeVoice(engine, wav, { limits: { segmentS: 0.6 }, frames: true });
+    const lean = await analyzeVoice(engine, wav, { limits: { segmentS: 0.6 }, frames: true, frameEmbeddings: false });
+    assert.equal(lean.segments.length, 3);
+    assert.ok(full.frames?.embeddings && lean.frames);
+    assert.equal(lean.frames.embeddings, undefined);
+    assert.ok(lean.segments.every((s) => s.result.frames && s.result.frames.embeddings === undefined), 'no segment carries them either');
+    assert.equal(lean.frames.count, full.frames.count);
+    assert.deepEqual([...lean.frames.times], [...full.frames.times]);
+    for (let i = 0; i < full.frames.scores.length; i++) assert.ok(Math.abs(lean.frames.scores[i]! - full.frames.scores[i]!) < 1e-6);
+    assert.throws(() => embeddingMatrix(lean, 'frame'), (e) => isVoicemoodError(e, 'internal'));
+    assert.equal(embeddingMatrix(full, 'frame').shape[0], full.frames.count);
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

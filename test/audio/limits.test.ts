@@ -16,7 +16,7 @@ async function rejects(p: Promise<unknown>, code: ErrorCode, message: RegExp): P
 }
 
 test('defaults are the documented ones', () => {
-  assert.deepEqual({ ...DEFAULT_LIMITS }, { maxBytes: 20 * 1024 * 1024, maxDecodeS: 3600, minDurationS: 0.5, segmentS: 60, silenceFloorDb: -50, timeoutMs: 30_000 });
+  assert.deepEqual({ ...DEFAULT_LIMITS }, { maxBytes: 20 * 1024 * 1024, maxDecodeS: 600, minDurationS: 0.5, segmentS: 60, silenceFloorDb: -50, timeoutMs: 30_000 });
   assert.equal(resolveLimits({ segmentS: 10 }).segmentS, 10);
   assert.equal(resolveLimits({ segmentS: undefined }).segmentS, 60);
 });
@@ -117,4 +117,22 @@ test('limits from the environment, with the defaults for what is unset', async (
   assert.equal(l.segmentS, 30);
   assert.equal(l.silenceFloorDb, -60);
   assert.throws(() => audioLimitsFromEnv({ VOICEMOOD_AUDIO_TIMEOUT_MS: 'soon' }), (e) => isVoicemoodError(e, 'bad_input') && /VOICEMOOD_AUDIO_TIMEOUT_MS=soon/.test(e.message));
+});
+
+test('the default longest audio is 10 min; longer is refused before decoding when the container tells the duration', async () => {
+  assert.equal(DEFAULT_LIMITS.maxDecodeS, 600);
+  // OGG/Opus: the last page's granule position says 11 min (the packets hold ~3 s): refused from the pages alone.
+  const ogg = fixture('voice_telegram.ogg').slice();
+  const last = Buffer.from(ogg).lastIndexOf('OggS');
+  new DataView(ogg.buffer).setBigInt64(last + 6, BigInt(48000 * 660 + 312), true);
+  const e = await decodeAudio(ogg).then(() => undefined, (err: unknown) => err);
+  assert.ok(isVoicemoodError(e, 'too_long'), String(e));
+  assert.match(e.message, /longer than 10 min 0 s, the most we accept/);
+  assert.ok(Math.abs(Number(e.details.durationS) - 660) < 1, `${String(e.details.durationS)}`); // the container's figure, not the decoded ~3 s
+  // WAV: 11 min of 8 kHz u8 (5 MB, under the size limit), refused from the data chunk size.
+  const wav = makeWav([new Float32Array(8000 * 660).fill(0.25)], 8000, 'u8');
+  await rejects(decodeAudio(wav), 'too_long', /longer than 10 min 0 s/);
+  // Ten minutes exactly is accepted.
+  const ten = await decodeAudio(makeWav([new Float32Array(8000 * 600).fill(0.25)], 8000, 'u8'));
+  assert.equal(ten.durationS, 600);
 });

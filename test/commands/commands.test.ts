@@ -20,6 +20,8 @@ test('a voice note gets its card (the engine\'s scores), a timeline, one privacy
   assert.equal(card.body.split('\n').length, 9);
   assert.equal(card.timeline!.windows.length, 3);
   assert.ok(card.timeline!.windows.every((w) => w.emotion === 'angry'));
+  // The timeline needs the per-frame scores only: the engine is asked not to send frame embeddings.
+  assert.deepEqual(h.engine.options.map((o) => [o.frames, o.frameEmbeddings]), [[true, false]]);
   assert.match(textOf(only(replies, 'text')), /Privacy: .* kept for 90 days/);
   const stored = await h.services.history.listUser('telegram', 'u1');
   assert.equal(stored.length, 1);

@@ -1,7 +1,7 @@
 /** Test doubles for the command tests: a fake engine (legitimate for unit tests), WAV bytes, services on a real store. */
 import { VoicemoodError } from '../../src/errors.ts';
 import { EMOTIONS, namedScores, topEmotion, type Emotion, type Lang } from '../../src/mood/emotions.ts';
-import type { EmotionEngine, EmotionResult, ModelInfo } from '../../src/inference/types.ts';
+import type { AnalyzeOptions, EmotionEngine, EmotionResult, ModelInfo } from '../../src/inference/types.ts';
 import { openHistory } from '../../src/history/open.ts';
 import { TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
 import { InMemoryModerationGate } from '../../src/mood/moderation.ts';
@@ -19,6 +19,8 @@ export interface FakeEngine extends EmotionEngine {
   next: Emotion;
   busy: boolean;
   calls: number;
+  /** The options of every analyze call, in order. */
+  options: AnalyzeOptions[];
 }
 
 export function fakeEngine(): FakeEngine {
@@ -27,19 +29,21 @@ export function fakeEngine(): FakeEngine {
     next: 'neutral',
     busy: false,
     calls: 0,
+    options: [],
     model,
     load: () => ({ inFlight: 0, queued: 0, capacity: 4 }),
     close: async () => undefined,
     async analyze(samples, opts = {}): Promise<EmotionResult> {
       if (engine.busy) throw new VoicemoodError('busy', 'The engine is busy.', { retryAfterS: 7 });
       engine.calls++;
+      engine.options.push(opts);
       const scores = scoresFor(engine.next);
       const result: EmotionResult = { ...topEmotion(scores), scores, logits: [], embedding: new Float32Array(4), durationS: samples.length / 16000, model: model.id };
       if (opts.frames) {
         const count = Math.floor(samples.length / 320);
         const fs = new Float32Array(count * 9);
         for (let t = 0; t < count; t++) EMOTIONS.forEach((e, k) => (fs[t * 9 + k] = scores[e]));
-        result.frames = { count, dim: 4, frameRate: 50, embeddings: new Float32Array(count * 4), scores: fs };
+        result.frames = { count, dim: 4, frameRate: 50, ...(opts.frameEmbeddings === false ? {} : { embeddings: new Float32Array(count * 4) }), scores: fs };
       }
       return result;
     },

@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { decodeAudio } from '../../src/audio/decode.ts';
 import { handleVoice } from '../../src/commands/index.ts';
 import { requestDeadline } from '../../src/commands/requestDeadline.ts';
 import { isVoicemoodError } from '../../src/errors.ts';
@@ -35,6 +36,8 @@ test('a download that never finishes ends in a polite timeout reply, and the dow
 test('a hung engine ends in a polite timeout reply, and nothing is stored', async (t) => {
   const h = await harness();
   t.after(() => h.close());
+  // Decodes run in worker threads: start one first, so that the 150 ms below go to the engine.
+  await decodeAudio(wavBytes(1));
   h.services.requestTimeoutMs = 150;
   let signalled = false;
   h.engine.analyze = (_samples, opts = {}) => {

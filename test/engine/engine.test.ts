@@ -44,7 +44,7 @@ function assertSameResult(batched: EmotionResult, alone: EmotionResult): void {
   assert.ok(maxDiff(batched.logits, alone.logits) < 1e-5, 'logits');
   assert.ok(maxDiff(batched.embedding, alone.embedding) < 1e-5, 'embedding');
   assert.equal(batched.frames?.count, alone.frames?.count);
-  assert.ok(maxDiff(batched.frames!.embeddings, alone.frames!.embeddings) < 1e-5, 'frames');
+  assert.ok(maxDiff(batched.frames!.embeddings!, alone.frames!.embeddings!) < 1e-5, 'frames');
   assert.ok(maxDiff(batched.frames!.scores, alone.frames!.scores) < 1e-5, 'frame scores');
   assert.equal(batched.emotion, alone.emotion);
 }
@@ -89,6 +89,23 @@ describe('Engine on the tiny model', () => {
     assert.equal((await engine.analyze(samples)).frames, undefined);
   });
 
+  it('frame scores without frame embeddings, on either thread: the same scores and no embeddings', async () => {
+    for (const inferenceThread of ['main', 'worker'] as const) {
+      const { engine } = await open({ inferenceThread });
+      const samples = clip(20000, 3);
+      const full = await engine.analyze(samples, { frames: true });
+      const lean = await engine.analyze(samples, { frames: true, frameEmbeddings: false });
+      assert.ok(full.frames?.embeddings, inferenceThread);
+      assert.ok(lean.frames, inferenceThread);
+      assert.equal(lean.frames.embeddings, undefined, inferenceThread);
+      assert.equal(lean.frames.count, full.frames.count);
+      assert.ok(maxDiff(lean.frames.scores, full.frames.scores) < 1e-6, `${inferenceThread}: frame scores`);
+      assert.ok(maxDiff(lean.embedding, full.embedding) < 1e-6, `${inferenceThread}: utterance embedding`);
+      // frameEmbeddings alone asks for nothing.
+      assert.equal((await engine.analyze(samples, { frameEmbeddings: true })).frames, undefined);
+    }
+  });
+
   it('gives each clip of a padded batch what it gives alone, in one session run', async () => {
     const { engine, batches } = await open({ maxBatch: 8 });
     const clips = [clip(16000, 1), clip(21000, 2), clip(9000, 3), clip(17_500, 4)];
@@ -109,10 +126,10 @@ describe('Engine on the tiny model', () => {
     results.forEach((r, i) => {
       const f = r.frames!;
       assert.equal(f.count, framesFor(lengths[i], engine.model.convSpec));
-      assert.equal(f.embeddings.length, f.count * f.dim);
+      assert.equal(f.embeddings!.length, f.count * f.dim);
       assert.equal(f.scores.length, f.count * 9);
       const mean = new Float32Array(f.dim);
-      for (let t = 0; t < f.count; t++) for (let d = 0; d < f.dim; d++) mean[d] += f.embeddings[t * f.dim + d] / f.count;
+      for (let t = 0; t < f.count; t++) for (let d = 0; d < f.dim; d++) mean[d] += f.embeddings![t * f.dim + d] / f.count;
       assert.ok(maxDiff(mean, r.embedding) < 1e-4, 'mean of the sliced frames is the utterance embedding');
       // Every frame's scores are a distribution.
       for (let t = 0; t < f.count; t++) {

@@ -19,6 +19,7 @@ import { writeModel } from '../../src/inference/onnx/writer.ts';
 import { writeTinyModel } from '../../src/inference/tinyModel.ts';
 import type { ModelInfo } from '../../src/inference/types.ts';
 import { openWorkerSession, WorkerRunner } from '../../src/inference/workerSession.ts';
+import type { BatchRunner } from '../../src/inference/session.ts';
 import { EXIT_WIDTH, FAKE_D, HANG_WIDTH, THROW_WIDTH } from '../fakes/sessionWorker.ts';
 
 const FAKE_WORKER = new URL('../fakes/sessionWorker.ts', import.meta.url);
@@ -78,9 +79,47 @@ describe('the session on its own thread', () => {
       assert.ok(maxDiff(Object.values(got.scores), Object.values(ref.scores)) < 1e-5);
       assert.ok(maxDiff(got.embedding, ref.embedding) < 1e-5);
       assert.equal(got.frames?.count, ref.frames?.count);
-      assert.ok(maxDiff(got.frames!.embeddings, ref.frames!.embeddings) < 1e-5);
+      assert.ok(maxDiff(got.frames!.embeddings!, ref.frames!.embeddings!) < 1e-5);
       assert.ok(maxDiff(got.frames!.scores, ref.frames!.scores) < 1e-5);
     }
+  });
+
+  it('frame scores without frame embeddings: the same scores, no embeddings, and the frames tensor never leaves the thread', async () => {
+    const { runner } = await openWorkerSession(modelPath, { cacheDir: join(dir, 'cache'), threads: 1 });
+    // What came back from the inference thread for each batch.
+    const seen: { frames: boolean; frameScores: boolean; frameEmbeddingsAsked: boolean | undefined }[] = [];
+    const spy: BatchRunner = {
+      async run(waveform, lengths, rows, width, withFrames, frameEmbeddings) {
+        const out = await runner.run(waveform, lengths, rows, width, withFrames, frameEmbeddings);
+        seen.push({ frames: out.frames !== undefined, frameScores: out.frameScores !== undefined, frameEmbeddingsAsked: frameEmbeddings });
+        return out;
+      },
+      release: () => runner.release(),
+    };
+    const engine = new Engine(model, spy, { batchWindowMs: 20 });
+    cleanups.push(() => engine.close());
+    const samples = clip(24000, 4);
+    const full = await engine.analyze(samples, { frames: true });
+    const lean = await engine.analyze(samples, { frames: true, frameEmbeddings: false });
+    assert.ok(full.frames?.embeddings && full.frames.embeddings.length === full.frames.count * full.frames.dim);
+    assert.ok(lean.frames && full.frames);
+    assert.equal(lean.frames.embeddings, undefined, 'no frame embeddings when asked without them');
+    assert.equal(lean.frames.count, full.frames.count);
+    assert.equal(lean.frames.dim, full.frames.dim);
+    assert.ok(maxDiff(lean.frames.scores, full.frames.scores) < 1e-6, 'the same per-frame scores');
+    assert.ok(maxDiff(lean.embedding, full.embedding) < 1e-6, 'the utterance embedding is still there');
+    assert.equal(lean.emotion, full.emotion);
+    assert.deepEqual(seen, [
+      { frames: true, frameScores: true, frameEmbeddingsAsked: true },
+      { frames: false, frameScores: true, frameEmbeddingsAsked: false },
+    ]);
+    // One batch, one row with embeddings and one without: fetched once, given to that row only.
+    seen.length = 0;
+    const [a, b] = await Promise.all([engine.analyze(samples, { frames: true, frameEmbeddings: false }), engine.analyze(clip(16000, 5), { frames: true })]);
+    assert.deepEqual(seen, [{ frames: true, frameScores: true, frameEmbeddingsAsked: true }], 'one batch, frames fetched for the row that wants them');
+    assert.equal(a.frames?.embeddings, undefined);
+    assert.ok(maxDiff(a.frames!.scores, full.frames.scores) < 1e-5);
+    assert.equal(b.frames?.embeddings?.length, b.frames!.count * b.frames!.dim);
   });
 
   it('gives the same model_invalid sentences as before when the worker cannot load a model', async () => {

@@ -13,7 +13,7 @@ function e(userId: string, at: number, emotion: Emotion, durationS: number, chat
   return { id: `${userId}${at}`, at, platform: 'telegram', userId, userName: userId.toUpperCase(), chatId, source: 'voice_note', durationS, emotion, confidence: 0.84, scores: namedScores(row) };
 }
 
-test('summary: per member dominant emotion, counts, talk time; overall mood; window and chat filters', () => {
+test('summary: per member dominant emotion, counts, talk time; overall mood; window and chat filters', async () => {
   const entries = [
     e('ann', T0 + 1 * H, 'angry', 10),
     e('ann', T0 + 2 * H, 'happy', 2),
@@ -42,16 +42,16 @@ test('summary: per member dominant emotion, counts, talk time; overall mood; win
   assert.match(body, /😢 BOB +1 note · 3\.0 s talk/);
   assert.ok(!body.includes('CAT'));
   assert.match(renderSummaryBody(s, 'zh'), /^整体：😠 生气/);
-  const png = renderSummaryPng(s, 'en')!;
+  const png = (await renderSummaryPng(s, 'en'))!;
   assert.equal(Buffer.from(png.subarray(1, 4)).toString(), 'PNG');
 });
 
-test('summary of nothing: empty sentence and no chart', () => {
+test('summary of nothing: empty sentence and no chart', async () => {
   const s = summarize([], { platform: 'discord', chatId: 'v', fromMs: T0, toMs: T0 + 300_000 });
   assert.equal(s.overall, undefined);
   assert.equal(s.count, 0);
   assert.equal(renderSummaryBody(s, 'en'), 'No voice notes here in that window yet.');
-  assert.equal(renderSummaryPng(s, 'en'), undefined);
+  assert.equal(await renderSummaryPng(s, 'en'), undefined);
   const zero = weightedShares([]);
   assert.equal(zero.angry, 0);
 });

@@ -60,6 +60,9 @@ export interface DiscordBotOptions {
   msPerListenSecond?: number;
   /** Hosts attachments may be downloaded from (VOICEMOOD_DISCORD_CDN_HOSTS; default Discord's CDN). */
   cdnHosts?: readonly string[];
+  /** Gateway shards this client runs ('auto': Discord's recommended count, all here) and the bot's total; default [0] of 1. */
+  shards?: number[] | 'auto';
+  shardCount?: number;
 }
 
 export class DiscordBot {
@@ -84,7 +87,8 @@ export class DiscordBot {
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
     // No message of ours pings anyone: names in cards, alerts and summaries (a display name
     // "@everyone", a role mention) stay text. Payloads that set allowedMentions keep parse: [].
-    this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
+    const sharding = { shards: options.shards ?? [0], shardCount: options.shardCount ?? 1 };
+    this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...sharding, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
     this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}), ...(options.session ? { session: options.session } : {}) });
     this.client.on(Events.MessageCreate, (m) => this.#track(this.#onMessage(m)));
     this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
@@ -344,7 +348,7 @@ export class DiscordBot {
       const windowMs = (i.options.getInteger('window') ?? MOOD_DEFAULT_WINDOW_MIN) * 60_000;
       await current.session.idle();
       const now = this.#s.clock();
-      await this.#replyAll(i, [voiceSummaryReply(current.session.mood, current.scope, now - windowMs, now, lang)]);
+      await this.#replyAll(i, [await voiceSummaryReply(current.session.mood, current.scope, now - windowMs, now, lang)]);
       return;
     }
     if (current) {
@@ -369,7 +373,7 @@ export class DiscordBot {
     await sleep(seconds * (this.#o.msPerListenSecond ?? 1000), undefined, { signal: this.#stopped.signal }).catch(() => undefined);
     if (this.#stopping || this.listeners.get(where.guild.id) !== listening) return; // stopped or replaced meanwhile
     await this.listeners.stop(where.guild.id, 'done');
-    const summary = voiceSummaryReply(listening.session.mood, listening.scope, from, this.#s.clock(), lang);
+    const summary = await voiceSummaryReply(listening.session.mood, listening.scope, from, this.#s.clock(), lang);
     await i.followUp(forInteraction(renderSummary(summary)));
   }
 
@@ -384,7 +388,7 @@ export class DiscordBot {
       }
       // Drawing the chart takes a moment: acknowledge first (3 s rule), then edit the message.
       await i.deferUpdate();
-      await i.editReply(forChannel(renderCardWithTimeline(kept, kept.timeline, kept.card.lang)));
+      await i.editReply(forChannel(await renderCardWithTimeline(kept, kept.timeline, kept.card.lang)));
       return;
     }
     // A store that fails must not leave the click unanswered: the server's language falls back.

@@ -19,6 +19,8 @@ export interface StartDiscordOptions extends Partial<DiscordBotOptions> {
   guildId?: string;
   /** Login deadline in ms (default 60 000). */
   readyTimeoutMs?: number;
+  /** Register the slash commands (default true; in cluster mode only cluster 0 does). */
+  registerCommands?: boolean;
 }
 
 export interface StartedDiscordBot {
@@ -44,8 +46,10 @@ export async function startDiscordBot(services: Services, options: StartDiscordO
     await Promise.race([ready, new Promise((_, reject) => (timer = setTimeout(() => reject(new VoicemoodError('timeout', `Discord did not get ready within ${timeoutMs / 1000} s.`)), timeoutMs)))]).finally(() => clearTimeout(timer));
     const app = client.application!;
     const defs = commandDefinitions();
-    if (guildId) await app.commands.set(defs, guildId);
-    else await app.commands.set(defs);
+    if (options.registerCommands !== false) {
+      if (guildId) await app.commands.set(defs, guildId);
+      else await app.commands.set(defs);
+    }
   } catch (e) {
     await client.destroy();
     if (e instanceof Error && /TokenInvalid|401|An invalid token/i.test(`${e.name} ${e.message} ${(e as { code?: string }).code ?? ''}`)) {
@@ -56,6 +60,6 @@ export async function startDiscordBot(services: Services, options: StartDiscordO
     }
     throw e;
   }
-  services.logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, commands: guildId ? `guild ${guildId}` : 'global' }, 'discord bot ready');
+  services.logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.options.shards, shardCount: client.options.shardCount, commands: options.registerCommands === false ? 'not registered here' : guildId ? `guild ${guildId}` : 'global' }, 'discord bot ready');
   return { bot, username: client.user?.username ?? 'discord', stop: () => bot.stop() };
 }

@@ -60,8 +60,8 @@ export function renderCard(reply: CardReply, timelineKey?: string): DiscordPaylo
 }
 
 /** The card again, with the timeline strip under it and the chart as an image; no button. */
-export function renderCardWithTimeline(reply: CardReply, timeline: Timeline, lang: Lang): DiscordPayload {
-  const png = renderTimelinePng(timeline, lang);
+export async function renderCardWithTimeline(reply: CardReply, timeline: Timeline, lang: Lang): Promise<DiscordPayload> {
+  const png = await renderTimelinePng(timeline, lang);
   return {
     embeds: [cardEmbed(reply), { description: codeBlock(renderTimelineText(timeline, lang)), image: { url: 'attachment://timeline.png' }, color: colorOf(reply.card.emotion) }],
     components: [],

@@ -277,7 +277,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     });
     // Past a couple of strip rows a chart reads better than emoji.
     if (item.timeline.durationS > CHART_AFTER_S) {
-      const png = renderTimelinePng(item.timeline, lang);
+      const png = await renderTimelinePng(item.timeline, lang);
       await ctx.api.sendPhoto(message.chat.id, new InputFile(png, 'timeline.png'), { caption: t(lang).chartTitle, reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true } });
     }
   });

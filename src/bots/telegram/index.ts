@@ -1,15 +1,15 @@
 /**
- * Starts the Telegram bot: long polling by default, a webhook server when TELEGRAM_WEBHOOK_URL is
- * set. `stop()` stops taking updates, then waits for the analyses in flight.
+ * Starts the Telegram bot: long polling by default, webhook mode when TELEGRAM_WEBHOOK_URL is set
+ * (its route on the server passed in `server`, else on a server of its own). `stop()` stops taking
+ * updates, then waits for the analyses in flight.
  */
-import type { Server } from 'node:http';
 import { GrammyError, type Bot } from 'grammy';
 import { VoicemoodError } from '../../errors.ts';
 import type { Services } from '../../commands/types.ts';
 import { createTelegramBot } from './bot.ts';
 import { COMMAND_MENU } from './commandMenu.ts';
 import type { TelegramStartOptions } from './config.ts';
-import { derivedWebhookSecret, startWebhookServer } from './webhook.ts';
+import { addWebhookRoute, derivedWebhookSecret, startWebhookServer, type SharedWebhookServer } from './webhook.ts';
 import { registerSecret } from '../../util/log.ts';
 
 
@@ -26,7 +26,12 @@ export interface RunningBot {
   failed?: Promise<string>;
 }
 
-export async function startTelegramBot(services: Services, options: TelegramStartOptions): Promise<RunningBot> {
+export interface TelegramStartExtras {
+  /** Webhook mode only: add the webhook route to this server (shared with the web app) instead of starting one. */
+  server?: SharedWebhookServer;
+}
+
+export async function startTelegramBot(services: Services, options: TelegramStartOptions & TelegramStartExtras): Promise<RunningBot> {
   const { bot, inFlight } = createTelegramBot(services, options);
   const log = services.logger.child({ platform: 'telegram' });
   try {
@@ -40,16 +45,25 @@ export async function startTelegramBot(services: Services, options: TelegramStar
   await registerCommands(bot).catch((e: unknown) => log.warn({ err: e }, 'telegram: setMyCommands failed (the menu may be missing)'));
 
   if (options.webhookUrl) {
-    const port = options.port ?? 8080;
     const secret = options.webhookSecret ?? derivedWebhookSecret(options.token);
     registerSecret(secret);
-    const server: Server = await startWebhookServer(bot, { url: options.webhookUrl, secret, port, host: options.host ?? '0.0.0.0', logger: log });
+    // Listening before setWebhook: Telegram posts pending updates right away.
+    let route, port: number, closeServer: (() => Promise<void>) | undefined;
+    if (options.server) {
+      route = addWebhookRoute(options.server.app, bot, { path: new URL(options.webhookUrl).pathname, secret, logger: log });
+      port = await options.server.listen();
+    } else {
+      const own = await startWebhookServer(bot, { url: options.webhookUrl, secret, port: options.port ?? 8080, host: options.host ?? '0.0.0.0', logger: log });
+      ({ route, port } = own);
+      closeServer = own.close;
+    }
     try {
       await bot.api.setWebhook(options.webhookUrl, { secret_token: secret, allowed_updates: ['message', 'callback_query'] });
     } catch (e) {
       // Telegram checks the URL itself (HTTPS, a port of 443, 80, 88 or 8443, a resolvable host):
-      // say what it said, and free the port, since no update will ever come.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // say what it said, and free the port (our own server), since no update will ever come.
+      route.close();
+      await closeServer?.();
       const why = e instanceof GrammyError ? e.description : e instanceof Error ? e.message : String(e);
       throw new VoicemoodError('bad_input', `Telegram refused TELEGRAM_WEBHOOK_URL (${why}).`, { cause: e });
     }
@@ -57,7 +71,8 @@ export async function startTelegramBot(services: Services, options: TelegramStar
       mode: `webhook on port ${port}`,
       username: bot.botInfo.username,
       async stop() {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        route.close();
+        await closeServer?.();
         await inFlight.drain();
       },
     };

@@ -7,6 +7,10 @@
  * with files), interaction callbacks, webhook follow-ups and @original edits, and attachment
  * downloads under /attachments/. Paths are accepted with or without the `/api/v10` prefix.
  * Gateway: HELLO, heartbeat ACK, IDENTIFY → READY + GUILD_CREATE, then whatever tests dispatch.
+ * Shard-aware like Discord: several connections may IDENTIFY with `shard: [id, total]`; each gets
+ * READY and GUILD_CREATE for its own guilds only ((guild_id >> 22) % total), a guild's events are
+ * dispatched only on the shard that owns it, and direct messages on shard 0. GET /gateway/bot
+ * answers the recommended shard count (`shards` option, default 1).
  * Every REST call is recorded for assertions; a wrong token gets 401 like the real API.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -55,6 +59,20 @@ export interface FakeDiscordOptions {
   botUser?: FakeUser;
   applicationId?: string;
   guilds: FakeGuild[];
+  /** What GET /gateway/bot recommends (default 1). */
+  shards?: number;
+}
+
+/** The shard of a guild, as Discord routes its events. */
+export function shardOf(guildId: string, totalShards: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(totalShards));
+}
+
+/** A gateway connection's life, in order: identified as a shard (READY sent), or closed. */
+export interface ShardEvent {
+  kind: 'identify' | 'close';
+  shard: number;
+  total: number;
 }
 
 /** Permission bits we use (discord-api-types PermissionFlagsBits). */
@@ -78,6 +96,10 @@ export class FakeDiscord {
   readonly calls: RecordedCall[] = [];
   unauthorized = 0;
   identified = false;
+  /** Recommended shard count answered by GET /gateway/bot. */
+  recommendedShards: number;
+  /** Identifies (READY sent) and closes of shard connections, in order. */
+  readonly shardEvents: ShardEvent[] = [];
   /** Paths of the attachment downloads served, in order. */
   readonly attachmentGets: string[] = [];
   /** CDN downloads that carried an Authorization header (a leaked token: the CDN URL is signed and needs none). */
@@ -88,6 +110,10 @@ export class FakeDiscord {
   readonly invalidBodies: { path: string; problems: string[] }[] = [];
   /** Interaction ids already answered: a second callback is refused (40060) like on Discord. */
   readonly #answered = new Set<string>();
+  /** The bot's op 4 (voice state update) payloads, in order. */
+  readonly voiceStateRequests: { guild_id: string; channel_id: string | null; self_mute: boolean; self_deaf: boolean }[] = [];
+  /** Answers the bot's op 4 (a fake voice server attaches here: VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE). */
+  onVoiceStateRequest: ((d: FakeDiscord['voiceStateRequests'][number]) => void) | undefined;
   /** REST failures to inject: the next call matching `method` and `path` gets `status` (then the rule is used up). */
   readonly failures: { method: string; path: RegExp; status: number; message: string; code: number }[] = [];
 
@@ -96,6 +122,11 @@ export class FakeDiscord {
   #port = 0;
   #seq = 0;
   #sockets = new Set<WsSocket>();
+  /** The shard each identified connection is. */
+  #shardOfSocket = new Map<WsSocket, [number, number]>();
+  /** Shards whose IDENTIFYs wait (no READY) until released: see holdIdentify(). */
+  #held = new Map<number, { identified: () => void; waiting: (() => void)[] }>();
+  #shardListeners = new Set<() => void>();
   #attachments = new Map<string, { bytes: Uint8Array; contentType: string }>();
   #callListeners = new Set<() => void>();
   #identifyListeners = new Set<() => void>();
@@ -105,6 +136,7 @@ export class FakeDiscord {
     this.botUser = options.botUser ?? { id: '900000000000000001', username: 'voicemood', bot: true };
     this.applicationId = options.applicationId ?? '900000000000000002';
     this.guilds = options.guilds;
+    this.recommendedShards = options.shards ?? 1;
   }
 
   async start(): Promise<this> {
@@ -150,16 +182,71 @@ export class FakeDiscord {
     return { id, filename, size: bytes.length, url, proxy_url: url, content_type: contentType, ...extra };
   }
 
-  /** Sends a gateway DISPATCH to every connected client. */
+  /**
+   * Sends a gateway DISPATCH to every identified connection whose shard owns the event's guild
+   * (`guild_id`, or `id` for GUILD_CREATE/UPDATE/DELETE); events without a guild go to shard 0.
+   */
   dispatch(t: string, d: unknown): void {
     const payload = JSON.stringify({ op: 0, t, s: ++this.#seq, d });
-    for (const s of this.#sockets) if (s.readyState === OPEN) s.send(payload);
+    const data = (d ?? {}) as { guild_id?: string; id?: string };
+    const guildId = /^GUILD_(CREATE|UPDATE|DELETE)$/.test(t) ? data.id : data.guild_id;
+    for (const s of this.#sockets) {
+      const shard = this.#shardOfSocket.get(s);
+      if (s.readyState !== OPEN || !shard) continue;
+      const owner = guildId ? shardOf(guildId, shard[1]) : 0;
+      if (owner === shard[0]) s.send(payload);
+    }
   }
 
   /** Resolves when a client has identified (READY and GUILD_CREATE were sent). */
   async waitForIdentify(): Promise<void> {
     if (this.identified) return;
     await new Promise<void>((resolve) => this.#identifyListeners.add(resolve));
+  }
+
+  /** Resolves once shardEvents holds an event matching `match` (past or future). */
+  async waitForShardEvent(match: (e: ShardEvent, index: number) => boolean, timeoutMs = 60_000): Promise<number> {
+    return await new Promise<number>((resolve, reject) => {
+      const check = (): boolean => {
+        const i = this.shardEvents.findIndex(match);
+        if (i < 0) return false;
+        this.#shardListeners.delete(listener);
+        clearTimeout(timer);
+        resolve(i);
+        return true;
+      };
+      const listener = (): void => void check();
+      const timer = setTimeout(() => {
+        this.#shardListeners.delete(listener);
+        reject(new Error(`no matching shard event within ${timeoutMs} ms; events: ${JSON.stringify(this.shardEvents)}`));
+      }, timeoutMs);
+      this.#shardListeners.add(listener);
+      check();
+    });
+  }
+
+  /**
+   * Holds the IDENTIFYs of `shard`: no READY until `release()`. `identified` resolves when the first
+   * has arrived. A client that gives up waiting (discord.js: after 15 s) and identifies again is
+   * held too, so the shard is surely not ready before release.
+   */
+  holdIdentify(shard: number): { identified: Promise<void>; release: () => void } {
+    let identified!: () => void;
+    const arrived = new Promise<void>((resolve) => (identified = resolve));
+    const hold = { identified, waiting: [] as (() => void)[] };
+    this.#held.set(shard, hold);
+    return {
+      identified: arrived,
+      release: () => {
+        if (this.#held.get(shard) === hold) this.#held.delete(shard);
+        for (const ready of hold.waiting.splice(0)) ready();
+      },
+    };
+  }
+
+  #shardEvent(e: ShardEvent): void {
+    this.shardEvents.push(e);
+    for (const l of [...this.#shardListeners]) l();
   }
 
   /** Resolves with the first recorded call (past or future) that matches. */
@@ -243,32 +330,62 @@ export class FakeDiscord {
 
   #onSocket(socket: WsSocket): void {
     this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
-    socket.on('error', () => this.#sockets.delete(socket));
+    const gone = (): void => {
+      this.#sockets.delete(socket);
+      const shard = this.#shardOfSocket.get(socket);
+      if (!shard) return;
+      this.#shardOfSocket.delete(socket);
+      this.#shardEvent({ kind: 'close', shard: shard[0], total: shard[1] });
+    };
+    socket.on('close', gone);
+    socket.on('error', gone);
     socket.on('message', (raw) => {
       const msg = JSON.parse(raw.toString('utf8')) as { op: number; d: any };
       if (msg.op === 1) socket.send(JSON.stringify({ op: 11, d: null }));
       else if (msg.op === 2) this.#identify(socket, msg.d);
+      else if (msg.op === 4) {
+        this.voiceStateRequests.push(msg.d);
+        this.onVoiceStateRequest?.(msg.d);
+      }
     });
     socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
   }
 
-  #identify(socket: WsSocket, d: { token: string }): void {
+  #identify(socket: WsSocket, d: { token: string; shard?: [number, number] }): void {
     if (d.token !== this.token) {
       socket.close(4004, 'Authentication failed.');
       return;
     }
+    const [id, total] = Array.isArray(d.shard) ? d.shard : [0, 1];
+    if (!Number.isInteger(id) || !Number.isInteger(total) || total < 1 || id < 0 || id >= total) {
+      socket.close(4010, 'Invalid shard.');
+      return;
+    }
+    const hold = this.#held.get(id);
+    if (hold) {
+      hold.waiting.push(() => this.#ready(socket, id, total));
+      hold.identified();
+      return;
+    }
+    this.#ready(socket, id, total);
+  }
+
+  #ready(socket: WsSocket, id: number, total: number): void {
+    if (socket.readyState !== OPEN) return;
     const send = (t: string, data: unknown): void => socket.send(JSON.stringify({ op: 0, t, s: ++this.#seq, d: data }));
+    const mine = this.guilds.filter((g) => shardOf(g.id, total) === id);
     send('READY', {
       v: 10,
       user: userPayload(this.botUser),
-      guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })),
-      session_id: 'fake-session',
+      guilds: mine.map((g) => ({ id: g.id, unavailable: true })),
+      session_id: `fake-session-${id}`,
       resume_gateway_url: `ws://127.0.0.1:${this.#port}`,
-      shard: [0, 1],
+      shard: [id, total],
       application: { id: this.applicationId, flags: 0 },
     });
-    for (const g of this.guilds) send('GUILD_CREATE', this.#guildPayload(g));
+    for (const g of mine) send('GUILD_CREATE', this.#guildPayload(g));
+    this.#shardOfSocket.set(socket, [id, total]);
+    this.#shardEvent({ kind: 'identify', shard: id, total });
     this.identified = true;
     for (const l of this.#identifyListeners) l();
     this.#identifyListeners.clear();
@@ -361,7 +478,7 @@ export class FakeDiscord {
     }
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
-      send(res, 200, { url: `ws://127.0.0.1:${this.#port}`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
+      send(res, 200, { url: `ws://127.0.0.1:${this.#port}`, shards: this.recommendedShards, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
     } else if (method === 'GET' && path === '/users/@me') {
       send(res, 200, userPayload(this.botUser));
     } else if (method === 'GET' && path === '/applications/@me') {

@@ -4,13 +4,14 @@
  */
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 
 export interface WsSocket {
   readonly readyState: number;
-  send(data: string): void;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
-  on(event: 'message', listener: (data: Buffer) => void): this;
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this;
   on(event: 'close', listener: (code: number) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
 }
@@ -22,7 +23,7 @@ export interface WsServer {
 }
 
 interface WsModule {
-  WebSocketServer: new (options: { server: Server }) => WsServer;
+  WebSocketServer: new (options: { server: Server | HttpsServer }) => WsServer;
 }
 
 export const OPEN = 1;

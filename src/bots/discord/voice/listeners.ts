@@ -4,8 +4,8 @@
  * and re-subscribe), being moved (follow the new channel), being kicked or the channel vanishing
  * (stop and say so). Every start is announced in the voice channel's text chat.
  */
-import { VoiceConnectionStatus, entersState, joinVoiceChannel, type CreateVoiceConnectionOptions, type JoinVoiceChannelOptions, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
-import type { Client, Guild, SendableChannels } from 'discord.js';
+import { VoiceConnectionDisconnectReason, VoiceConnectionStatus, entersState, joinVoiceChannel, type CreateVoiceConnectionOptions, type JoinVoiceChannelOptions, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
+import { Events, type Client, type Guild, type SendableChannels, type VoiceState } from 'discord.js';
 import type { Services } from '../../../commands/types.ts';
 import type { Lang } from '../../../mood/emotions.ts';
 import type { Logger } from '../../../util/log.ts';
@@ -13,6 +13,7 @@ import { forChannel, renderAlert, type DiscordPayload } from '../render.ts';
 import { postToGuildChannel } from '../guildChannel.ts';
 import { ds } from '../strings.ts';
 import { mayAnalyseVoice } from './consent.ts';
+import { DaveGuard } from './daveGuard.ts';
 import { voiceAlerts } from './moderation.ts';
 import { VoiceSession, type ReceiverLike, type VoiceSessionOptions } from './session.ts';
 import type { VoiceScope } from './summary.ts';
@@ -82,6 +83,7 @@ export class VoiceListeners {
 
   constructor(options: VoiceListenersOptions) {
     this.#o = options;
+    options.client.on(Events.VoiceStateUpdate, (before, after) => this.#onVoiceState(before, after));
   }
 
   get(guildId: string): Listening | undefined {
@@ -99,6 +101,8 @@ export class VoiceListeners {
     const channelName = guild.channels.cache.get(channelId)?.name ?? channelId;
     const scope: VoiceScope = { guildId: guild.id, channelId, channelName };
     const { connection, receiver } = await (this.#o.connector ?? defaultConnector)(guild, channelId, { logger: s.logger });
+    // DAVE receive that survives passthrough frames and the library's transition-0 failure.
+    const guard = connection ? DaveGuard.watch(connection, { logger: s.logger, clock: () => Date.now(), guildId: guild.id }) : undefined;
     let listening: Listening;
     const session = new VoiceSession({
       guildId: guild.id,
@@ -109,6 +113,7 @@ export class VoiceListeners {
       ...(s.requestTimeoutMs !== undefined ? { analysisTimeoutMs: s.requestTimeoutMs } : {}),
       ...this.#o.session,
       mayAnalyse: (userId) => mayAnalyseVoice(s.settings, guild.id, userId),
+      onStreamError: (userId, e) => guard?.onReceiveError(userId, e) ?? false,
       forgetEpoch: (userId) => s.history.forgetEpoch('discord', userId),
       displayName: (userId) => {
         const m = guild.members.cache.get(userId);
@@ -144,7 +149,8 @@ export class VoiceListeners {
     });
     listening = { session, connection, mode: options.mode, scope, textChannelId: options.textChannelId, lang: options.lang };
     this.#byGuild.set(guild.id, listening);
-    session.attach(receiver);
+    // Members already in the channel are admitted now, not at their next pause in speech.
+    session.attach(receiver, this.#membersIn(guild, channelId));
     if (connection) this.#watch(listening, connection);
     const consentMode = (await s.settings.getChatSettings('discord', guild.id)).consentMode;
     await this.#announce(listening, ds(options.lang).listeningStarted(`<#${channelId}>`, consentMode, options.seconds));
@@ -178,7 +184,16 @@ export class VoiceListeners {
     connection.on('stateChange', (oldState: VoiceConnectionState, newState: VoiceConnectionState) => {
       if (this.#byGuild.get(l.scope.guildId) !== l) return;
       if (newState.status === VoiceConnectionStatus.Disconnected) {
-        // Moved to another channel or a network hiccup: it reconnects by itself within seconds.
+        // Close code 4014 (Discord: disconnected — kicked, or the channel deleted) with the bot's
+        // voice state already cleared on the main gateway: gone for good, stop now.
+        const closeCode = newState.reason === VoiceConnectionDisconnectReason.WebSocketClose ? newState.closeCode : undefined;
+        const guild = this.#o.client.guilds.cache.get(l.scope.guildId);
+        if (closeCode === 4014 && !guild?.members.me?.voice.channelId) {
+          void this.stop(l.scope.guildId, 'kicked');
+          return;
+        }
+        // Moved to another channel or a network hiccup: it reconnects by itself within seconds
+        // (4006 session no longer valid: @discordjs/voice rejoins; 4015 server crashed: it resumes).
         // Kicked (or the channel deleted): it does not, and we stop.
         const grace = this.#o.reconnectGraceMs ?? 5_000;
         Promise.race([entersState(connection, VoiceConnectionStatus.Signalling, grace), entersState(connection, VoiceConnectionStatus.Connecting, grace)]).catch(() => {
@@ -192,11 +207,34 @@ export class VoiceListeners {
           l.scope = { ...l.scope, channelId, channelName: moved && 'name' in moved && moved.name ? moved.name : channelId };
           l.session.channelId = channelId;
         }
-        l.session.attach(connection.receiver);
+        // A resume keeps the receiver (and the live streams); a rejoin or a new voice server
+        // (VOICE_SERVER_UPDATE) builds new networking: members present are admitted again.
+        const guild = this.#o.client.guilds.cache.get(l.scope.guildId);
+        l.session.attach(connection.receiver, guild ? this.#membersIn(guild, l.scope.channelId) : []);
       } else if (newState.status === VoiceConnectionStatus.Destroyed) {
         void this.stop(l.scope.guildId, 'kicked');
       }
     });
+  }
+
+  /** Members (not bots) in a voice channel, from the gateway's voice states. */
+  #membersIn(guild: Guild, channelId: string): string[] {
+    const me = this.#o.client.user?.id;
+    return [...guild.voiceStates.cache.values()].filter((v) => v.channelId === channelId && v.id !== me && !v.member?.user.bot).map((v) => v.id);
+  }
+
+  /** A moderator server-deafens (we hear nothing) or server-mutes the bot: said in the channel. */
+  #onVoiceState(before: VoiceState, after: VoiceState): void {
+    if (after.id !== this.#o.client.user?.id) return;
+    const l = this.#byGuild.get(after.guild.id);
+    if (!l) return;
+    const where = `<#${l.scope.channelId}>`;
+    const s = ds(l.lang);
+    if (Boolean(after.serverDeaf) !== Boolean(before.serverDeaf)) {
+      this.#o.services.logger.warn({ guildId: after.guild.id, serverDeaf: after.serverDeaf }, 'the bot was server-deafened or undeafened in a voice channel');
+      void this.#announce(l, after.serverDeaf ? s.serverDeafened(where) : s.serverUndeafened(where));
+    }
+    if (Boolean(after.serverMute) !== Boolean(before.serverMute) && after.serverMute) void this.#announce(l, s.serverMuted(where));
   }
 
   async #announce(l: Listening, content: string): Promise<void> {

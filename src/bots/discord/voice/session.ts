@@ -25,7 +25,8 @@ import { SpeakerPipeline } from './speakerPipeline.ts';
 
 /** The part of @discordjs/voice's VoiceReceiver we use. */
 export interface ReceiverLike {
-  readonly speaking: EventEmitter;
+  /** 'start' on a member's first packet after a pause; `users` holds who is talking right now. */
+  readonly speaking: EventEmitter & { readonly users?: Map<string, number> };
   readonly subscriptions: Map<string, unknown>;
   subscribe(userId: string, options?: { end?: { behavior: EndBehaviorType; duration?: number } }): Readable;
 }
@@ -58,6 +59,12 @@ export interface VoiceSessionOptions {
    * /forget while it was analysed is dropped, never kept nor passed to onResult.
    */
   forgetEpoch?: (userId: string) => number;
+  /**
+   * A member's receive stream was destroyed by an error (@discordjs/voice does that on a packet it
+   * cannot decrypt). Returning true subscribes to them again at once: they may talk on without a
+   * pause, and 'speaking start' would not come again.
+   */
+  onStreamError?: (userId: string, error: unknown) => boolean;
   /** Called once per member who could not be analysed because the speaker cap was reached. */
   onSpeakerCapped?: (userId: string) => void;
 }
@@ -108,12 +115,21 @@ export class VoiceSession {
     return [...this.#pipelines.keys()];
   }
 
-  /** Starts listening on a receiver (again after a reconnect: the old streams are ended first). */
-  attach(receiver: ReceiverLike): void {
+  /**
+   * Starts listening on a receiver, and admits at once the members already `present` in the
+   * channel and those the receiver hears talking: 'speaking start' fires only after a pause, so a
+   * member who talks on without one would otherwise never be subscribed. Attached again to the
+   * same receiver (after a resume) the live streams are kept; a new receiver replaces the old one
+   * and its streams are ended first. Consent is checked for each member as always.
+   */
+  attach(receiver: ReceiverLike, present: Iterable<string> = []): void {
     if (this.#stopped) return;
-    this.detach();
-    this.#receiver = receiver;
-    receiver.speaking.on('start', this.#onStart);
+    if (this.#receiver !== receiver) {
+      this.detach();
+      this.#receiver = receiver;
+      receiver.speaking.on('start', this.#onStart);
+    }
+    for (const userId of new Set([...present, ...(receiver.speaking.users?.keys() ?? [])])) void this.#startSpeaker(userId);
   }
 
   /** Stops receiving (the connection is gone or being rebuilt); keeps the mood state. */
@@ -193,7 +209,11 @@ export class VoiceSession {
       // A stream ends after silence; the next 'speaking start' subscribes again.
       stream.once('end', () => this.#endStream(userId, stream));
       stream.once('close', () => this.#endStream(userId, stream));
-      stream.on('error', (e: unknown) => this.#o.logger.debug({ err: e }, 'voice receive stream error'));
+      stream.on('error', (e: unknown) => {
+        this.#o.logger.debug({ err: e }, 'voice receive stream error');
+        // After #endStream's own 'close' listener: the old pipeline is gone when we subscribe again.
+        if (this.#o.onStreamError?.(userId, e)) stream.once('close', () => void this.#startSpeaker(userId));
+      });
     } catch (e) {
       this.#o.logger.warn({ err: e }, 'could not start receiving a speaker');
     } finally {

@@ -41,10 +41,10 @@ export function voiceEntries(mood: ChannelMood, scope: VoiceScope, fromMs: numbe
 }
 
 /** The /mood reply for a voice channel: overall mood, each speaker, and the shares chart. */
-export function voiceSummaryReply(mood: ChannelMood, scope: VoiceScope, fromMs: number, toMs: number, lang: Lang): SummaryReply {
+export async function voiceSummaryReply(mood: ChannelMood, scope: VoiceScope, fromMs: number, toMs: number, lang: Lang): Promise<SummaryReply> {
   const summary = summarize(voiceEntries(mood, scope, fromMs, toMs), { platform: 'discord', chatId: scope.channelId, fromMs, toMs: toMs + 1 });
   const title = ds(lang).moodTitle(scope.channelName, formatWindow(toMs - fromMs));
-  const png = renderSummaryPng(summary, lang, title);
+  const png = await renderSummaryPng(summary, lang, title);
   return { kind: 'summary', summary, title, body: renderSummaryBody(summary, lang), ...(png ? { png } : {}) };
 }
 
