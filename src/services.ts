@@ -40,10 +40,10 @@ export function requestTimeoutFromEnv(env: Env): number {
  * Queue mode (VOICEMOOD_QUEUE_URL set): no model here, analyses go to `voicemood worker`
  * processes through Redis (src/queue). Otherwise the in-process engine.
  */
-async function openQueueOrEngine(env: Env, logger: Logger, onProgress: OpenEngineOptions['onProgress']): Promise<EmotionEngine> {
+export async function openQueueOrEngine(env: Env, logger: Logger, onProgress: OpenEngineOptions['onProgress'], model?: string): Promise<EmotionEngine> {
   const { queueUrlFromEnv, queueSettingsFromEnv } = await import('./queue/config.ts');
   const url = queueUrlFromEnv(env);
-  if (!url) return openEngine({ env, onProgress });
+  if (!url) return openEngine({ env, onProgress, ...(model ? { model } : {}) });
   const { QueueEngine } = await import('./queue/queueEngine.ts');
   return QueueEngine.open({ settings: queueSettingsFromEnv(env, url), logger });
 }

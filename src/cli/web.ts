@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { VoicemoodError } from '../errors.ts';
 import { createProgressReporter } from '../inference/download/progress.ts';
-import { openEngine } from '../inference/engine.ts';
+import { openQueueOrEngine } from '../services.ts';
 import type { EmotionEngine } from '../inference/types.ts';
 import { createLogger } from '../util/log.ts';
 import { startWebServer, webPortFromEnv } from '../web/server.ts';
@@ -28,7 +28,9 @@ export async function runWeb(opts: WebCliOptions, env: NodeJS.ProcessEnv = proce
   const progress = createProgressReporter();
   let engine: EmotionEngine;
   try {
-    engine = await openEngine({ model: opts.model, env, onProgress: progress.handle });
+    // Queue mode (VOICEMOOD_QUEUE_URL): no model here, the analyses go to `voicemood worker`s.
+    if (opts.model && env.VOICEMOOD_QUEUE_URL?.trim()) process.stderr.write('voicemood: --model is ignored in queue mode: the workers\' VOICEMOOD_MODEL decides.\n');
+    engine = await openQueueOrEngine(env, logger, progress.handle, opts.model);
   } finally {
     progress.stop();
   }
