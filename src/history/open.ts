@@ -48,7 +48,7 @@ export async function openHistory(options: OpenHistoryOptions = {}): Promise<His
   const retentionDays = options.retentionDays ?? numberFromEnv(env, 'VOICEMOOD_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, { min: 1, max: 36500 });
   const store = await storeFor(url, env, options.connectTimeoutMs);
   const keyv = new Keyv({ store, namespace: HISTORY_NAMESPACE, throwOnErrors: true });
-  const lock = url && /^rediss?:\/\//i.test(url) ? await redisLock(url) : undefined;
+  const lock = url && /^rediss?:\/\//i.test(url) ? await redisLock(url) : url && /^postgres(ql)?:\/\//i.test(url) ? await postgresLock(url) : undefined;
   const history = new KeyvHistoryStore(keyv, { retentionDays, pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS, ...(options.now ? { now: options.now } : {}), ...(lock ? { lock } : {}) });
   return Object.assign(history, { backend: describeHistoryBackend(url ? { ...env, KEYV_URL: url } : { ...env, KEYV_URL: undefined }) });
 }
@@ -59,6 +59,12 @@ async function redisLock(url: string): Promise<KeyLock> {
   const redis = new Redis(url, { maxRetriesPerRequest: 3, connectionName: 'voicemood-history-lock' });
   redis.on('error', () => undefined); // a write that cannot lock fails with its own error
   return new RedisKeyLock(redis);
+}
+
+/** Writes on a Postgres store hold advisory locks too: several processes may share it (docs/scaling.md). */
+async function postgresLock(url: string): Promise<KeyLock> {
+  const { openPostgresKeyLock } = await import('./postgresKeyLock.ts');
+  return openPostgresKeyLock(url);
 }
 
 async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: number | undefined): Promise<KeyvStoreAdapter> {

@@ -1,5 +1,6 @@
 /**
- * A child process for redisProcesses.test.ts: opens the history store on the Redis of argv[2] and
+ * A child process for redisProcesses.test.ts and postgresProcesses.test.ts: opens the history store
+ * on the KEYV_URL of argv[2] (Redis or Postgres) and
  * appends argv[4] entries for user argv[3] (50 at a time), once the file argv[5] exists (so that
  * both processes start writing together); prints "appended N" and exits.
  */
