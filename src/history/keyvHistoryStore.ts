@@ -12,8 +12,9 @@
  *   ua/<platform>/<userId>            [scopeId…]       chats whose alerts the user receives
  *
  * Safety of writes: keyv has no compare-and-swap, so every read-modify-write holds the keys it
- * touches (KeyedMutex, in this process; on Redis also a Redis lock per key, RedisKeyLock, so that
- * several processes can share the store; on SQLite and Postgres one process owns a store). An append writes the user's
+ * touches (KeyedMutex, in this process; on Redis also a Redis lock per key, RedisKeyLock, on Postgres an
+ * advisory lock per key, PostgresKeyLock, so that several processes can share the store; on SQLite
+ * one process owns a store). An append writes the user's
  * bucket, the chat's bucket and both metas with ONE keyv setMany: a single SQLite transaction
  * (SqliteKeyvStore), a Redis MULTI, a Postgres multi-row upsert — so an entry is in both indexes
  * or in neither, and append() resolves only after that commit. Hourly buckets bound the size of each

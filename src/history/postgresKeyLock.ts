@@ -114,6 +114,7 @@ export async function openPostgresKeyLock(url: string, options: PostgresKeyLockO
     lock_timeout: waitMs,
     connectionTimeoutMillis: waitMs,
     application_name: 'voicemood-history-lock',
+    keepAlive: true,
   });
   return new PostgresKeyLock(pool, { waitMs });
 }
