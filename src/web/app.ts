@@ -176,6 +176,8 @@ export function buildWebApp(options: WebAppOptions): WebApp {
 
   app.get('/healthz', async (_request, reply) => {
     const extra = options.health?.() ?? {};
+    // Without the API (a process that serves /healthz and /metrics only), no model is fine.
+    if (!engine && options.api === false) return { ok: true, version: VERSION, model: null, ...extra };
     if (!engine) return reply.code(503).send({ ok: false, version: VERSION, error: 'No emotion model is loaded.', ...extra });
     return { ok: true, version: VERSION, model: engine.model.id, load: engine.load(), ...extra };
   });
