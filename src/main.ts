@@ -2,7 +2,9 @@
  * `npm start`: starts every bot whose token is set (Telegram: TELEGRAM_BOT_TOKEN, Discord:
  * DISCORD_TOKEN, or their _FILE variants) and the web app (page, REST API, /healthz, /metrics on
  * PORT; VOICEMOOD_WEB=off turns it off) on one shared set of services (engine, history, limits),
- * with one HTTP server on PORT for whichever of the web app and the Telegram webhook are on,
+ * with one HTTP server on PORT for whichever of the web app and the Telegram webhook are on, and
+ * always for /healthz and /metrics (with both off: those two only, on 127.0.0.1 unless
+ * VOICEMOOD_WEB_HOST; a taken port is then a warning while bots run; cluster processes bind none),
  * says on stderr what started and why the rest did not, and shuts down cleanly on SIGINT/SIGTERM:
  * stop taking requests and updates, finish the analyses in flight, flush history, exit 0.
  * With no token set, the web app alone runs; with tokens set, bots that cannot start still stop
