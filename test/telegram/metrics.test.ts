@@ -17,7 +17,7 @@ before(async () => {
 after(() => ws?.cleanup());
 
 /** The value of one series in Prometheus text, or undefined when it is absent. */
-export function series(text: string, name: string): number | undefined {
+function series(text: string, name: string): number | undefined {
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const at = line.lastIndexOf(' ');
