@@ -2,7 +2,9 @@
  * `npm start`: starts every bot whose token is set (Telegram: TELEGRAM_BOT_TOKEN, Discord:
  * DISCORD_TOKEN, or their _FILE variants) and the web app (page, REST API, /healthz, /metrics on
  * PORT; VOICEMOOD_WEB=off turns it off) on one shared set of services (engine, history, limits),
- * with one HTTP server on PORT for whichever of the web app and the Telegram webhook are on,
+ * with one HTTP server on PORT for whichever of the web app and the Telegram webhook are on, and
+ * always for /healthz and /metrics (with both off: those two only, on 127.0.0.1 unless
+ * VOICEMOOD_WEB_HOST; a taken port is then a warning while bots run; cluster processes bind none),
  * says on stderr what started and why the rest did not, and shuts down cleanly on SIGINT/SIGTERM:
  * stop taking requests and updates, finish the analyses in flight, flush history, exit 0.
  * With no token set, the web app alone runs; with tokens set, bots that cannot start still stop
@@ -22,6 +24,7 @@ import { telegramOptionsFromEnv } from './bots/telegram/config.ts';
 import { numberFromEnv } from './config.ts';
 import type { PreparedWebServer, WebServer } from './web/server.ts';
 import type { SharedWebhookServer } from './bots/telegram/webhook.ts';
+import { createMetrics } from './util/metrics.ts';
 import { clusterChildInfo, discordClusterConfig, sharedHistoryProblem, usesClusters, type ClusterChildInfo } from './bots/discord/clusterConfig.ts';
 
 /** What a started bot gives back. */
@@ -204,6 +207,17 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   if ('reason' in webPlan && !cluster) say(`web: not started, ${webPlan.reason}`);
   if (!('reason' in webPlan) && !webPlan.web) say(`web: not started, ${webPlan.why ?? 'VOICEMOOD_WEB is off'} (port ${webPlan.port} serves the Telegram webhook, /healthz and /metrics)`);
   const webApp = !('reason' in webPlan) && webPlan.web;
+  // Every process but a cluster one serves /healthz and /metrics on PORT: with the web app and the
+  // webhook off, a server with those two routes only, on loopback unless VOICEMOOD_WEB_HOST says otherwise.
+  let opsPlan: { host: string; port: number } | undefined;
+  if ('reason' in webPlan && !cluster) {
+    try {
+      opsPlan = { host: env.VOICEMOOD_WEB_HOST?.trim() || '127.0.0.1', port: numberFromEnv(env, 'PORT', 8080, { min: 0, max: 65535 }) };
+    } catch (e) {
+      say(`warning: /healthz and /metrics are not served, ${messageOf(e)}`);
+    }
+  }
+  const metrics = createMetrics();
   // A token that is set but refused (malformed, unreadable file) is a configuration to fix: stop.
   const tokenSet = ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_BOT_TOKEN_FILE', 'DISCORD_TOKEN', 'DISCORD_TOKEN_FILE'].some((name) => Boolean(env[name]?.trim()));
   if (startable.length === 0 && (!webApp || tokenSet)) {
@@ -242,7 +256,7 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   let services: AppServices | undefined;
   if (startable.some((p) => 'start' in p) || !('reason' in webPlan)) {
     try {
-      services = await createServices(env, logger);
+      services = await createServices(env, logger, metrics);
     } catch (e) {
       say(`cannot start: ${messageOf(e)}`);
       logger.error({ err: e }, 'services failed to start');
@@ -264,10 +278,19 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   // The HTTP server is built first, so that the Telegram webhook's route can join it before it
   // listens (Telegram posts as soon as setWebhook is called); it listens once the bots are up.
   let server: PreparedWebServer | undefined;
-  if (!('reason' in webPlan) && services && !pendingSignal) {
+  const health = (): Record<string, unknown> => {
+    const engine = services?.engine as { connected?: () => boolean; stats?: () => { depth: number } } | undefined;
+    return {
+      bots: running.map((r) => r.name),
+      web: webApp,
+      ...(engine?.connected && engine.stats ? { queue: { connected: engine.connected(), depth: engine.stats().depth } } : {}),
+    };
+  };
+  const listenPlan = !('reason' in webPlan) ? webPlan : opsPlan && { ...opsPlan, web: false, webhook: false };
+  if (listenPlan && (services || !listenPlan.web) && !pendingSignal) {
     try {
       const { prepareWebServer } = await import('./web/server.ts');
-      server = prepareWebServer({ engine: services.engine, logger, env, host: webPlan.host, port: webPlan.port, api: webPlan.web, say });
+      server = prepareWebServer({ engine: services?.engine, logger, env, host: listenPlan.host, port: listenPlan.port, api: listenPlan.web, say, metrics, health });
     } catch (e) {
       say(`web: not started (${messageOf(e)})`);
       logger.error({ err: e }, 'web app failed to start');
@@ -286,11 +309,6 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
       logger.error({ err: e, bot: p.name }, 'bot failed to start');
     }
   }
-  // With the page and API off, the server is there for the Telegram webhook only.
-  if (server && !webApp && !running.some((r) => r.name === 'Telegram')) {
-    await server.app.close().catch(() => {});
-    server = undefined;
-  }
   if (startable.length > 0 && running.length === 0 && !pendingSignal) {
     startedUp = true;
     say('no bot could start; exiting.');
@@ -300,17 +318,23 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   }
 
   let web: WebServer | undefined;
-  if (server && services && !pendingSignal) {
+  if (server && !pendingSignal) {
     try {
       web = await server.listen(); // already listening when the Telegram webhook joined it
-      say(webApp ? `web: started (${web.url})` : `serving the Telegram webhook, /healthz and /metrics on ${web.url}`);
+      say(webApp ? `web: started (${web.url})` : listenPlan?.webhook ? `serving the Telegram webhook, /healthz and /metrics on ${web.url}` : `serving /healthz and /metrics on ${web.url}`);
     } catch (e) {
       server = undefined; // listen() closed it
-      say(`web: not started (${messageOf(e)})`);
-      logger.error({ err: e }, 'web app failed to start');
+      if (webApp || listenPlan?.webhook) {
+        say(`web: not started (${messageOf(e)})`);
+        logger.error({ err: e }, 'web app failed to start');
+      } else {
+        // The bots run on: only the operator's view is missing.
+        say(`warning: /healthz and /metrics are not served (${messageOf(e)})`);
+        logger.warn({ err: e }, 'the /healthz and /metrics server failed to start');
+      }
       if (running.length === 0) {
         startedUp = true;
-        await services.close();
+        await services?.close();
         return 1;
       }
     }
@@ -336,7 +360,7 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   if (web) {
     try {
       await web.close();
-      say(webApp ? 'web: stopped' : 'the Telegram webhook server: stopped');
+      say(webApp ? 'web: stopped' : listenPlan?.webhook ? 'the Telegram webhook server: stopped' : '/healthz and /metrics: stopped');
     } catch (e) {
       code = 1;
       say(`web: stopping failed, ${messageOf(e)}`);

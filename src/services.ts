@@ -11,6 +11,7 @@ import type { ClaimStore, ModerationGate, RateLimiter, Services, SharedKv } from
 import type { HistoryStore } from './history/types.ts';
 import { openHistory } from './history/open.ts';
 import { openEngine, type OpenEngineOptions } from './inference/engine.ts';
+import { createMetrics, type Metrics } from './util/metrics.ts';
 import { olderConverterNotice } from './inference/modelStore.ts';
 import { createProgressReporter } from './inference/download/progress.ts';
 import type { EmotionEngine } from './inference/types.ts';
@@ -18,6 +19,8 @@ import { InMemoryModerationGate } from './mood/moderation.ts';
 import { registerSecret, type Logger } from './util/log.ts';
 
 export interface AppServices extends Services {
+  /** The process's Prometheus registry and hooks (/metrics). */
+  metrics: Metrics;
   /** Where history lives, in words without passwords (for the startup line). */
   historyBackend: string;
   /** Engine first (answers everything accepted), then history (flush, release). */
@@ -40,12 +43,14 @@ export function requestTimeoutFromEnv(env: Env): number {
  * Queue mode (VOICEMOOD_QUEUE_URL set): no model here, analyses go to `voicemood worker`
  * processes through Redis (src/queue). Otherwise the in-process engine.
  */
-export async function openQueueOrEngine(env: Env, logger: Logger, onProgress: OpenEngineOptions['onProgress'], model?: string): Promise<EmotionEngine> {
+export async function openQueueOrEngine(env: Env, logger: Logger, onProgress: OpenEngineOptions['onProgress'], model?: string, metrics?: Metrics): Promise<EmotionEngine> {
   const { queueUrlFromEnv, queueSettingsFromEnv } = await import('./queue/config.ts');
   const url = queueUrlFromEnv(env);
-  if (!url) return openEngine({ env, onProgress, ...(model ? { model } : {}) });
+  if (!url) return openEngine({ env, onProgress, ...(model ? { model } : {}), ...(metrics ? { engine: { onBatch: (b) => metrics.inferenceBatch(b) } } : {}) });
   const { QueueEngine } = await import('./queue/queueEngine.ts');
-  return QueueEngine.open({ settings: queueSettingsFromEnv(env, url), logger });
+  const engine = await QueueEngine.open({ settings: queueSettingsFromEnv(env, url), logger, ...(metrics ? { onJob: (r) => metrics.queueJob(r) } : {}) });
+  metrics?.watchQueue(() => engine.stats());
+  return engine;
 }
 
 /**
@@ -93,12 +98,12 @@ async function openSharedState(env: Env, logger: Logger, clock: () => number): P
   };
 }
 
-export async function createServices(env: Env, logger: Logger): Promise<AppServices> {
+export async function createServices(env: Env, logger: Logger, metrics: Metrics = createMetrics()): Promise<AppServices> {
   const clock = Date.now;
   const progress = createProgressReporter();
   let engine: EmotionEngine;
   try {
-    engine = await openQueueOrEngine(env, logger, progress.handle);
+    engine = await openQueueOrEngine(env, logger, progress.handle, undefined, metrics);
   } finally {
     progress.stop();
   }
@@ -126,6 +131,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
     moderation: shared?.moderation ?? new InMemoryModerationGate({ clock }),
     logger,
     clock,
+    metrics,
     requestTimeoutMs: requestTimeoutFromEnv(env),
     historyBackend: history.backend,
     async close() {
@@ -134,6 +140,7 @@ export async function createServices(env: Env, logger: Logger): Promise<AppServi
       } finally {
         await history.close();
         await shared?.close();
+        metrics.close();
       }
     },
   };

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { VoicemoodError } from '../errors.ts';
 import { createProgressReporter } from '../inference/download/progress.ts';
 import { openQueueOrEngine } from '../services.ts';
+import { createMetrics } from '../util/metrics.ts';
 import type { EmotionEngine } from '../inference/types.ts';
 import { createLogger } from '../util/log.ts';
 import { startWebServer, webPortFromEnv } from '../web/server.ts';
@@ -25,18 +26,19 @@ function parsePort(value: string): number {
 export async function runWeb(opts: WebCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const port = opts.port === undefined ? webPortFromEnv(env) : parsePort(opts.port);
   const logger = createLogger();
+  const metrics = createMetrics();
   const progress = createProgressReporter();
   let engine: EmotionEngine;
   try {
     // Queue mode (VOICEMOOD_QUEUE_URL): no model here, the analyses go to `voicemood worker`s.
     if (opts.model && env.VOICEMOOD_QUEUE_URL?.trim()) process.stderr.write('voicemood: --model is ignored in queue mode: the workers\' VOICEMOOD_MODEL decides.\n');
-    engine = await openQueueOrEngine(env, logger, progress.handle, opts.model);
+    engine = await openQueueOrEngine(env, logger, progress.handle, opts.model, metrics);
   } finally {
     progress.stop();
   }
   let server;
   try {
-    server = await startWebServer({ engine, logger, env, host: opts.host, port });
+    server = await startWebServer({ engine, logger, env, host: opts.host, port, metrics });
   } catch (e) {
     await engine.close();
     throw e;

@@ -126,6 +126,14 @@ export interface Services {
   claims?: ClaimStore;
   /** Present when several instances share state (Redis): see SharedKv. */
   sharedKv?: SharedKv;
+  /** Counts analyses for /metrics (src/util/metrics.ts); absent in tests that do not look. */
+  metrics?: AnalysisMetrics;
+}
+
+/** The metrics hook of the use cases: one call per analysis asked for. */
+export interface AnalysisMetrics {
+  /** `platform`: telegram, discord, web or voice_channel; `outcome`: 'ok' or the VoicemoodError code. */
+  analysis(platform: string, outcome: string, seconds?: number): void;
 }
 
 /** A plain message. `text` is plain (not HTML, not Markdown); adapters escape it. */

@@ -3,6 +3,7 @@
  * analysis — all under one request deadline — history, the card, the one-time privacy notice, and
  * the Telegram-style moderation rule.
  */
+import { performance } from 'node:perf_hooks';
 import { analyzeVoice } from '../mood/analyzeVoice.ts';
 import { buildCard, renderCardBars, renderCardTitle } from '../mood/card.ts';
 import { t } from '../mood/i18n.ts';
@@ -34,12 +35,15 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     if (ctx.chat.kind === 'group' && input.trigger === 'auto' && chat.replyMode === 'on_demand') return [];
 
     const limit = await s.limiter.take(limiterKeys(ctx));
+    const count = (outcome: string): void => s.metrics?.analysis(ctx.platform, outcome);
     if (!limit.ok) {
+      count('rate_limited');
       const isChat = limit.key.startsWith('chat:');
       return [{ kind: 'error', code: 'rate_limited', retryAfterS: limit.retryAfterS, text: isChat ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS) }];
     }
 
     // One deadline for download + decode + inference: nothing may leave the handler hanging.
+    const started = performance.now();
     const deadline = requestDeadline(s.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, input.signal);
     let analysis;
     try {
@@ -48,6 +52,7 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
         bytes = await deadline.race(fetchBytes(input, deadline.signal));
       } catch (e) {
         s.logger.info({ code: isVoicemoodError(e) ? e.code : 'internal', platform: ctx.platform }, 'voice download failed');
+        count(isVoicemoodError(e) ? e.code : 'internal');
         return [errorReply(e, lang)];
       }
       analysis = await deadline.race(
@@ -62,11 +67,13 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
       );
     } catch (e) {
       if (!isUserCaused(e)) s.logger.error({ err: e, platform: ctx.platform }, 'voice analysis failed');
+      count(isVoicemoodError(e) ? e.code : 'internal');
       return [errorReply(e, lang)];
     } finally {
       deadline.clear();
     }
 
+    s.metrics?.analysis(ctx.platform, 'ok', (performance.now() - started) / 1000);
     // Forgotten or opted out meanwhile: the result is dropped, nothing is stored or shown. The
     // epoch is compared right before append() queues for the store's lock, which a forgetUser
     // started later waits for (so it deletes this entry too).

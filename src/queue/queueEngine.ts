@@ -176,6 +176,11 @@ export class QueueEngine implements EmotionEngine {
     return { inFlight: this.#waiting.size, queued: 0, capacity: this.#settings.maxDepth };
   }
 
+  /** Whether the queue's Redis is reachable now (for /healthz). */
+  connected(): boolean {
+    return this.#redis.status === 'ready';
+  }
+
   stats(): QueueEngineStats {
     return { ...this.#stats, waiting: this.#waiting.size };
   }

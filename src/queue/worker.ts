@@ -33,6 +33,8 @@ export interface WorkerStats {
 export interface RunningWorker {
   engine: EmotionEngine;
   stats(): WorkerStats;
+  /** Whether the queue's Redis is reachable now (for /healthz). */
+  connected(): boolean;
   /** Takes no new job, finishes the running ones, releases the engine and Redis. */
   stop(): Promise<void>;
 }
@@ -114,6 +116,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   return {
     engine,
     stats: () => ({ ...stats }),
+    connected: () => redis.status === 'ready',
     stop() {
       stopping ??= (async () => {
         await worker.close(); // waits for the running jobs

@@ -28,7 +28,7 @@ import type { Logger } from '../util/log.ts';
 import { VERSION } from '../version.ts';
 import { apiKeysFromEnv, type ApiKeys } from './auth.ts';
 import { fromFrameworkError, statusFor, type ErrorBody } from './httpErrors.ts';
-import { createWebMetrics, type WebMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from '../util/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerPage } from './page.ts';
 
@@ -48,11 +48,15 @@ export interface WebAppOptions {
    * server that hosts the Telegram webhook with the web app off (`VOICEMOOD_WEB=off`).
    */
   api?: boolean;
+  /** The process's metrics (one registry per process); default: a registry of this app's own. */
+  metrics?: Metrics;
+  /** What /healthz reports besides the model (bots running, queue connected). */
+  health?: () => Record<string, unknown>;
 }
 
 export interface WebApp {
   app: FastifyInstance;
-  metrics: WebMetrics;
+  metrics: Metrics;
   apiKeys: ApiKeys;
 }
 
@@ -124,7 +128,8 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   const limits = options.limits ?? audioLimitsFromEnv(env);
   const keys = options.apiKeys ?? apiKeysFromEnv(env);
   const limiter = options.limiter ?? apiLimiterFromEnv(env);
-  const metrics = createWebMetrics();
+  const metrics = options.metrics ?? createMetrics();
+  const ownMetrics = !options.metrics;
   const { engine, logger } = options;
   const app = Fastify({ logger: false, trustProxy: trustProxyFromEnv(env), bodyLimit: limits.maxBytes });
 
@@ -143,7 +148,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   app.setErrorHandler((err, request, reply) => {
     const e = fromFrameworkError(err, limits.maxBytes);
     const status = statusFor(e.code);
-    if (request.routeOptions.url === '/api/v1/analyze') metrics.analysis(e.code);
+    if (request.routeOptions.url === '/api/v1/analyze') metrics.analysis('web', e.code);
     // Operator-side failures (a model that cannot load, a bug) are logged in full and answered with
     // the generic sentence of their code: their own text may name server paths.
     const userFacing = isUserCaused(e) || e.details.userFacing === true;
@@ -170,8 +175,11 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   if (options.api !== false) registerApi(app, { engine, logger, keys, limiter, limits, metrics, sendError });
 
   app.get('/healthz', async (_request, reply) => {
-    if (!engine) return reply.code(503).send({ ok: false, version: VERSION, error: 'No emotion model is loaded.' });
-    return { ok: true, version: VERSION, model: engine.model.id, load: engine.load() };
+    const extra = options.health?.() ?? {};
+    // Without the API (a process that serves /healthz and /metrics only), no model is fine.
+    if (!engine && options.api === false) return { ok: true, version: VERSION, model: null, ...extra };
+    if (!engine) return reply.code(503).send({ ok: false, version: VERSION, error: 'No emotion model is loaded.', ...extra });
+    return { ok: true, version: VERSION, model: engine.model.id, load: engine.load(), ...extra };
   });
 
   app.get('/metrics', async (_request, reply) => {
@@ -180,7 +188,9 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   });
 
   if (options.api !== false && options.page !== false) registerPage(app, { maxBytes: limits.maxBytes, authRequired: keys.required });
-  app.addHook('onClose', async () => metrics.close());
+  app.addHook('onClose', async () => {
+    if (ownMetrics) metrics.close();
+  });
   return { app, metrics, apiKeys: keys };
 }
 
@@ -190,7 +200,7 @@ interface ApiParts {
   keys: ApiKeys;
   limiter: RateLimiter;
   limits: AudioLimits;
-  metrics: WebMetrics;
+  metrics: Metrics;
   sendError: (reply: FastifyReply, status: number, body: ErrorBody, retryAfterS?: number) => FastifyReply;
 }
 
@@ -212,7 +222,7 @@ function registerApi(app: FastifyInstance, { engine, logger, keys, limiter, limi
         if (keys.required) {
           const id = keys.identify(request.headers.authorization);
           if (id === undefined) {
-            metrics.analysis('unauthorized');
+            metrics.analysis('web', 'unauthorized');
             void reply.header('www-authenticate', 'Bearer');
             return sendError(reply, 401, { error: 'This API needs a key: send the header "Authorization: Bearer <key>".', code: 'unauthorized' });
           }
@@ -244,7 +254,7 @@ function registerApi(app: FastifyInstance, { engine, logger, keys, limiter, limi
         if (abort.signal.aborted) throw new VoicemoodError('bad_input', 'The caller went away before the analysis finished.', { cause: e });
         throw e;
       }
-      metrics.analysis('ok', (performance.now() - started) / 1000);
+      metrics.analysis('web', 'ok', (performance.now() - started) / 1000);
       return {
         ...resultJson(analysis, query.granularity, new Date()),
         label: EMOTION_LABELS[query.lang][analysis.emotion],

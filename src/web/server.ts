@@ -7,6 +7,7 @@ import { numberFromEnv, type Env } from '../config.ts';
 import { VoicemoodError } from '../errors.ts';
 import type { EmotionEngine } from '../inference/types.ts';
 import type { Logger } from '../util/log.ts';
+import type { Metrics } from '../util/metrics.ts';
 import { buildWebApp } from './app.ts';
 
 export interface WebServerOptions {
@@ -18,6 +19,9 @@ export interface WebServerOptions {
   page?: boolean;
   /** The REST API and the page (default true); false: /healthz and /metrics only (see buildWebApp). */
   api?: boolean;
+  /** The process's metrics and extra /healthz fields (see buildWebApp). */
+  metrics?: Metrics;
+  health?: () => Record<string, unknown>;
   /** Where start-up lines go (default: stderr, prefixed "voicemood: "). */
   say?: (line: string) => void;
 }
@@ -53,7 +57,7 @@ export function prepareWebServer(options: WebServerOptions): PreparedWebServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? webPortFromEnv(env);
   const say = options.say ?? ((line: string) => process.stderr.write(`voicemood: ${line}\n`));
-  const { app, apiKeys } = buildWebApp({ engine: options.engine, logger: options.logger, env, page: options.page, api: options.api });
+  const { app, apiKeys } = buildWebApp({ engine: options.engine, logger: options.logger, env, page: options.page, api: options.api, ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.health ? { health: options.health } : {}) });
   let listening: Promise<WebServer> | undefined;
   const listen = async (): Promise<WebServer> => {
     try {

@@ -32,6 +32,9 @@ let fake: FakeDiscord;
 let engine: FakeEngine;
 let history: HistoryStore;
 let services: Services;
+/** What the use case counted for /metrics, as platform:outcome. */
+const counted: string[] = [];
+const countOf = (what: string): number => counted.filter((c) => c === what).length;
 let dataDir: string;
 let started: StartedDiscordBot;
 let voice: Uint8Array;
@@ -52,6 +55,7 @@ before(async () => {
     moderation: new InMemoryModerationGate(),
     logger: createLogger({ level: 'silent' }),
     clock: Date.now,
+    metrics: { analysis: (platform, outcome) => void counted.push(`${platform}:${outcome}`) },
   };
   started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } });
   voice = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
@@ -75,6 +79,7 @@ const replyTo = (id: string) => (c: RecordedCall) => c.method === 'POST' && c.pa
 const textOf = (c: RecordedCall): string => c.body?.content ?? JSON.stringify(c.body?.embeds ?? []);
 
 test('past the engine’s capacity: "busy, try again in N s", and the rest are answered once it frees up', async () => {
+  counted.length = 0;
   const held: (() => void)[] = [];
   const real = engine.analyze.bind(engine);
   engine.analyze = (samples, opts) => new Promise<EmotionResult>((resolve, reject) => held.push(() => real(samples, opts).then(resolve, reject)));
@@ -85,6 +90,8 @@ test('past the engine’s capacity: "busy, try again in N s", and the rest are a
   for (const release of held.splice(0)) release();
   for (const n of notes.slice(0, 4)) assert.ok((await fake.waitForCall(replyTo(n.id))).body.embeds?.length > 0, 'a card');
   engine.analyze = real;
+  assert.equal(countOf('discord:busy'), 1, counted.join());
+  assert.equal(countOf('discord:ok'), 4);
 });
 
 test('a hung engine ends in a polite "took too long" at the request deadline', async () => {
@@ -92,9 +99,11 @@ test('a hung engine ends in a polite "took too long" at the request deadline', a
   engine.analyze = () => new Promise<EmotionResult>(() => undefined);
   services.requestTimeoutMs = 300;
   try {
+    counted.length = 0;
     const n = post(USERS[5]!);
     const reply = await fake.waitForCall(replyTo(n.id));
     assert.match(textOf(reply), /took longer than 1 s to process, so I stopped/);
+    assert.deepEqual(counted, ['discord:timeout']);
   } finally {
     engine.analyze = real;
     delete services.requestTimeoutMs;
@@ -102,12 +111,15 @@ test('a hung engine ends in a polite "took too long" at the request deadline', a
 });
 
 test('the per-user rate limit refuses before downloading', async () => {
+  counted.length = 0;
   const user = USERS[6]!;
   const notes = [post(user), post(user), post(user)];
   const replies = await Promise.all(notes.map((n) => fake.waitForCall(replyTo(n.id))));
   const refused = replies.filter((c) => /You are sending a lot right now/.test(textOf(c)));
   assert.equal(refused.length, 1);
   assert.equal(replies.length - refused.length, 2);
+  assert.equal(countOf('discord:rate_limited'), 1, counted.join());
+  assert.equal(countOf('discord:ok'), 2);
   // The refused note's attachment was never fetched.
   const refusedNote = notes[replies.indexOf(refused[0]!)]!;
   assert.equal(fake.attachmentGets.filter((p) => p === refusedNote.path).length, 0);

@@ -30,7 +30,9 @@ test('VoiceSession: a hung engine ends each utterance at the deadline; idle() an
   const receiver = new FakeVoiceReceiver();
   const engine = hungEngine();
   const results: string[] = [];
+  const counted: string[][] = [];
   const session = new VoiceSession({
+    metrics: { analysis: (platform, outcome) => void counted.push([platform, outcome]) },
     guildId: 'g',
     channelId: 'v',
     engine,
@@ -56,5 +58,6 @@ test('VoiceSession: a hung engine ends each utterance at the deadline; idle() an
   assert.equal(engine.aborted, 1, 'the engine was told to drop it');
   assert.equal(session.stats.failed, 1);
   assert.deepEqual(results, []);
+  assert.deepEqual(counted, [['voice_channel', 'timeout']], 'counted for /metrics as a voice-channel timeout');
   await session.stop();
 });

@@ -18,10 +18,12 @@ test('two speakers interleaved with silences: utterances, boundaries and per-spe
   const decoders: string[] = [];
   const consentAsked: string[] = [];
   const results: { userId: string; at: number; durationS: number }[] = [];
+  const counted: string[] = [];
   const session = new VoiceSession({
     guildId: 'g1',
     channelId: 'v1',
     engine,
+    metrics: { analysis: (platform, outcome) => void counted.push(`${platform}:${outcome}`) },
     mayAnalyse: async (userId) => {
       consentAsked.push(userId);
       return userId !== C;
@@ -82,6 +84,7 @@ test('two speakers interleaved with silences: utterances, boundaries and per-spe
     assert.equal(logA.name, 'Alice');
     assert.equal(session.stats.decodeFailures, 0);
     assert.equal(session.stats.analysed, 4);
+    assert.deepEqual(counted, Array(4).fill('voice_channel:ok'), 'each utterance counted for /metrics');
 
     // C: asked, refused, never subscribed, never decoded, no state.
     assert.ok(consentAsked.includes(C));

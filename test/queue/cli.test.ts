@@ -14,7 +14,7 @@ test('voicemood worker --help starts with its usage line and names the variables
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^Usage: voicemood worker/);
   assert.match(r.stdout, /VOICEMOOD_QUEUE_URL/);
-  assert.match(run(['--help']).stdout, /worker\s+Run an inference worker/);
+  assert.match(run(['--help']).stdout, /worker( \[options\])?\s+Run an inference worker/);
 });
 
 test('voicemood worker without a queue URL, or with a URL that is not Redis, says so and exits 2', () => {
@@ -25,4 +25,10 @@ test('voicemood worker without a queue URL, or with a URL that is not Redis, say
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /VOICEMOOD_QUEUE_URL must start with redis:\/\//);
   assert.ok(!wrong.stderr.includes('hunter2secret'), 'the password leaked');
+});
+
+test('voicemood worker --port that is not a port: a sentence, exit 2', () => {
+  const r = run(['worker', '--port', 'abc'], { VOICEMOOD_QUEUE_URL: 'redis://127.0.0.1:1' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--port or PORT\) must be a whole number/);
 });

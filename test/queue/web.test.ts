@@ -86,3 +86,50 @@ test('voicemood web with VOICEMOOD_QUEUE_URL: no model in the web process, the w
   worker.proc.kill('SIGTERM');
   assert.equal(await worker.exited, 0);
 });
+
+/** The value of one series in Prometheus text, or undefined when it is absent. */
+function series(text: string, name: string): number | undefined {
+  for (const line of text.split('\n')) {
+    const at = line.lastIndexOf(' ');
+    if (!line.startsWith('#') && line.slice(0, at) === name) return Number(line.slice(at + 1));
+  }
+  return undefined;
+}
+
+test('/metrics of a worker (PORT) and of a queue-mode web process after one job: inference time, queue wait, web analyses', { skip: skipWithoutRedis, timeout: 120_000 }, async (t) => {
+  const workerPort = await freePort();
+  const worker = spawnCli(['worker'], { VOICEMOOD_QUEUE_URL: redis!.url, VOICEMOOD_MODEL: modelPath, VOICEMOOD_ENGINE_THREADS: '1', PORT: String(workerPort) });
+  t.after(() => worker.proc.kill('SIGKILL'));
+  await worker.waitFor(/serving \/healthz and \/metrics on http:\/\/127\.0\.0\.1:\d+/);
+  const workerBase = `http://127.0.0.1:${workerPort}`;
+  const before = await (await fetch(`${workerBase}/metrics`)).text();
+  assert.equal(series(before, 'voicemood_inference_seconds_count'), 0);
+  const health = (await (await fetch(`${workerBase}/healthz`)).json()) as { ok: boolean; role: string; model: string; queue: { connected: boolean } };
+  assert.equal(health.ok, true);
+  assert.equal(health.role, 'worker');
+  assert.equal(health.queue.connected, true);
+  assert.equal((await fetch(`${workerBase}/api/v1/openapi.json`)).status, 404, 'a worker serves no API');
+
+  const port = await freePort();
+  const web = spawnCli(['web', '--port', String(port)], { VOICEMOOD_QUEUE_URL: redis!.url });
+  t.after(() => web.proc.kill('SIGKILL'));
+  await web.waitFor(/web: serving http:\/\/127\.0\.0\.1:\d+/);
+  const r = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: VOICE });
+  assert.equal(r.status, 200, await r.clone().text());
+
+  const text = await (await fetch(`${workerBase}/metrics`)).text();
+  assert.equal(series(text, 'voicemood_inference_seconds_count'), 1, text);
+  assert.equal(series(text, 'voicemood_inference_clips_total'), 1);
+  assert.equal(series(text, 'voicemood_queue_wait_seconds_count'), 1);
+  assert.equal(series(text, 'voicemood_queue_jobs_total{outcome="completed"}'), 1);
+  assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+  const webText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.equal(series(webText, 'voicemood_analyses_total{platform="web",outcome="ok"}'), 1, webText);
+  assert.equal(series(webText, 'voicemood_queue_job_seconds_count{outcome="completed"}'), 1);
+  assert.equal(series(webText, 'voicemood_inference_seconds_count'), 0, 'no model runs in the web process');
+
+  web.proc.kill('SIGTERM');
+  assert.equal(await web.exited, 0);
+  worker.proc.kill('SIGTERM');
+  assert.equal(await worker.exited, 0);
+});

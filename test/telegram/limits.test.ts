@@ -56,6 +56,14 @@ test('a stuck download ends in a polite "took too long" reply; meanwhile a full 
   const busy = await tg.waitForCall(replyTo(second.message_id), 60_000, 'the reply to the second note');
   assert.match(plain(String(busy.params.text)), /I am busy with other voice right now\. Please try again in 10 s\./);
   assert.equal(tg.callsOf('getFile').filter((c) => c.params.file_id === 'hello').length, 0, 'the refused note was not fetched');
+  // Counted for /metrics, on the web app's server (a port of its own in these tests).
+  const started = /web: started \((http:\/\/127\.0\.0\.1:\d+)\)/;
+  for (const until = Date.now() + 30_000; !started.test(bot.output()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+  const web = started.exec(bot.output());
+  assert.ok(web, bot.output());
+  const metrics = await (await fetch(`${web[1]}/metrics`)).text();
+  assert.match(metrics, /^voicemood_busy_answers_total\{platform="telegram"\} 1$/m);
+  assert.match(metrics, /^voicemood_analyses_total\{platform="telegram",outcome="busy"\} 1$/m);
   const reply = await tg.waitForCall(replyTo(note.message_id), 60_000, 'the reply to the stuck note');
   assert.match(plain(String(reply.params.text)), /took longer than 3 s to process, so I stopped\. Please try again in a moment\./);
   assert.deepEqual(tg.downloads, ['voice/stuck.oga'], 'the download had started');

@@ -282,9 +282,9 @@ test('openapi.json is OpenAPI 3.1 and describes the analyze path; /healthz and /
   const metrics = await fetch(`${server.url}/metrics`);
   assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
   const text = await metrics.text();
-  assert.match(text, /voicemood_analyses_total\{outcome="ok"\} [1-9]/);
-  assert.match(text, /voicemood_analyses_total\{outcome="undecodable"\} [1-9]/);
-  assert.match(text, /voicemood_analysis_seconds_count [1-9]/);
+  assert.match(text, /voicemood_analyses_total\{platform="web",outcome="ok"\} [1-9]/);
+  assert.match(text, /voicemood_analyses_total\{platform="web",outcome="undecodable"\} [1-9]/);
+  assert.match(text, /voicemood_analysis_seconds_count\{platform="web"\} [1-9]/);
   assert.match(text, /voicemood_event_loop_lag_seconds\{stat="p99"\}/);
 
   const missing = await fetch(`${server.url}/api/v2/nothing`);

@@ -142,6 +142,7 @@ export class DiscordBot {
     // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
     // that a flood across many channels cannot pile up downloads and decoded audio in memory.
     if (this.#analysing >= (this.#o.maxAnalyses ?? this.#s.engine.load().capacity)) {
+      this.#s.metrics?.analysis('discord', 'busy');
       return { replies: [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, this.#s))], owner };
     }
     this.#analysing++;

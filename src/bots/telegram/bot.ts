@@ -95,6 +95,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
     // that a flood cannot pile up downloads and decoded audio in memory.
     if (analysing >= maxAnalyses) {
+      services.metrics?.analysis('telegram', 'busy');
       inFlight.run(() => fail(target, cctx, new VoicemoodError('busy', 'Too many voice notes are waiting.', { retryAfterS: BUSY_RETRY_S })));
       return;
     }

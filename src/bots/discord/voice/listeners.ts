@@ -110,6 +110,7 @@ export class VoiceListeners {
       engine: s.engine,
       clock: s.clock,
       logger: s.logger,
+      ...(s.metrics ? { metrics: s.metrics } : {}),
       ...(s.requestTimeoutMs !== undefined ? { analysisTimeoutMs: s.requestTimeoutMs } : {}),
       ...this.#o.session,
       mayAnalyse: (userId) => mayAnalyseVoice(s.settings, guild.id, userId),

@@ -16,7 +16,8 @@ import type { EventEmitter } from 'node:events';
 import type { Utterance, VadOptions } from '../../../audio/vad.ts';
 import { isVoicemoodError } from '../../../errors.ts';
 import type { EmotionEngine } from '../../../inference/types.ts';
-import type { Clock } from '../../../commands/types.ts';
+import type { AnalysisMetrics, Clock } from '../../../commands/types.ts';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../../util/log.ts';
 import { ChannelMood, type ChannelMoodLimits, type UtteranceRecord } from './channelMood.ts';
 import { PacketResampler } from './downmix.ts';
@@ -40,6 +41,8 @@ export interface VoiceSessionOptions {
   displayName(userId: string): string;
   clock: Clock;
   logger: Logger;
+  /** Counts each utterance's analysis as platform voice_channel (ok, busy, or the error code). */
+  metrics?: AnalysisMetrics;
   limits?: Partial<ChannelMoodLimits>;
   vad?: Partial<VadOptions>;
   /** Silence after which a speaker's receive stream ends (it is resubscribed on the next start). */
@@ -239,6 +242,7 @@ export class VoiceSession {
     this.stats.utterances++;
     if (this.#pending.size >= (this.#o.maxPendingAnalyses ?? 16)) {
       this.stats.dropped++;
+      this.#o.metrics?.analysis('voice_channel', 'busy');
       return;
     }
     const at = streamStartMs + Math.round(u.startS * 1000);
@@ -248,14 +252,18 @@ export class VoiceSession {
 
   async #analyse(userId: string, samples: Float32Array, durationS: number, at: number): Promise<void> {
     const epoch = this.#o.forgetEpoch?.(userId);
+    let counted = false;
     try {
       const deadline = requestDeadline(this.#o.analysisTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
       let r;
+      const started = performance.now();
       try {
         r = await deadline.race(this.#o.engine.analyze(samples, { signal: deadline.signal }));
       } finally {
         deadline.clear();
       }
+      counted = true;
+      this.#o.metrics?.analysis('voice_channel', 'ok', (performance.now() - started) / 1000);
       // The member may have opted out while the engine worked: ask again before keeping anything.
       if (this.#stopped || !(await this.#o.mayAnalyse(userId))) return;
       // Checked right before anything is kept: onResult's append queues for the store's lock at
@@ -270,6 +278,7 @@ export class VoiceSession {
       this.stats.analysed++;
       await this.#o.onResult?.({ userId, name }, record);
     } catch (e) {
+      if (!counted) this.#o.metrics?.analysis('voice_channel', isVoicemoodError(e) ? e.code : 'internal');
       if (isVoicemoodError(e, 'busy')) this.stats.dropped++;
       else {
         this.stats.failed++;
