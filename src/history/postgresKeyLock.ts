@@ -106,7 +106,7 @@ export class PostgresKeyLock implements KeyLock {
  */
 export async function openPostgresKeyLock(url: string, options: PostgresKeyLockOptions & { maxConnections?: number } = {}): Promise<PostgresKeyLock> {
   const waitMs = options.waitMs ?? 10_000;
-  const name = 'pg';
+  const name = 'pg'; // declared in package.json; loaded by name because the project has no @types/pg
   const pg = (await import(name)) as { default: { Pool: new (config: Record<string, unknown>) => PgPoolLike } };
   const pool = new pg.default.Pool({
     connectionString: url,

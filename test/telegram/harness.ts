@@ -57,9 +57,9 @@ export interface BotProcess {
 export function spawnBot(env: Record<string, string | undefined>, options: { waitFor?: RegExp; timeoutMs?: number } = {}): Promise<BotProcess> {
   const proc = spawn(process.execPath, [join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
-    // Bots also serve the web app (on PORT, else 8080): a test that names no port gets a free one, so
-    // that parallel test processes never compete for 8080.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', VOICEMOOD_ENGINE_OPT_CACHE: '0', ...(env.PORT === undefined && env.VOICEMOOD_WEB_PORT === undefined ? { VOICEMOOD_WEB_PORT: '0' } : {}), ...env },
+    // Bots also serve the web app, /healthz and /metrics (on PORT, else 8080): a test that names no port
+    // gets free ones, so that parallel test processes never compete for 8080.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', VOICEMOOD_ENGINE_OPT_CACHE: '0', ...(env.PORT === undefined && env.VOICEMOOD_WEB_PORT === undefined ? { VOICEMOOD_WEB_PORT: '0', PORT: '0' } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
