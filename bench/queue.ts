@@ -9,8 +9,7 @@
  *               differences: the latency the queue adds per note (target ≤ 20 ms)
  * Needs redis-server on PATH (skipped otherwise). Run alone: node bench/queue.ts [--quick] [--model base|large] [--quant int8|fp32]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cacheDir } from '../src/config.ts';
@@ -18,6 +17,7 @@ import { Engine } from '../src/inference/engine.ts';
 import { QueueEngine } from '../src/queue/queueEngine.ts';
 import { queueSettingsFromEnv } from '../src/queue/config.ts';
 import { createLogger } from '../src/util/log.ts';
+import { hasRedis, startRedis } from '../test/helpers/redis.ts';
 import { ensureBenchModel, type ModelSize, type Quant } from './models.ts';
 import { median, round, testClip } from './stats.ts';
 
@@ -33,29 +33,6 @@ export interface QueueBenchResult {
 }
 
 const ROOT = join(import.meta.dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`redis-server did not listen on ${port}`);
-}
-
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   const proc = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'worker'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -83,7 +60,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 export async function runQueueBench(options: { cache: string; size: ModelSize; quant: Quant; quick: boolean; log: (s: string) => void }): Promise<QueueBenchResult | undefined> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) {
+  if (!hasRedis) {
     options.log('queue bench: skipped (redis-server is not installed)');
     return undefined;
   }
@@ -93,12 +70,10 @@ export async function runQueueBench(options: { cache: string; size: ModelSize; q
   const rounds = options.quick ? 2 : 3;
   const clips = Array.from({ length: count }, (_, i) => testClip(3 + (i % 5), i + 1));
   const short = testClip(1, 99);
-  const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const redis = await startRedis();
   const workers: ChildProcess[] = [];
   try {
-    await waitForPort(port);
-    const url = `redis://127.0.0.1:${port}`;
+    const url = redis.url;
     const env = { VOICEMOOD_QUEUE_URL: url, VOICEMOOD_MODEL: model.path, VOICEMOOD_ENGINE_THREADS: '1' };
     workers.push(...(await Promise.all([startWorker(env), startWorker(env)])));
     options.log(`queue bench: ${options.size} ${options.quant}, ${count} clips of 3–7 s at once, then ${runs} × 1 s one at a time`);
@@ -149,7 +124,7 @@ export async function runQueueBench(options: { cache: string; size: ModelSize; q
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(undefined) : w.once('exit', r)))));
-    redis.kill('SIGKILL');
+    redis.stop();
   }
 }
 

@@ -1,43 +1,25 @@
 /** The same store on Redis (KEYV_URL=redis://…), against a redis-server started for this test. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
-import { freePort } from '../helpers/net.ts';
+import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { openHistory } from '../../src/history/open.ts';
 import type { HistoryStore } from '../../src/history/types.ts';
 import { entry } from './helpers.ts';
 
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
-let redis: ChildProcess | undefined;
+// Fails rather than skips in CI (CI=true), where scripts/setup.sh installs redis-server.
+const skip = skipWithoutRedis;
+let redis: TestRedis | undefined;
 let url = '';
 
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`redis-server did not listen on ${port}`);
-}
-
 before(async () => {
-  if (!hasRedis) return;
-  const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitForPort(port);
-  url = `redis://127.0.0.1:${port}`;
+  if (skip) return;
+  redis = await startRedis();
+  url = redis.url;
 });
 
 after(() => {
-  redis?.kill('SIGKILL');
+  redis?.stop();
 });
-
-const skip = hasRedis ? false : 'redis-server is not installed (apt-get install redis-server)';
 
 async function open(): Promise<HistoryStore & { backend: string }> {
   return openHistory({ url });
