@@ -1,9 +1,10 @@
 /** /me: the user's recent voice notes and the trend of their mood (their own entries only). */
-import { EMOJI, EMOTION_LABELS } from '../mood/emotions.ts';
-import { formatPercent, formatSeconds, t } from '../mood/i18n.ts';
-import { dominantOf, weightedShares } from '../mood/summary.ts';
+import { EMOJI, EMOTION_LABELS } from '../domain/emotions.ts';
+import { formatPercent, formatSeconds, t } from '../render/i18n.ts';
+import { dominantOf, weightedShares } from '../usecases/summarise.ts';
 import { safely, text } from './common.ts';
-import type { CommandContext, FileReply, Reply, Services } from './types.ts';
+import type { CommandContext, FileReply, Reply } from './types.ts';
+import type { Services } from '../usecases/ports.ts';
 
 export const ME_RECENT = 10;
 export const ME_DAYS = 30;

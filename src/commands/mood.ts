@@ -1,8 +1,10 @@
 /** /mood: how this chat has sounded over a window (default the last 24 h), with a chart. */
-import { renderSummaryBody, renderSummaryPng, summarize, formatWindow } from '../mood/summary.ts';
-import { t } from '../mood/i18n.ts';
+import { summarize } from '../usecases/summarise.ts';
+import { renderSummaryBody, renderSummaryPng, formatWindow } from '../render/summary.ts';
+import { t } from '../render/i18n.ts';
 import { safely } from './common.ts';
-import type { CommandContext, Reply, Services, SummaryReply } from './types.ts';
+import type { CommandContext, Reply, SummaryReply } from './types.ts';
+import type { Services } from '../usecases/ports.ts';
 
 export const MOOD_WINDOW_MS = 24 * 3_600_000;
 

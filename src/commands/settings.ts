@@ -1,10 +1,11 @@
 /** /settings and /alerts: per chat (Telegram) or per guild (Discord), admins only. */
-import { t } from '../mood/i18n.ts';
-import { MODERATION_BOUNDS, resolveThresholds } from '../mood/moderation.ts';
-import type { ChatSettings, ModerationThresholds } from '../history/types.ts';
+import { t } from '../render/i18n.ts';
+import { MODERATION_BOUNDS, resolveThresholds } from '../domain/moderation.ts';
+import type { ChatSettings, ModerationThresholds } from '../domain/history.ts';
 import { requireAdmin } from './account.ts';
 import { safely, settingsScope, text } from './common.ts';
-import type { CommandContext, Reply, Services } from './types.ts';
+import type { CommandContext, Reply } from './types.ts';
+import type { Services } from '../usecases/ports.ts';
 
 
 /** /settings names → moderation threshold fields. */

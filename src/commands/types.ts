@@ -4,17 +4,13 @@
  * structured Replies it gets back (text, card, summary with a PNG, error sentence, alert).
  * Commands never talk to a platform API themselves.
  */
-import type { Logger } from '../util/log.ts';
-import type { EmotionEngine } from '../inference/types.ts';
-import type { ErrorCode } from '../errors.ts';
-import type { Lang } from '../mood/emotions.ts';
-import type { HistoryStore, Platform, SettingsStore } from '../history/types.ts';
-import type { MoodCard, MoodSummary, ModerationSignal, Timeline } from '../mood/types.ts';
+import type { Clock, Services } from '../usecases/ports.ts';
+import type { ErrorCode } from '../domain/errors.ts';
+import type { Lang } from '../domain/emotions.ts';
+import type { Platform } from '../domain/history.ts';
+import type { MoodCard, MoodSummary, ModerationSignal, Timeline } from '../domain/mood.ts';
 
-export type { Platform } from '../history/types.ts';
 
-/** Current time in ms since the epoch. Injected everywhere time matters (tests control it). */
-export type Clock = () => number;
 
 export interface CommandUser {
   /** Platform user id, as a string. */
@@ -56,84 +52,6 @@ export interface CommandContext {
    */
   channelInServer?(channelId: string): Promise<boolean>;
   now: Clock;
-}
-
-export type TakeResult = { ok: true } | { ok: false; retryAfterS: number; key: string };
-
-/**
- * Rate limiter keyed by strings (e.g. "user:telegram:42"): in memory (TokenBucketLimiter) or
- * shared on Redis (RedisRateLimiter), hence sync or async.
- */
-export interface RateLimiter {
-  /** Takes one token for every key (all or none); when one is empty, says when to retry. */
-  take(keys: readonly string[]): TakeResult | Promise<TakeResult>;
-}
-
-/**
- * Cooldown, per-chat rate limit and Acknowledge/Snooze state for moderation signals: in memory
- * (InMemoryModerationGate) or shared on Redis (RedisModerationGate), hence sync or async.
- */
-export interface ModerationGate {
-  /**
-   * Whether a signal may be sent now; records it when yes. `limits` are the chat's cooldown and
-   * per-hour cap (defaults: src/mood/moderation.ts).
-   */
-  admit(signal: ModerationSignal, limits?: { cooldownS?: number; maxPerHour?: number }): boolean | Promise<boolean>;
-  /** Marks a signal as handled (stops repeats for its members until the cooldown ends). */
-  acknowledge(signalId: string, byUserId: string): boolean | Promise<boolean>;
-  /** Silences signals of the signal's chat for `seconds`. */
-  snooze(signalId: string, seconds: number): boolean | Promise<boolean>;
-  /** The signal behind an id while it is active (so that buttons can check where they were pressed). */
-  find?(signalId: string): ModerationSignal | undefined | Promise<ModerationSignal | undefined>;
-}
-
-/**
- * Once-only claims shared by every instance on one Redis: the first to claim a key within its TTL
- * gets true (Telegram update de-duplication across webhook instances).
- */
-export interface ClaimStore {
-  claim(key: string, ttlS: number): Promise<boolean>;
-}
-
-/**
- * A small key-value store shared by every instance on one Redis, for state they must all see
- * (e.g. Telegram timeline buttons): JSON values with a TTL, and sets of keys.
- */
-export interface SharedKv {
-  getJson<T>(key: string): Promise<T | undefined>;
-  setJson(key: string, value: unknown, ttlS: number): Promise<void>;
-  delete(keys: readonly string[]): Promise<void>;
-  addMember(setKey: string, member: string, ttlS: number): Promise<void>;
-  members(setKey: string): Promise<string[]>;
-}
-
-/** What every command needs; created once per process (src/services.ts). */
-export interface Services {
-  engine: EmotionEngine;
-  history: HistoryStore;
-  /** The same object as `history` in the default setup. */
-  settings: SettingsStore;
-  limiter: RateLimiter;
-  moderation: ModerationGate;
-  logger: Logger;
-  clock: Clock;
-  /**
-   * Deadline of one voice request, download + decode + inference (VOICEMOOD_REQUEST_TIMEOUT_MS;
-   * default DEFAULT_REQUEST_TIMEOUT_MS in requestDeadline.ts).
-   */
-  requestTimeoutMs?: number;
-  /** Present when several instances share state (Redis): see ClaimStore. */
-  claims?: ClaimStore;
-  /** Present when several instances share state (Redis): see SharedKv. */
-  sharedKv?: SharedKv;
-  /** Counts analyses for /metrics (src/util/metrics.ts); absent in tests that do not look. */
-  metrics?: AnalysisMetrics;
-}
-
-/** The metrics hook of the use cases: one call per analysis asked for. */
-export interface AnalysisMetrics {
-  /** `platform`: telegram, discord, web or voice_channel; `outcome`: 'ok' or the VoicemoodError code. */
-  analysis(platform: string, outcome: string, seconds?: number): void;
 }
 
 /** A plain message. `text` is plain (not HTML, not Markdown); adapters escape it. */

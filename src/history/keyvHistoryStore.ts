@@ -22,8 +22,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Keyv } from 'keyv';
-import { VoicemoodError } from '../errors.ts';
-import { EMOTIONS, isEmotion, LANGS } from '../mood/emotions.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import { EMOTIONS, isEmotion, LANGS } from '../domain/emotions.ts';
 import { KeyedMutex, type KeyLock } from './keyedMutex.ts';
 import {
   DEFAULT_CHAT_SETTINGS,
@@ -31,14 +31,13 @@ import {
   type ChatSettings,
   type ForgetReport,
   type HistoryEntry,
-  type HistoryOptions,
   type HistoryStore,
   type ListOptions,
   type NewHistoryEntry,
   type Platform,
   type UserExport,
   type UserSettings,
-} from './types.ts';
+} from '../domain/history.ts';
 import { optOutMarker } from './privacy.ts';
 
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -64,6 +63,20 @@ const alertScopesKey = (p: Platform, u: string) => `ua/${p}/${enc(u)}`;
 /** The UTC hour an entry is filed under, e.g. "2026-06-01T13". Sorts as text. */
 export function slotOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 13);
+}
+
+export interface HistoryOptions {
+  /** Entries older than this are deleted (default 90 days; VOICEMOOD_RETENTION_DAYS). */
+  retentionDays?: number;
+  /** Clock for retention (ms epoch). */
+  now?: () => number;
+  /** Run prune() this often in the background (ms; 0/undefined = never). openHistory uses 6 h. */
+  pruneEveryMs?: number;
+  /**
+   * The lock every read-modify-write holds (default: in this process only). openHistory passes a
+   * RedisKeyLock for a store on Redis, so that several processes can share it.
+   */
+  lock?: KeyLock;
 }
 
 export class KeyvHistoryStore implements HistoryStore {

@@ -12,15 +12,16 @@
  * that a long run does not block the event loop (bots keep answering while a note is analysed).
  */
 import { availableParallelism } from 'node:os';
-import { cacheDir, numberFromEnv, type Env } from '../config.ts';
-import { VoicemoodError, toVoicemoodError } from '../errors.ts';
-import { EMOTIONS, isEmotion, namedScores, topEmotion } from '../mood/emotions.ts';
+import { cacheDir, numberFromEnv, type Env } from '../util/config.ts';
+import { VoicemoodError, toVoicemoodError } from '../domain/errors.ts';
+import { EMOTIONS, isEmotion, namedScores, topEmotion } from '../domain/emotions.ts';
 import { ensureModel, type EnsureModelOptions } from './download/ensureModel.ts';
 import { minSamplesFor, packBatch, pickBatch, type BatchLimits } from './batcher.ts';
 import { readModelMetadata } from './onnx/metadata.ts';
 import type { BatchOutputs, BatchRunner, OpenedSession } from './session.ts';
 import { openWorkerSession } from './workerSession.ts';
-import { SAMPLE_RATE, type AnalyzeOptions, type EmotionEngine, type EmotionResult, type ModelInfo, type ModelMetadata } from './types.ts';
+import { type AnalyzeOptions, type EmotionEngine, type EmotionResult, type ModelInfo, type ModelMetadata } from './types.ts';
+import { SAMPLE_RATE } from '../domain/audio.ts';
 
 export interface EngineOptions {
   /** Requests in flight plus queued before 'busy' (default 64). */

@@ -1,4 +1,4 @@
-/** The page's own strings (emotion labels come from src/mood/emotions.ts). zh must have the keys of en. */
+/** The page's own strings (emotion labels come from src/domain/emotions.ts). zh must have the keys of en. */
 const en = {
   title: 'voicemood — how does this voice sound?',
   intro: 'Choose or drop an audio file (WAV, MP3, M4A, FLAC, OGG, WebM; 1–30 s works best), or record from the microphone. Nothing is stored.',

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_RATE_RULES, limiterKeys, TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
+import { DEFAULT_RATE_RULES, limiterKeys, TokenBucketLimiter } from '../../src/state/rateLimit.ts';
 
 test('token buckets: documented defaults, refill, all-or-nothing, bounded memory', () => {
   assert.deepEqual(DEFAULT_RATE_RULES, { user: { capacity: 10, perMinute: 10 }, chat: { capacity: 60, perMinute: 60 } });
   let now = 0;
   const limiter = new TokenBucketLimiter({ clock: () => now, rules: { chat: { capacity: 3, perMinute: 3 } } });
-  const keys = limiterKeys({ platform: 'telegram', user: { id: 'a', name: 'A' }, chat: { id: 'c', kind: 'group' } });
+  const keys = limiterKeys({ platform: 'telegram', user: { id: 'a' }, chat: { id: 'c' } });
   assert.deepEqual(keys, ['user:telegram:a', 'chat:telegram:c']);
   for (let i = 0; i < 3; i++) assert.deepEqual(limiter.take(keys), { ok: true });
   assert.deepEqual(limiter.take(keys), { ok: false, key: 'chat:telegram:c', retryAfterS: 20 });

@@ -63,7 +63,7 @@ test('startDiscordBot: global commands without DISCORD_GUILD_ID; a refused token
   const { startDiscordBot } = await import('../../src/bots/discord/index.ts');
   const { createLogger } = await import('../../src/util/log.ts');
   // Registration and login touch no engine or store: only the logger and clock are needed here.
-  const services = { logger: createLogger({ level: 'silent' }), clock: Date.now } as unknown as import('../../src/commands/types.ts').Services;
+  const services = { logger: createLogger({ level: 'silent' }), clock: Date.now } as unknown as import('../../src/usecases/ports.ts').Services;
   const fake = await new FakeDiscord({ token: TOKEN, guilds: [guild()] }).start();
   try {
     const bot = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } });

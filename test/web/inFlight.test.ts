@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { RateLimiter } from '../../src/commands/types.ts';
+import type { RateLimiter } from '../../src/usecases/ports.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { buildWebApp } from '../../src/web/app.ts';
 import { fakeEngine, makeWav, tone } from '../audio/helpers.ts';

@@ -21,10 +21,11 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleForget, handleMe, handleMood, handlePrivacy, handleSettings, handleVoice } from '../../commands/index.ts';
 import { errorReply, resolveLang } from '../../commands/common.ts';
-import type { CommandContext, Reply, Services } from '../../commands/types.ts';
-import { VoicemoodError } from '../../errors.ts';
-import type { Lang } from '../../mood/emotions.ts';
-import { t } from '../../mood/i18n.ts';
+import type { CommandContext, Reply } from '../../commands/types.ts';
+import type { Services } from '../../usecases/ports.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
+import type { Lang } from '../../domain/emotions.ts';
+import { t } from '../../render/i18n.ts';
 import { downloadAttachment, isAudioAttachment, type AttachmentLike } from './attachments.ts';
 import { MOOD_DEFAULT_LISTEN_S, MOOD_DEFAULT_WINDOW_MIN, MOOD_MAX_LISTEN_S } from './commandDefs.ts';
 import { contextFromInteraction, contextFromMessage, isGuildAdmin } from './context.ts';

@@ -1,8 +1,9 @@
 /** Maps a Telegram chat and user to the platform-neutral CommandContext. */
 import type { Api } from 'grammy';
 import type { Chat, User } from 'grammy/types';
-import type { Clock, CommandContext } from '../../commands/types.ts';
-import type { Lang } from '../../mood/emotions.ts';
+import type { CommandContext } from '../../commands/types.ts';
+import type { Clock } from '../../usecases/ports.ts';
+import type { Lang } from '../../domain/emotions.ts';
 
 export function langOf(languageCode: string | undefined): Lang {
   return languageCode?.toLowerCase().startsWith('zh') ? 'zh' : 'en';

@@ -7,7 +7,7 @@
  * instances never collide and nobody can guess another chat's.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClaimStore, SharedKv } from '../../commands/types.ts';
+import type { ClaimStore, SharedKv } from '../../usecases/ports.ts';
 import type { CachedTimeline, TimelineStore } from './timelineCache.ts';
 
 const PREFIX = 'voicemood:tg:tl:';

@@ -1,11 +1,11 @@
 /**
  * config.yaml of an emotion2vec(+) checkpoint → the hyper-parameters the graph needs.
  * Field names follow FunASR's `model_conf` (and `model_conf.modalities.audio`); see
- * /work/shared/docs/emotion2vec.md. YAML 1.1 writers leave numbers such as `1e-05` as strings,
+ * docs/emotion2vec.md. YAML 1.1 writers leave numbers such as `1e-05` as strings,
  * so numbers and booleans are read leniently; a missing field is an error that names it.
  */
 import { parse } from 'yaml';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { parseConvSpec, type ConvLayerSpec } from './convSpec.ts';
 
 export interface Emotion2vecConfig {

@@ -1,5 +1,5 @@
 /**
- * The emotion2vec / emotion2vec+ forward pass (see /work/shared/docs/emotion2vec.md) as an ONNX
+ * The emotion2vec / emotion2vec+ forward pass (see docs/emotion2vec.md) as an ONNX
  * graph, batched exactly: every row gives what the same clip gives alone (up to float rounding).
  *   - normalisation statistics over each row's real samples only;
  *   - frames past a row's frame count are zeroed before each positional conv (the conv's zero

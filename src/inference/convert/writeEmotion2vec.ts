@@ -6,7 +6,7 @@ import { metadataProps } from '../onnx/metadata.ts';
 import type { WriteProgress } from '../onnx/writer.ts';
 import { writeModel } from '../onnx/writer.ts';
 import type { ModelMetadata } from '../types.ts';
-import { SAMPLE_RATE } from '../types.ts';
+import { SAMPLE_RATE } from '../../domain/audio.ts';
 import type { Emotion2vecArch } from './arch.ts';
 import { samplesPerFrame } from './arch.ts';
 import { buildEmotion2vecGraph } from './emotion2vecGraph.ts';

@@ -5,7 +5,7 @@
  * long a speaker talks. One instance per speaker; destroy() releases its WASM memory.
  */
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
-import { SAMPLE_RATE } from '../../../inference/types.ts';
+import { SAMPLE_RATE } from '../../../domain/audio.ts';
 import { OPUS_RATE } from './opus.ts';
 
 const { create, ConverterType } = libsamplerate;

@@ -1,12 +1,14 @@
 /**
  * Moderation during continuous listening: after each analysed utterance, the Discord rules of
- * src/mood/moderation.ts (heated speaker / heated group over a rolling window) run on the
+ * src/usecases/moderate.ts (heated speaker / heated group over a rolling window) run on the
  * session's live state; what the gate admits becomes an alert for the guild's log channel.
  * Never audio: the alert carries names, shares, window, trend and scores.
  */
 import { buildAlertReply } from '../../../commands/alert.ts';
-import type { AlertReply, Services } from '../../../commands/types.ts';
-import { checkHeated, resolveThresholds } from '../../../mood/moderation.ts';
+import type { AlertReply } from '../../../commands/types.ts';
+import type { Services } from '../../../usecases/ports.ts';
+import { checkHeated } from '../../../usecases/moderate.ts';
+import { resolveThresholds } from '../../../domain/moderation.ts';
 import type { ChannelMood } from './channelMood.ts';
 import { moderationItems, type VoiceScope } from './summary.ts';
 

@@ -4,8 +4,7 @@
  * "chat:<platform>:<id>" (see limiterKeys); the part before the first ':' picks the rule.
  * In-memory and bounded: buckets that refilled completely are dropped.
  */
-import type { RateLimiter } from './types.ts';
-import type { CommandContext } from './types.ts';
+import type { Platform } from '../domain/history.ts';
 
 export interface BucketRule {
   /** Tokens a full bucket holds (the burst). */
@@ -19,11 +18,11 @@ export const DEFAULT_RATE_RULES: Readonly<Record<string, BucketRule>> = Object.f
   chat: { capacity: 60, perMinute: 60 },
 });
 
-export function limiterKeys(ctx: Pick<CommandContext, 'platform' | 'user' | 'chat'>): string[] {
+export function limiterKeys(ctx: { platform: Platform; user: { id: string }; chat: { id: string } }): string[] {
   return [`user:${ctx.platform}:${ctx.user.id}`, `chat:${ctx.platform}:${ctx.chat.id}`];
 }
 
-export class TokenBucketLimiter implements RateLimiter {
+export class TokenBucketLimiter {
   private readonly rules: Record<string, BucketRule>;
   private readonly clock: () => number;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();

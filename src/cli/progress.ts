@@ -3,15 +3,7 @@
  * then otherwise (logs, CI, Docker), so that a first start that pulls a model is never silent.
  */
 import { createRequire } from 'node:module';
-
-/** What a pull reports while it works. */
-export type PullEvent =
-  | { type: 'stage'; text: string }
-  /** Bytes of a file so far: downloaded (`download`) or written by the converter (`convert`). */
-  | { type: 'file'; file: string; received: number; total: number | undefined; kind?: 'download' | 'convert' }
-  | { type: 'file-done'; file: string; bytes: number; resumedFrom: number; cached: boolean };
-
-export type PullProgress = (event: PullEvent) => void;
+import type { PullEvent, PullProgress } from '../inference/download/events.ts';
 
 export interface ProgressReporterOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean };

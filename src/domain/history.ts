@@ -5,7 +5,7 @@
  * Telegram user 42 and a Discord user 42 never meet, and every read is scoped to one user or one
  * chat. Audio is NEVER stored: an entry holds only what the card showed (emotion and scores).
  */
-import type { Emotion, EmotionScores, Lang } from '../mood/emotions.ts';
+import type { Emotion, EmotionScores, Lang } from './emotions.ts';
 
 export type Platform = 'telegram' | 'discord';
 export const PLATFORMS: readonly Platform[] = ['telegram', 'discord'];
@@ -67,7 +67,7 @@ export interface UserSettings {
 export type ReplyMode = 'auto' | 'on_demand';
 export type ConsentMode = 'opt_in' | 'opt_out';
 
-/** Moderation thresholds a chat/guild may override (see src/mood/moderation.ts for defaults). */
+/** Moderation thresholds a chat/guild may override (see src/usecases/moderate.ts for defaults). */
 export interface ModerationThresholds {
   /** Telegram rule: this many angry/disgusted notes by one member … */
   repeatCount: number;
@@ -181,18 +181,4 @@ export interface HistoryStore extends SettingsStore {
   flush(): Promise<void>;
   /** flush() then release the backend. */
   close(): Promise<void>;
-}
-
-export interface HistoryOptions {
-  /** Entries older than this are deleted (default 90 days; VOICEMOOD_RETENTION_DAYS). */
-  retentionDays?: number;
-  /** Clock for retention (ms epoch). */
-  now?: () => number;
-  /** Run prune() this often in the background (ms; 0/undefined = never). openHistory uses 6 h. */
-  pruneEveryMs?: number;
-  /**
-   * The lock every read-modify-write holds (default: in this process only). openHistory passes a
-   * RedisKeyLock for a store on Redis, so that several processes can share it.
-   */
-  lock?: import('./keyedMutex.ts').KeyLock;
 }

@@ -4,9 +4,8 @@
  * answering nobody) and `onError` is told. Also SharedKv on Redis (JSON strings, sets).
  */
 import type { Redis } from 'ioredis';
-import type { ClaimStore, SharedKv } from './types.ts';
 
-export class RedisClaims implements ClaimStore {
+export class RedisClaims {
   readonly #redis: Redis;
   readonly #onError: (e: unknown) => void;
 
@@ -25,7 +24,7 @@ export class RedisClaims implements ClaimStore {
   }
 }
 
-export class RedisSharedKv implements SharedKv {
+export class RedisSharedKv {
   readonly #redis: Redis;
 
   constructor(redis: Redis) {

@@ -9,9 +9,9 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { DEFAULT_RATE_RULES, type BucketRule } from './rateLimit.ts';
-import type { RateLimiter, TakeResult } from './types.ts';
+import type { TakeResult } from '../domain/rateLimit.ts';
 
-export class RedisRateLimiter implements RateLimiter {
+export class RedisRateLimiter {
   readonly #limiters = new Map<string, RateLimiterRedis>();
 
   constructor(redis: Redis, options: { rules?: Partial<Record<string, BucketRule>>; prefix?: string } = {}) {

@@ -9,9 +9,8 @@
  * last:<chat>:<user> (ms), sig:<id> (signal JSON).
  */
 import type { Redis } from 'ioredis';
-import type { ModerationGate } from '../commands/types.ts';
-import { DEFAULT_MODERATION, type GateLimits } from './moderation.ts';
-import type { ModerationSignal } from './types.ts';
+import { DEFAULT_MODERATION, type GateLimits } from '../domain/moderation.ts';
+import type { ModerationSignal } from '../domain/mood.ts';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -36,7 +35,7 @@ redis.call('set', KEYS[3], ARGV[5], 'PX', ${DAY_MS})
 return 1
 `;
 
-export class RedisModerationGate implements ModerationGate {
+export class RedisModerationGate {
   readonly #redis: Redis;
   readonly #clock: () => number;
   readonly #defaults: GateLimits;
