@@ -33,16 +33,22 @@ const groupZ = groupChat(-1003, 'Team Z');
 const eve = user(105, 'Eve');
 const wanda = user(140, 'Wanda Admin');
 
+/**
+ * What the moderation tests need of the model: it hears voice-angry.ogg as angry or disgusted, and
+ * voice-hello.ogg as something else. TINY_SEED was chosen once for this (see harness.ts); this check
+ * fails, with that hint, if the graph builder or the random weights ever change what it hears.
+ */
+function assertTinyModelHearsAngerInAngryClip(): void {
+  assert.ok(
+    (angry.emotion === 'angry' || angry.emotion === 'disgusted') && hello.emotion !== 'angry' && hello.emotion !== 'disgusted',
+    `the tiny model with TINY_SEED=${TINY_SEED} now hears voice-angry.ogg as ${angry.emotion} and voice-hello.ogg as ${hello.emotion}: ` +
+      'the model builder changed; pick a new TINY_SEED in test/telegram/harness.ts as described there',
+  );
+}
+
 before(async () => {
-  // The moderation test needs a model that hears voice-angry.ogg as angry or disgusted: the tiny
-  // random model with TINY_SEED does; should the graph builder change, look for another seed.
-  for (const seed of [TINY_SEED, ...Array.from({ length: 40 }, (_, i) => i + 1)]) {
-    ws = await makeWorkspace(seed);
-    angry = await expectedFor(ws.modelPath, fixture('voice-angry.ogg'));
-    if (angry.emotion === 'angry' || angry.emotion === 'disgusted') break;
-    ws.cleanup();
-  }
-  assert.ok(angry.emotion === 'angry' || angry.emotion === 'disgusted', 'no tiny-model seed hears voice-angry.ogg as negative');
+  ws = await makeWorkspace(TINY_SEED);
+  angry = await expectedFor(ws.modelPath, fixture('voice-angry.ogg'));
   hello = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'));
   helloZh = await expectedFor(ws.modelPath, fixture('voice-hello.ogg'), 'zh');
   video = await expectedFor(ws.modelPath, fixture('video-note.mp4'));
@@ -92,6 +98,10 @@ test('startup: getMe, command menus in English and Chinese, no webhook, and it s
   assert.match(bot.output(), /Telegram: started \(@voicemood_test_bot, long polling\)/);
   assert.match(bot.output(), /Discord: not started, DISCORD_TOKEN is not set/);
   assert.equal(tg.unauthorized, 0);
+});
+
+test('the tiny model (TINY_SEED) hears voice-angry.ogg as angry or disgusted and voice-hello.ogg as neither', () => {
+  assertTinyModelHearsAngerInAngryClip();
 });
 
 test('a voice note gets the card the engine gives for that file, a reaction, a Timeline button and the privacy notice', async () => {
@@ -294,6 +304,7 @@ test('/lang zh: replies and the card come in Chinese', async () => {
 });
 
 test('moderation: repeated angry notes by one member → a private alert to the admin who opted in', async () => {
+  assertTinyModelHearsAngerInAngryClip();
   const refused = plain(String((await command(groupZ, eve, '/alerts on')).params.text));
   assert.equal(refused, strings('en').settingsAdminOnly);
   assert.equal(plain(String((await command(groupZ, admin, '/alerts on')).params.text)), strings('en').alertsOn);
