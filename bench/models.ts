@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { TINY_MODEL_SIZES, writeTinyModel } from '../src/inference/tinyModel.ts';
+import { TINY_MODEL_SIZES, writeTinyModel } from '../test/helpers/tinyModel.ts';
 
 export type ModelSize = 'base' | 'large';
 export type Quant = 'fp32' | 'int8';

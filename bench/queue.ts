@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cacheDir } from '../src/config.ts';
+import { cacheDir } from '../src/util/config.ts';
 import { Engine } from '../src/inference/engine.ts';
 import { QueueEngine } from '../src/queue/queueEngine.ts';
 import { queueSettingsFromEnv } from '../src/queue/config.ts';

@@ -15,13 +15,13 @@
  * own services); Telegram stays here. SIGHUP restarts the clusters one at a time.
  */
 import { fileURLToPath } from 'node:url';
-import { readSecret, type Env } from './config.ts';
-import { isVoicemoodError } from './errors.ts';
+import { readSecret, type Env } from './util/config.ts';
+import { isVoicemoodError } from './domain/errors.ts';
 import { createServices, type AppServices } from './services.ts';
 import { createLogger, redact, type Logger } from './util/log.ts';
 import type { Services } from './commands/types.ts';
 import { telegramOptionsFromEnv } from './bots/telegram/config.ts';
-import { numberFromEnv } from './config.ts';
+import { numberFromEnv } from './util/config.ts';
 import type { PreparedWebServer, WebServer } from './web/server.ts';
 import type { SharedWebhookServer } from './bots/telegram/webhook.ts';
 import { createMetrics } from './util/metrics.ts';

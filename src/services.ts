@@ -4,18 +4,18 @@
  * store (KEYV_URL or the SQLite file under VOICEMOOD_DATA_DIR), the rate limiter, the moderation
  * gate, the logger and the clock. `close()` finishes the analyses in flight, then flushes history.
  */
-import { numberFromEnv, readSecret, type Env } from './config.ts';
-import { TokenBucketLimiter } from './commands/rateLimit.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './commands/requestDeadline.ts';
+import { numberFromEnv, readSecret, type Env } from './util/config.ts';
+import { TokenBucketLimiter } from './state/rateLimit.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './usecases/requestDeadline.ts';
 import type { ClaimStore, ModerationGate, RateLimiter, Services, SharedKv } from './commands/types.ts';
-import type { HistoryStore } from './history/types.ts';
+import type { HistoryStore } from './domain/history.ts';
 import { openHistory } from './history/open.ts';
 import { openEngine, type OpenEngineOptions } from './inference/engine.ts';
 import { createMetrics, type Metrics } from './util/metrics.ts';
 import { olderConverterNotice } from './inference/modelStore.ts';
-import { createProgressReporter } from './inference/download/progress.ts';
+import { createProgressReporter } from './cli/progress.ts';
 import type { EmotionEngine } from './inference/types.ts';
-import { InMemoryModerationGate } from './mood/moderation.ts';
+import { InMemoryModerationGate } from './usecases/moderate.ts';
 import { registerSecret, type Logger } from './util/log.ts';
 
 export interface AppServices extends Services {
@@ -70,9 +70,9 @@ async function openSharedState(env: Env, logger: Logger, clock: () => number): P
   if (!url) return undefined;
   const [{ connected, redisConnection }, { RedisRateLimiter }, { RedisClaims, RedisSharedKv }, { RedisModerationGate }] = await Promise.all([
     import('./queue/config.ts'),
-    import('./commands/redisRateLimit.ts'),
-    import('./commands/redisClaims.ts'),
-    import('./mood/redisModeration.ts'),
+    import('./state/redisRateLimit.ts'),
+    import('./state/redisClaims.ts'),
+    import('./state/redisModerationGate.ts'),
   ]);
   registerSecret(url);
   const redis = redisConnection(url, 'state', { failFast: true });

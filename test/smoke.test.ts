@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMOTIONS, namedScores, topEmotion } from '../src/mood/emotions.ts';
+import { EMOTIONS, namedScores, topEmotion } from '../src/domain/emotions.ts';
 
 test('topEmotion picks the highest named score', () => {
   const scores = namedScores([0.1, 0.05, 0.05, 0.5, 0.1, 0.05, 0.05, 0.05, 0.05]);

@@ -2,7 +2,7 @@
  * A decoding deadline plus the caller's AbortSignal, checked by in-process decoders between
  * chunks and used to kill ffmpeg.
  */
-import { VoicemoodError, isVoicemoodError } from '../errors.ts';
+import { VoicemoodError, isVoicemoodError } from '../domain/errors.ts';
 
 export class Deadline {
   readonly timeoutMs: number;

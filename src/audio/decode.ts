@@ -3,7 +3,7 @@
  * The format comes from the bytes (decodeInThread.ts); the decode runs in a worker thread of the
  * shared decode pool (decodePool.ts), so the event loop only waits for the answer.
  */
-import { isVoicemoodError } from '../errors.ts';
+import { isVoicemoodError } from '../domain/errors.ts';
 import { Deadline } from './deadline.ts';
 import { decodePool } from './decodePool.ts';
 import { type DetectedFormat, detectFormat } from './detect.ts';

@@ -5,7 +5,7 @@
  * which sends it to a worker so that the event loop never waits for a decode.
  */
 import { extname } from 'node:path';
-import { VoicemoodError, isVoicemoodError } from '../errors.ts';
+import { VoicemoodError, isVoicemoodError } from '../domain/errors.ts';
 import { Deadline } from './deadline.ts';
 import { decodeWav } from './decodeWav.ts';
 import { detectFormat } from './detect.ts';

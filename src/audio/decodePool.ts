@@ -10,8 +10,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { numberFromEnv, type Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
+import { numberFromEnv, type Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { Deadline } from './deadline.ts';
 import type { AudioLimits, DecodedAudio } from './types.ts';
 

@@ -1,5 +1,5 @@
 /** Decodes a whole WAV file in-process into 16 kHz mono. */
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import type { Deadline } from './deadline.ts';
 import { formatSeconds, tooLong } from './limits.ts';
 import { MonoResampler } from './resample.ts';

@@ -1,6 +1,6 @@
 /** A decode worker of decodePool.ts: decodes one input at a time on its own thread. */
 import { parentPort } from 'node:worker_threads';
-import { isVoicemoodError, toVoicemoodError } from '../errors.ts';
+import { isVoicemoodError, toVoicemoodError } from '../domain/errors.ts';
 import { Deadline } from './deadline.ts';
 import { decodeInThread } from './decodeInThread.ts';
 import type { FromWorker, SerializedError, ToWorker } from './decodePool.ts';

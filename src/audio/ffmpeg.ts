@@ -15,7 +15,7 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, sep } from 'node:path';
-import { VoicemoodError, isVoicemoodError } from '../errors.ts';
+import { VoicemoodError, isVoicemoodError } from '../domain/errors.ts';
 import type { Deadline } from './deadline.ts';
 import { MonoResampler } from './resample.ts';
 import type { AudioLimits, DecodedAudio } from './types.ts';

@@ -2,8 +2,8 @@
  * Audio limits: their defaults and the checks that turn a breach into a VoicemoodError with a
  * sentence the user can act on.
  */
-import { numberFromEnv, type Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
+import { numberFromEnv, type Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import type { AudioLimits } from './types.ts';
 
 export const DEFAULT_LIMITS: Readonly<AudioLimits> = Object.freeze({

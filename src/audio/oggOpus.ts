@@ -4,7 +4,7 @@
  * WebAssembly) turns them into 48 kHz PCM. No process is spawned, and any number of decodes may run
  * at once (prism-media's decoder over opusscript's wrapper corrupted its heap beyond ~18).
  */
-import { VoicemoodError, isVoicemoodError } from '../errors.ts';
+import { VoicemoodError, isVoicemoodError } from '../domain/errors.ts';
 import type { Deadline } from './deadline.ts';
 import { formatSeconds, tooLong } from './limits.ts';
 import { OPUS_RATE, OpusDecoder } from './opus.ts';

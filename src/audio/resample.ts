@@ -7,7 +7,7 @@
  * and libsamplerate (SRC_SINC_MEDIUM_QUALITY) for the odd rest.
  */
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { SAMPLE_RATE } from '../inference/types.ts';
 import { tooLong } from './limits.ts';
 import { PolyphaseResampler, designPolyphase, type PolyphaseDesign } from './polyphase.ts';

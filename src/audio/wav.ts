@@ -4,7 +4,7 @@
  * beyond the bytes actually present: a header claiming hours allocates nothing extra and waits
  * for nothing.
  */
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { MAX_SOURCE_RATE, MIN_SOURCE_RATE } from './resample.ts';
 
 export type WavEncoding = { kind: 'pcm'; bytesPerSample: 1 | 2 | 3 | 4 } | { kind: 'float'; bytesPerSample: 4 | 8 };

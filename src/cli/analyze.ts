@@ -13,13 +13,13 @@ import { collectInputs } from '../audio/files.ts';
 import { audioLimitsFromEnv, checkSize } from '../audio/limits.ts';
 import type { AudioLimits } from '../audio/types.ts';
 import { encodeWavPcm16 } from '../audio/wavWriter.ts';
-import { VoicemoodError, isVoicemoodError, toVoicemoodError } from '../errors.ts';
-import { createProgressReporter } from '../inference/download/progress.ts';
+import { VoicemoodError, isVoicemoodError, toVoicemoodError } from '../domain/errors.ts';
+import { createProgressReporter } from './progress.ts';
 import { openEngine } from '../inference/engine.ts';
 import type { EmotionEngine } from '../inference/types.ts';
-import { analyzeVoice, type VoiceAnalysis } from '../mood/analyzeVoice.ts';
-import type { Lang } from '../mood/emotions.ts';
-import { embeddingJson, embeddingMatrix, resultJson, type Granularity, type ResultJson } from '../mood/resultJson.ts';
+import { analyzeVoice, type VoiceAnalysis } from '../usecases/analyzeVoice.ts';
+import type { Lang } from '../domain/emotions.ts';
+import { embeddingJson, embeddingMatrix, resultJson, type Granularity, type ResultJson } from '../render/resultJson.ts';
 import { encodeNpy } from '../util/npy.ts';
 import { renderTerminalCard } from './card.ts';
 

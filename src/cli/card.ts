@@ -2,10 +2,10 @@
  * The terminal card: the same card a bot sends (src/mood/card.ts), plus the 0.5 s timeline
  * strip when frames were analysed.
  */
-import { buildCard, renderCardText } from '../mood/card.ts';
-import type { Lang } from '../mood/emotions.ts';
-import { buildTimeline, renderTimelineText } from '../mood/timeline.ts';
-import type { MoodInput } from '../mood/types.ts';
+import { buildCard, renderCardText } from '../render/card.ts';
+import type { Lang } from '../domain/emotions.ts';
+import { buildTimeline, renderTimelineText } from '../render/timeline.ts';
+import type { MoodInput } from '../domain/mood.ts';
 
 export function renderTerminalCard(analysis: MoodInput, options: { lang?: Lang; timeline?: boolean } = {}): string {
   const lang = options.lang ?? 'en';

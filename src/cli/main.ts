@@ -3,14 +3,14 @@
  * Each subcommand lives in its own module; this file only wires them together.
  */
 import { Command } from 'commander';
-import { isVoicemoodError } from '../errors.ts';
+import { isVoicemoodError } from '../domain/errors.ts';
 import { redact } from '../util/log.ts';
 import { registerAnalyze } from './analyze.ts';
 import { registerModelConvert } from './modelConvert.ts';
 import { registerModelPull } from './modelPull.ts';
 import { registerWorker } from './worker.ts';
 import { registerWeb } from './web.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../util/version.ts';
 
 export function buildProgram(): Command {
   const program = new Command('voicemood')

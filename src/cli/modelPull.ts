@@ -7,9 +7,9 @@
  * `voicemood model list [--json]`: the published models and what of them is in the models folder.
  */
 import { Option, type Command } from 'commander';
-import { modelsDir, type Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
-import { createProgressReporter, formatBytes } from '../inference/download/progress.ts';
+import { modelsDir, type Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import { createProgressReporter, formatBytes } from './progress.ts';
 import { pullModel, type PullResult } from '../inference/download/pull.ts';
 import { listCachedModels, loadRegistry, MIRRORS, type MirrorName, type Quantization } from '../inference/modelStore.ts';
 

@@ -3,8 +3,8 @@
  * SIGINT/SIGTERM, then stops taking requests, finishes the analyses in flight and exits 0.
  */
 import { Command } from 'commander';
-import { VoicemoodError } from '../errors.ts';
-import { createProgressReporter } from '../inference/download/progress.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import { createProgressReporter } from './progress.ts';
 import { openQueueOrEngine } from '../services.ts';
 import { createMetrics } from '../util/metrics.ts';
 import type { EmotionEngine } from '../inference/types.ts';

@@ -9,8 +9,8 @@
  * for one default port. A taken port is a warning, not a stop.
  */
 import type { Command } from 'commander';
-import type { Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
+import type { Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { createMetrics } from '../util/metrics.ts';
 
@@ -38,7 +38,7 @@ export async function runWorker(env: Env, logger: Logger, opts: { port?: string 
   const metrics = createMetrics();
   const { workerSettings, startWorker } = await import('../queue/worker.ts');
   const { openEngine } = await import('../inference/engine.ts');
-  const { createProgressReporter } = await import('../inference/download/progress.ts');
+  const { createProgressReporter } = await import('./progress.ts');
   const { settings, concurrency } = await workerSettings(env);
   let stop: (signal: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => (stop = resolve));

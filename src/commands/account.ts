@@ -1,7 +1,7 @@
 /** The user's own data and preferences: /forget, /lang, /privacy, /help, /start. */
-import { isVoicemoodError, VoicemoodError } from '../errors.ts';
-import { LANGS, type Lang } from '../mood/emotions.ts';
-import { t } from '../mood/i18n.ts';
+import { isVoicemoodError, VoicemoodError } from '../domain/errors.ts';
+import { LANGS, type Lang } from '../domain/emotions.ts';
+import { t } from '../render/i18n.ts';
 import { safely, text } from './common.ts';
 import type { CommandContext, Reply, Services } from './types.ts';
 

@@ -1,9 +1,9 @@
 /** Turns a moderation signal into an alert reply in the chat's language. */
-import { EMOJI, EMOTION_LABELS, type Lang } from '../mood/emotions.ts';
-import { formatPercent, t } from '../mood/i18n.ts';
-import { topShares } from '../mood/summary.ts';
-import type { ModerationSignal } from '../mood/types.ts';
-import type { ChatSettings } from '../history/types.ts';
+import { EMOJI, EMOTION_LABELS, type Lang } from '../domain/emotions.ts';
+import { formatPercent, t } from '../render/i18n.ts';
+import { topShares } from '../usecases/summarise.ts';
+import type { ModerationSignal } from '../domain/mood.ts';
+import type { ChatSettings } from '../domain/history.ts';
 import type { AlertReply } from './types.ts';
 
 export function buildAlertReply(signal: ModerationSignal, settings: Pick<ChatSettings, 'alertAdmins' | 'logChannelId'>, lang: Lang, chatTitle?: string): AlertReply {

@@ -1,7 +1,7 @@
 /** What every command shares: the language to answer in, the settings scope, error sentences. */
-import { isVoicemoodError, toVoicemoodError, type ErrorCode } from '../errors.ts';
-import type { Lang } from '../mood/emotions.ts';
-import { t } from '../mood/i18n.ts';
+import { isVoicemoodError, toVoicemoodError, type ErrorCode } from '../domain/errors.ts';
+import type { Lang } from '../domain/emotions.ts';
+import { t } from '../render/i18n.ts';
 import type { CommandContext, ErrorReply, Reply, Services } from './types.ts';
 
 /** Settings live per guild on Discord (one server, many channels) and per chat on Telegram. */

@@ -6,5 +6,5 @@ export { handleForget, handleLang, handlePrivacy, handleHelp, handleStart } from
 export { handleSettings, handleAlerts, parseSetting } from './settings.ts';
 export { buildAlertReply } from './alert.ts';
 export { errorReply, resolveLang, settingsScope } from './common.ts';
-export { TokenBucketLimiter, limiterKeys, DEFAULT_RATE_RULES } from './rateLimit.ts';
+export { TokenBucketLimiter, limiterKeys, DEFAULT_RATE_RULES } from '../state/rateLimit.ts';
 export type * from './types.ts';

@@ -1,7 +1,7 @@
 /** /me: the user's recent voice notes and the trend of their mood (their own entries only). */
-import { EMOJI, EMOTION_LABELS } from '../mood/emotions.ts';
-import { formatPercent, formatSeconds, t } from '../mood/i18n.ts';
-import { dominantOf, weightedShares } from '../mood/summary.ts';
+import { EMOJI, EMOTION_LABELS } from '../domain/emotions.ts';
+import { formatPercent, formatSeconds, t } from '../render/i18n.ts';
+import { dominantOf, weightedShares } from '../usecases/summarise.ts';
 import { safely, text } from './common.ts';
 import type { CommandContext, FileReply, Reply, Services } from './types.ts';
 

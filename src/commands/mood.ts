@@ -1,6 +1,6 @@
 /** /mood: how this chat has sounded over a window (default the last 24 h), with a chart. */
-import { renderSummaryBody, renderSummaryPng, summarize, formatWindow } from '../mood/summary.ts';
-import { t } from '../mood/i18n.ts';
+import { renderSummaryBody, renderSummaryPng, summarize, formatWindow } from '../usecases/summarise.ts';
+import { t } from '../render/i18n.ts';
 import { safely } from './common.ts';
 import type { CommandContext, Reply, Services, SummaryReply } from './types.ts';
 

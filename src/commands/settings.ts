@@ -1,7 +1,7 @@
 /** /settings and /alerts: per chat (Telegram) or per guild (Discord), admins only. */
-import { t } from '../mood/i18n.ts';
-import { MODERATION_BOUNDS, resolveThresholds } from '../mood/moderation.ts';
-import type { ChatSettings, ModerationThresholds } from '../history/types.ts';
+import { t } from '../render/i18n.ts';
+import { MODERATION_BOUNDS, resolveThresholds } from '../usecases/moderate.ts';
+import type { ChatSettings, ModerationThresholds } from '../domain/history.ts';
 import { requireAdmin } from './account.ts';
 import { safely, settingsScope, text } from './common.ts';
 import type { CommandContext, Reply, Services } from './types.ts';

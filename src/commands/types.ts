@@ -6,12 +6,12 @@
  */
 import type { Logger } from '../util/log.ts';
 import type { EmotionEngine } from '../inference/types.ts';
-import type { ErrorCode } from '../errors.ts';
-import type { Lang } from '../mood/emotions.ts';
-import type { HistoryStore, Platform, SettingsStore } from '../history/types.ts';
-import type { MoodCard, MoodSummary, ModerationSignal, Timeline } from '../mood/types.ts';
+import type { ErrorCode } from '../domain/errors.ts';
+import type { Lang } from '../domain/emotions.ts';
+import type { HistoryStore, Platform, SettingsStore } from '../domain/history.ts';
+import type { MoodCard, MoodSummary, ModerationSignal, Timeline } from '../domain/mood.ts';
 
-export type { Platform } from '../history/types.ts';
+export type { Platform } from '../domain/history.ts';
 
 /** Current time in ms since the epoch. Injected everywhere time matters (tests control it). */
 export type Clock = () => number;

@@ -4,19 +4,19 @@
  * the Telegram-style moderation rule.
  */
 import { performance } from 'node:perf_hooks';
-import { analyzeVoice } from '../mood/analyzeVoice.ts';
-import { buildCard, renderCardBars, renderCardTitle } from '../mood/card.ts';
-import { t } from '../mood/i18n.ts';
-import { checkRepeatedNegative, resolveThresholds } from '../mood/moderation.ts';
-import { buildTimeline } from '../mood/timeline.ts';
-import type { HistoryEntry } from '../history/types.ts';
-import type { Lang } from '../mood/emotions.ts';
-import { isVoicemoodError, VoicemoodError } from '../errors.ts';
+import { analyzeVoice } from '../usecases/analyzeVoice.ts';
+import { buildCard, renderCardBars, renderCardTitle } from '../render/card.ts';
+import { t } from '../render/i18n.ts';
+import { checkRepeatedNegative, resolveThresholds } from '../usecases/moderate.ts';
+import { buildTimeline } from '../render/timeline.ts';
+import type { HistoryEntry } from '../domain/history.ts';
+import type { Lang } from '../domain/emotions.ts';
+import { isVoicemoodError, VoicemoodError } from '../domain/errors.ts';
 import { isOptedOut } from '../history/privacy.ts';
 import { buildAlertReply } from './alert.ts';
 import { errorReply, isUserCaused, safely, settingsScope, text } from './common.ts';
-import { limiterKeys } from './rateLimit.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, requestDeadline } from './requestDeadline.ts';
+import { limiterKeys } from '../state/rateLimit.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestDeadline } from '../usecases/requestDeadline.ts';
 import type { CardReply, CommandContext, Reply, Services, VoiceInput } from './types.ts';
 
 export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput): Promise<Reply[]> {

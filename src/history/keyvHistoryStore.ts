@@ -22,8 +22,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Keyv } from 'keyv';
-import { VoicemoodError } from '../errors.ts';
-import { EMOTIONS, isEmotion, LANGS } from '../mood/emotions.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import { EMOTIONS, isEmotion, LANGS } from '../domain/emotions.ts';
 import { KeyedMutex, type KeyLock } from './keyedMutex.ts';
 import {
   DEFAULT_CHAT_SETTINGS,
@@ -38,7 +38,7 @@ import {
   type Platform,
   type UserExport,
   type UserSettings,
-} from './types.ts';
+} from '../domain/history.ts';
 import { optOutMarker } from './privacy.ts';
 
 export const DEFAULT_RETENTION_DAYS = 90;

@@ -9,13 +9,13 @@
  */
 import { join } from 'node:path';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
-import { dataDir, numberFromEnv, readSecret, type Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
+import { dataDir, numberFromEnv, readSecret, type Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { redact, registerSecret } from '../util/log.ts';
 import { KeyvHistoryStore, DEFAULT_RETENTION_DAYS } from './keyvHistoryStore.ts';
 import { ensurePostgresTable, type PostgresAdapterLike } from './postgresTable.ts';
 import { SqliteKeyvStore } from './sqliteKeyvStore.ts';
-import type { HistoryStore } from './types.ts';
+import type { HistoryStore } from '../domain/history.ts';
 import type { KeyLock } from './keyedMutex.ts';
 
 export const HISTORY_NAMESPACE = 'voicemood';

@@ -12,7 +12,7 @@
  * dies: no lock outlives its process).
  */
 import { createHash } from 'node:crypto';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { KeyedMutex, type KeyLock } from './keyedMutex.ts';
 
 /** The part of a `pg` pool client this module uses. */

@@ -8,7 +8,7 @@
  * first notes after a start are lost. So we create the table ourselves, retrying transient
  * failures for a bounded time, and check that it is there before the store is used.
  */
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 
 /** The part of @keyv/postgres's adapter this module uses. */
 export interface PostgresAdapterLike {

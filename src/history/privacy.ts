@@ -8,7 +8,7 @@
  * before consent became per server is NOT consent on any server (the person must say so again
  * in each server). Opt-outs survive /forget (optOutMarker).
  */
-import type { UserSettings } from './types.ts';
+import type { UserSettings } from '../domain/history.ts';
 
 /** Whether the person refused analysis here (`guildId`: the Discord server; absent elsewhere). */
 export function isOptedOut(settings: UserSettings, guildId?: string): boolean {

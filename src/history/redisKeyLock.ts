@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { KeyedMutex, type KeyLock } from './keyedMutex.ts';
 
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";

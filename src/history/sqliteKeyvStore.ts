@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { KeyvStoreAdapter } from 'keyv';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 
 export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   opts: { dialect: 'sqlite'; url: string };

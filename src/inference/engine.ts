@@ -12,9 +12,9 @@
  * that a long run does not block the event loop (bots keep answering while a note is analysed).
  */
 import { availableParallelism } from 'node:os';
-import { cacheDir, numberFromEnv, type Env } from '../config.ts';
-import { VoicemoodError, toVoicemoodError } from '../errors.ts';
-import { EMOTIONS, isEmotion, namedScores, topEmotion } from '../mood/emotions.ts';
+import { cacheDir, numberFromEnv, type Env } from '../util/config.ts';
+import { VoicemoodError, toVoicemoodError } from '../domain/errors.ts';
+import { EMOTIONS, isEmotion, namedScores, topEmotion } from '../domain/emotions.ts';
 import { ensureModel, type EnsureModelOptions } from './download/ensureModel.ts';
 import { minSamplesFor, packBatch, pickBatch, type BatchLimits } from './batcher.ts';
 import { readModelMetadata } from './onnx/metadata.ts';

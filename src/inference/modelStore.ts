@@ -8,8 +8,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
+import type { Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { CONVERTER_VERSION } from './convert/version.ts';
 import { checkStartUrl } from './download/urlPolicy.ts';
 import type { ModelMetadata } from './types.ts';

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, realpathSync, renameSync, rmSync, statSync, mk
 import { availableParallelism, cpus } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 
 export interface BatchOutputs {
   /** [B, 9] */

@@ -14,7 +14,7 @@
  * int8 up to that rounding, which now and then flips an int8 rounding (scores move by ≤ ~3e-3).
  * Model metadata (ONNX metadata_props), keys prefixed `voicemood.`: see ModelMetadata.
  */
-import type { Emotion, EmotionScores } from '../mood/emotions.ts';
+import type { Emotion, EmotionScores } from '../domain/emotions.ts';
 
 export const SAMPLE_RATE = 16000;
 

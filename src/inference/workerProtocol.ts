@@ -9,7 +9,7 @@
  *                   { type: 'result', id, out }           | { type: 'run_failed', id, error }
  *                   { type: 'released' }                  (then the thread ends)
  */
-import { VoicemoodError, type ErrorCode } from '../errors.ts';
+import { VoicemoodError, type ErrorCode } from '../domain/errors.ts';
 import type { BatchOutputs, OpenedSession, SessionOptions } from './session.ts';
 
 export interface SessionWorkerData {

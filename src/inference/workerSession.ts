@@ -13,7 +13,7 @@
  *   process alive (as the in-thread session did not), and release() ends the thread.
  */
 import { Worker } from 'node:worker_threads';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import type { BatchOutputs, BatchRunner, OpenedSession, SessionOptions } from './session.ts';
 import { fromWire, type FromWorker, type SessionWorkerData, type ToWorker } from './workerProtocol.ts';
 

@@ -6,8 +6,8 @@
  * A result carries per-frame scores (timelines) but not per-frame embeddings: the bots never read
  * those (they ask with frameEmbeddings: false), and they would be 768 floats per 20 ms of audio.
  */
-import { VoicemoodError } from '../errors.ts';
-import { isEmotion } from '../mood/emotions.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import { isEmotion } from '../domain/emotions.ts';
 import type { EmotionResult } from '../inference/types.ts';
 
 export function encodeSamples(samples: Float32Array): Buffer {

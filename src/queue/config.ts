@@ -4,8 +4,8 @@
  * the gateway side (queueEngine.ts) and the worker (worker.ts), so both agree on names and keys.
  */
 import { Redis } from 'ioredis';
-import { numberFromEnv, readSecret, type Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
+import { numberFromEnv, readSecret, type Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import { redact, registerSecret } from '../util/log.ts';
 
 /** The BullMQ queue every gateway adds to and every worker takes from. */

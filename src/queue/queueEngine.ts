@@ -21,8 +21,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { VoicemoodError } from '../errors.ts';
-import { EMOTIONS } from '../mood/emotions.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import { EMOTIONS } from '../domain/emotions.ts';
 import type { AnalyzeOptions, EmotionEngine, EmotionResult, ModelInfo } from '../inference/types.ts';
 import type { Logger } from '../util/log.ts';
 import { decodeFailure, decodeResult, encodeSamples } from './codec.ts';

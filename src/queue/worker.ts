@@ -12,8 +12,8 @@
  */
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Env } from '../config.ts';
-import { VoicemoodError, toVoicemoodError } from '../errors.ts';
+import type { Env } from '../util/config.ts';
+import { VoicemoodError, toVoicemoodError } from '../domain/errors.ts';
 import type { EmotionEngine } from '../inference/types.ts';
 import type { Logger } from '../util/log.ts';
 import { decodeSamples, encodeFailure, encodeResult } from './codec.ts';

@@ -4,7 +4,7 @@
  *   magic "\x93NUMPY", version 1 0, uint16 LE header length, then an ASCII dict literal padded
  *   with spaces and ended by '\n' so that the data starts at a multiple of 64 bytes.
  */
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const PREFIX = 10; // magic + version + header length

@@ -5,7 +5,7 @@
  * only by their position ("key 1"), never by value.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readSecret, type Env } from '../config.ts';
+import { readSecret, type Env } from '../util/config.ts';
 import { registerSecret } from '../util/log.ts';
 
 export interface ApiKeys {

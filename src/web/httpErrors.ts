@@ -5,7 +5,7 @@
  * here, so that no framework message or stack trace reaches a caller.
  */
 import { formatBytes } from '../audio/limits.ts';
-import { VoicemoodError, toVoicemoodError, type ErrorCode } from '../errors.ts';
+import { VoicemoodError, toVoicemoodError, type ErrorCode } from '../domain/errors.ts';
 
 const STATUS: Readonly<Record<ErrorCode, number>> = {
   bad_input: 400,

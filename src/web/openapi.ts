@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 description of the REST API, served at GET /api/v1/openapi.json. */
-import { EMOTIONS } from '../mood/emotions.ts';
+import { EMOTIONS } from '../domain/emotions.ts';
 
 export function openApiDocument(version: string, authRequired: boolean): Record<string, unknown> {
   const scores = { type: 'object', properties: Object.fromEntries(EMOTIONS.map((e) => [e, { type: 'number', minimum: 0, maximum: 1 }])), required: [...EMOTIONS] };

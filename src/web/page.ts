@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { EMOJI, EMOTIONS, EMOTION_LABELS } from '../mood/emotions.ts';
-import { EMOTION_COLORS } from '../mood/chart.ts';
+import { EMOJI, EMOTIONS, EMOTION_LABELS } from '../domain/emotions.ts';
+import { EMOTION_COLORS } from '../render/chart.ts';
 import { PAGE_STRINGS } from './pageStrings.ts';
 
 const file = (name: string): string => readFileSync(new URL(`./page/${name}`, import.meta.url), 'utf8');

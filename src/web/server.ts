@@ -3,8 +3,8 @@
  * so; warns when the API is reachable beyond this machine without keys.
  */
 import type { FastifyInstance } from 'fastify';
-import { numberFromEnv, type Env } from '../config.ts';
-import { VoicemoodError } from '../errors.ts';
+import { numberFromEnv, type Env } from '../util/config.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import type { EmotionEngine } from '../inference/types.ts';
 import type { Logger } from '../util/log.ts';
 import type { Metrics } from '../util/metrics.ts';

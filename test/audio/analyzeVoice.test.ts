@@ -1,16 +1,16 @@
 /** analyzeVoice, the use case the bots and the CLI call: decode → limits → segments → combine. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeVoice, segmentBounds } from '../../src/mood/analyzeVoice.ts';
-import { EMOTIONS } from '../../src/mood/emotions.ts';
-import { VoicemoodError, isVoicemoodError } from '../../src/errors.ts';
+import { analyzeVoice, segmentBounds } from '../../src/usecases/analyzeVoice.ts';
+import { EMOTIONS } from '../../src/domain/emotions.ts';
+import { VoicemoodError, isVoicemoodError } from '../../src/domain/errors.ts';
 import { fakeEngine, fixture, makeWav, tone } from './helpers.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../src/inference/engine.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
-import { embeddingMatrix } from '../../src/mood/resultJson.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
+import { embeddingMatrix } from '../../src/render/resultJson.ts';
 
 test('segmentBounds: equal pieces no longer than the limit, covering every sample once', () => {
   assert.deepEqual(segmentBounds(100, 10, 60), [{ start: 0, end: 100 }]);

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { decodeAudio, decodeInThread } from '../../src/audio/decode.ts';
 import { DecodePool, decodeConcurrencyFromEnv } from '../../src/audio/decodePool.ts';
 import { resolveLimits } from '../../src/audio/limits.ts';
-import { isVoicemoodError, VoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError, VoicemoodError } from '../../src/domain/errors.ts';
 import { fixture, makeWav, noise } from './helpers.ts';
 
 /** A 48 kHz stereo WAV long enough that decoding it takes a while (~17 MB). */

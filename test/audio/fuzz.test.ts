@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeAudio } from '../../src/audio/decode.ts';
 import type { DecodedAudio } from '../../src/audio/types.ts';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { decodeNpy, encodeNpy } from '../../src/util/npy.ts';
 import { fixture, makeWav, tone } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 /** Test helpers for the audio layer: WAV synthesis, spectra, signal comparison, a fake engine. */
 import { readFileSync } from 'node:fs';
-import { EMOTIONS, namedScores, topEmotion } from '../../src/mood/emotions.ts';
+import { EMOTIONS, namedScores, topEmotion } from '../../src/domain/emotions.ts';
 import type { EmotionEngine, EmotionResult, ModelInfo } from '../../src/inference/types.ts';
 
 export const FIXTURES = new URL('../fixtures/audio/', import.meta.url);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeAudio } from '../../src/audio/decode.ts';
 import { DEFAULT_LIMITS, assertAnalysable, resolveLimits } from '../../src/audio/limits.ts';
-import { isVoicemoodError, type ErrorCode } from '../../src/errors.ts';
+import { isVoicemoodError, type ErrorCode } from '../../src/domain/errors.ts';
 import { fixture, makeWav, noise, tone } from './helpers.ts';
 
 async function rejects(p: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {

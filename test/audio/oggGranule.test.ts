@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeInThread } from '../../src/audio/decodeInThread.ts';
 import { OpusEncoder } from '../../src/audio/opus.ts';
-import { VoicemoodError } from '../../src/errors.ts';
+import { VoicemoodError } from '../../src/domain/errors.ts';
 
 const SERIAL = 0x5eed;
 const PRE_SKIP = 312;

@@ -9,7 +9,7 @@ import { decodeAudio } from '../../src/audio/decode.ts';
 import { detectFormat } from '../../src/audio/detect.ts';
 import { parseWavHeader } from '../../src/audio/wav.ts';
 import { encodeWavPcm16 } from '../../src/audio/wavWriter.ts';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { makeWav, rms, tone, type SampleEncoding } from './helpers.ts';
 
 const ramp = Float32Array.from({ length: 1600 }, (_, i) => Math.sin(i / 7) * 0.8);

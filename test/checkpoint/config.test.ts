@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { parseConvSpec, parseEmotion2vecConfig, parseTokens } from '../../src/inference/checkpoint/index.ts';
 
 const FIXTURE_CONFIG = readFileSync(new URL('../fixtures/emotion2vec-reference/config.yaml', import.meta.url), 'utf8');

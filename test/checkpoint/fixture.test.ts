@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { expectTensor, openCheckpoint, type Checkpoint, type Emotion2vecConfig } from '../../src/inference/checkpoint/index.ts';
-import { EMOTIONS, EMOTION_LABELS } from '../../src/mood/emotions.ts';
+import { EMOTIONS, EMOTION_LABELS } from '../../src/domain/emotions.ts';
 
 const FIXTURE_DIR = new URL('../fixtures/emotion2vec-reference/', import.meta.url).pathname;
 /** What python3 (zipfile + struct, see fixtures/make-reference-tensors.py) reads from the same file. */

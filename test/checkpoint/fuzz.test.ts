@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { VoicemoodError } from '../../src/errors.ts';
+import { VoicemoodError } from '../../src/domain/errors.ts';
 import { bufferSource, findStateDict, openZip, readStateDict, unpickle } from '../../src/inference/checkpoint/index.ts';
 import { checkpointArchive, stateDictPickle } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { bufferSource, openZip, readStateDict } from '../../src/inference/checkpoint/index.ts';
 import { buildZip, checkpointArchive, stateDictPickle, type TensorSpec } from './helpers.ts';
 

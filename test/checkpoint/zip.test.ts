@@ -4,7 +4,7 @@ import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync, mkdtemp
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { bufferSource, fileSource, openZip } from '../../src/inference/checkpoint/index.ts';
 import { buildZip, centralRecord, endRecords, localRecord } from './helpers.ts';
 

@@ -9,8 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeAudio } from '../../src/audio/decode.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
-import { EMOTIONS } from '../../src/mood/emotions.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
+import { EMOTIONS } from '../../src/domain/emotions.ts';
 import { decodeNpy } from '../../src/util/npy.ts';
 import { fixturePath } from '../audio/helpers.ts';
 

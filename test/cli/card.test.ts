@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderTerminalCard } from '../../src/cli/card.ts';
-import { EMOJI, EMOTIONS, namedScores } from '../../src/mood/emotions.ts';
+import { EMOJI, EMOTIONS, namedScores } from '../../src/domain/emotions.ts';
 
 const scores = namedScores([0.05, 0.02, 0.03, 0.6, 0.1, 0.05, 0.1, 0.03, 0.02]);
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runAnalyze, type AnalyzeCliOptions } from '../../src/cli/analyze.ts';
-import { VoicemoodError } from '../../src/errors.ts';
+import { VoicemoodError } from '../../src/domain/errors.ts';
 import { fakeEngine, fixturePath } from '../audio/helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'vm-run-'));

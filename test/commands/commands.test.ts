@@ -214,7 +214,7 @@ test('broken audio gets its error sentence (en: the specific one, zh: translated
 
 test('error sentences: user-caused ones keep their precise English text, operator-side ones never show internals', async () => {
   const { errorReply } = await import('../../src/commands/common.ts');
-  const { VoicemoodError } = await import('../../src/errors.ts');
+  const { VoicemoodError } = await import('../../src/domain/errors.ts');
   const tooShort = new VoicemoodError('too_short', 'That clip is 0.2 s long; I need at least 0.5 s.');
   assert.equal(errorReply(tooShort, 'en').text, 'That clip is 0.2 s long; I need at least 0.5 s.');
   assert.equal(errorReply(tooShort, 'zh').text, '太短了，无法判断——请至少发送半秒的语音。');

@@ -1,13 +1,13 @@
 /** Test doubles for the command tests: a fake engine (legitimate for unit tests), WAV bytes, services on a real store. */
-import { VoicemoodError } from '../../src/errors.ts';
-import { EMOTIONS, namedScores, topEmotion, type Emotion, type Lang } from '../../src/mood/emotions.ts';
+import { VoicemoodError } from '../../src/domain/errors.ts';
+import { EMOTIONS, namedScores, topEmotion, type Emotion, type Lang } from '../../src/domain/emotions.ts';
 import type { AnalyzeOptions, EmotionEngine, EmotionResult, ModelInfo } from '../../src/inference/types.ts';
 import { openHistory } from '../../src/history/open.ts';
-import { TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
-import { InMemoryModerationGate } from '../../src/mood/moderation.ts';
+import { TokenBucketLimiter } from '../../src/state/rateLimit.ts';
+import { InMemoryModerationGate } from '../../src/usecases/moderate.ts';
 import { createLogger } from '../../src/util/log.ts';
 import type { CommandContext, Services } from '../../src/commands/types.ts';
-import type { Platform } from '../../src/history/types.ts';
+import type { Platform } from '../../src/domain/history.ts';
 import { tempDir } from '../history/helpers.ts';
 
 /** The scores the fake engine gives when `top` wins: 0.6 for it, 0.05 for each other class. */

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { handleForget, handleMe, handlePrivacy, handleVoice } from '../../src/commands/index.ts';
 import type { CardReply, FileReply, Reply } from '../../src/commands/types.ts';
 import { mayAnalyseVoice } from '../../src/bots/discord/voice/consent.ts';
-import { t } from '../../src/mood/i18n.ts';
-import type { Platform } from '../../src/history/types.ts';
+import { t } from '../../src/render/i18n.ts';
+import type { Platform } from '../../src/domain/history.ts';
 import { harness } from './helpers.ts';
 import { wavBytes } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_RATE_RULES, limiterKeys, TokenBucketLimiter } from '../../src/commands/rateLimit.ts';
+import { DEFAULT_RATE_RULES, limiterKeys, TokenBucketLimiter } from '../../src/state/rateLimit.ts';
 
 test('token buckets: documented defaults, refill, all-or-nothing, bounded memory', () => {
   assert.deepEqual(DEFAULT_RATE_RULES, { user: { capacity: 10, perMinute: 10 }, chat: { capacity: 60, perMinute: 60 } });

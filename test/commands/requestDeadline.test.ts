@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { handleVoice } from '../../src/commands/index.ts';
-import { requestDeadline } from '../../src/commands/requestDeadline.ts';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { requestDeadline } from '../../src/usecases/requestDeadline.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import type { EmotionResult } from '../../src/inference/types.ts';
 import { harness, wavBytes } from './helpers.ts';
 

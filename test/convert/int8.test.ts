@@ -13,7 +13,7 @@ import { convertCheckpoint } from '../../src/inference/convert/convertCheckpoint
 import { quantizeColumns, WEIGHT_MAX } from '../../src/inference/convert/layers.ts';
 import type { WrittenModel } from '../../src/inference/convert/writeEmotion2vec.ts';
 import { readModelMetadata } from '../../src/inference/onnx/metadata.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
 import type { ExpectedCase } from './helpers.ts';
 import { FIXTURE, maxAbsDiff, readExpected, readWavMono, row, runBatch } from './helpers.ts';
 

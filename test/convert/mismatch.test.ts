@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { archFromConfig, convertCheckpoint } from '../../src/inference/convert/convertCheckpoint.ts';
 import { openCheckpoint } from '../../src/inference/checkpoint/index.ts';
 import { editedFixture, FIXTURE, renameKey } from './helpers.ts';

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { EMOTIONS } from '../../src/mood/emotions.ts';
+import { EMOTIONS } from '../../src/domain/emotions.ts';
 import { frameCount } from '../../src/inference/convert/arch.ts';
 import { readModelMetadata } from '../../src/inference/onnx/metadata.ts';
-import type { TinyModelOptions } from '../../src/inference/tinyModel.ts';
-import { tinyArch, writeTinyModel } from '../../src/inference/tinyModel.ts';
+import type { TinyModelOptions } from '../helpers/tinyModel.ts';
+import { tinyArch, writeTinyModel } from '../helpers/tinyModel.ts';
 import { maxAbsDiff, row, runBatch } from './helpers.ts';
 
 let dir: string;

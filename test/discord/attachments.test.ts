@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cdnHostsFromEnv, checkAttachmentUrl, DISCORD_CDN_HOSTS, downloadAttachment } from '../../src/bots/discord/attachments.ts';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 
 const refused = (e: unknown) => isVoicemoodError(e, 'bad_input') && /not on Discord’s file server/.test(e.message);
 

@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PERMISSIONS, nextSnowflake, type RecordedCall } from '../fakes/discord/server.ts';
 import { loadSpeech, silencePackets } from './voiceHarness.ts';
-import { EMOTIONS, namedScores, topEmotion } from '../../src/mood/emotions.ts';
+import { EMOTIONS, namedScores, topEmotion } from '../../src/domain/emotions.ts';
 import type { EmotionResult, EmotionEngine } from '../../src/inference/types.ts';
 import { BUTTON } from '../../src/bots/discord/render.ts';
-import { t } from '../../src/mood/i18n.ts';
+import { t } from '../../src/render/i18n.ts';
 import { ALICE, BOB, CAROL, GUILD, LOG, OTHER_GUILD, OTHER_TEXT, VOICE, rig } from './voiceRig.ts';
 
 test('listening in a voice channel: announcement, consent, per-speaker utterances in history, /mood summary with chart, /listen stop', async () => {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUTTON, codeBlock, forChannel, forInteraction, renderAlert, renderCard, renderText } from '../../src/bots/discord/render.ts';
-import { buildCard, renderCardBars, renderCardTitle } from '../../src/mood/card.ts';
-import { EMOTIONS, namedScores } from '../../src/mood/emotions.ts';
+import { buildCard, renderCardBars, renderCardTitle } from '../../src/render/card.ts';
+import { EMOTIONS, namedScores } from '../../src/domain/emotions.ts';
 import type { CardReply, AlertReply } from '../../src/commands/types.ts';
 
 const scores = namedScores(EMOTIONS.map((e) => (e === 'angry' ? 0.7 : 0.0375)));

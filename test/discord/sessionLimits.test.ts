@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ChannelMood } from '../../src/bots/discord/voice/channelMood.ts';
 import { encodeOpusPackets } from '../../src/bots/discord/voice/opus.ts';
 import { VoiceSession } from '../../src/bots/discord/voice/session.ts';
-import { EMOTIONS, namedScores, topEmotion } from '../../src/mood/emotions.ts';
+import { EMOTIONS, namedScores, topEmotion } from '../../src/domain/emotions.ts';
 import type { EmotionEngine, EmotionResult } from '../../src/inference/types.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { FakeVoiceReceiver } from '../fakes/discord/voiceReceiver.ts';

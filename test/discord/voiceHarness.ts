@@ -10,7 +10,7 @@ import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { decodeAudio } from '../../src/audio/decode.ts';
 import { encodeOpusPackets } from '../../src/bots/discord/voice/opus.ts';
 import { Engine } from '../../src/inference/engine.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
 
 export const FIXTURES = new URL('../fixtures/discord/', import.meta.url);
 

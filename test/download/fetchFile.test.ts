@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { downloadFile, type DownloadProgress } from '../../src/inference/download/fetchFile.ts';
 import { randomBytes, startFileServer, type FileServer } from './fileServer.ts';
 

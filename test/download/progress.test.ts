@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createProgressReporter, formatBytes } from '../../src/inference/download/progress.ts';
+import { createProgressReporter, formatBytes } from '../../src/cli/progress.ts';
 
 function sink(isTTY = false): Writable & { text: () => string; isTTY: boolean } {
   const chunks: string[] = [];

@@ -8,14 +8,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { CONVERTER_VERSION } from '../../src/inference/convert/version.ts';
 import { pullModel } from '../../src/inference/download/pull.ts';
-import type { PullEvent } from '../../src/inference/download/progress.ts';
+import type { PullEvent } from '../../src/cli/progress.ts';
 import { openEngine } from '../../src/inference/engine.ts';
 import { listCachedModels } from '../../src/inference/modelStore.ts';
 import { readModelMetadata } from '../../src/inference/onnx/metadata.ts';
-import { EMOTIONS } from '../../src/mood/emotions.ts';
+import { EMOTIONS } from '../../src/domain/emotions.ts';
 import { randomBytes, startFileServer, type FileServer, type ServedFile } from './fileServer.ts';
 
 const FIXTURE = new URL('../fixtures/emotion2vec-reference/', import.meta.url);

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { downloadFile } from '../../src/inference/download/fetchFile.ts';
 import { pullModel } from '../../src/inference/download/pull.ts';
 import { MAX_REDIRECTS, refusalFor, sizeCapFor } from '../../src/inference/download/urlPolicy.ts';

@@ -3,14 +3,14 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
-import { EMOTIONS } from '../../src/mood/emotions.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
+import { EMOTIONS } from '../../src/domain/emotions.ts';
 import { framesFor } from '../../src/inference/batcher.ts';
 import { Engine, openEngine, type EngineOptions } from '../../src/inference/engine.ts';
 import { GraphBuilder } from '../../src/inference/onnx/graph.ts';
 import { writeModel } from '../../src/inference/onnx/writer.ts';
 import type { BatchOutputs, BatchRunner } from '../../src/inference/session.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
 import type { EmotionResult } from '../../src/inference/types.ts';
 
 /** A voice-like test signal: two tones with a slow envelope, different per seed. */

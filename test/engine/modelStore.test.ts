@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { CONVERTER_VERSION } from '../../src/inference/convert/version.ts';
 import { checkpointDirFor, fileUrl, loadRegistry, mirrorEndpoint, olderConverterNotice, onnxPathFor, parseModelSpec, publishedIds } from '../../src/inference/modelStore.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Engine } from '../../src/inference/engine.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
 import { watchLoopStall } from '../../src/util/loopStall.ts';
 
 const BOUND_MS = 250;

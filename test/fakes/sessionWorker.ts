@@ -13,7 +13,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { VoicemoodError } from '../../src/errors.ts';
+import { VoicemoodError } from '../../src/domain/errors.ts';
 import { outputBuffers, toWire, type FromWorker, type SessionWorkerData, type ToWorker } from '../../src/inference/workerProtocol.ts';
 
 export const EXIT_WIDTH = 4001;

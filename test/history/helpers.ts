@@ -2,8 +2,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { namedScores } from '../../src/mood/emotions.ts';
-import type { NewHistoryEntry, Platform } from '../../src/history/types.ts';
+import { namedScores } from '../../src/domain/emotions.ts';
+import type { NewHistoryEntry, Platform } from '../../src/domain/history.ts';
 
 export function tempDir(prefix = 'vm-history-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { openHistory } from '../../src/history/open.ts';
-import type { HistoryEntry, Platform } from '../../src/history/types.ts';
+import type { HistoryEntry, Platform } from '../../src/domain/history.ts';
 import { entry } from './helpers.ts';
 
 // Few ids, so that users, chats and platforms collide often; some with key separators in them.

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openHistory } from '../../src/history/open.ts';
 import { advisoryLockId, PostgresKeyLock, type PgPoolLike } from '../../src/history/postgresKeyLock.ts';
-import { VoicemoodError } from '../../src/errors.ts';
+import { VoicemoodError } from '../../src/domain/errors.ts';
 import { skipWithoutPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { tempDir } from './helpers.ts';
 

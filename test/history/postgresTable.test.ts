@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensurePostgresTable, type PostgresAdapterLike } from '../../src/history/postgresTable.ts';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 
 function adapter(script: Array<Error | 'ok'>, opts: PostgresAdapterLike['opts'] = {}) {
   const sql: string[] = [];

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { openHistory } from '../../src/history/open.ts';
-import type { HistoryStore } from '../../src/history/types.ts';
+import type { HistoryStore } from '../../src/domain/history.ts';
 import { entry } from './helpers.ts';
 
 // Fails rather than skips in CI (CI=true), where scripts/setup.sh installs redis-server.

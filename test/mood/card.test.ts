@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCard, renderCardBars, renderCardText, renderCardTitle } from '../../src/mood/card.ts';
-import { EMOTIONS, namedScores, topEmotion } from '../../src/mood/emotions.ts';
-import { bar, displayWidth, escapeHtml, escapeCodeBlock } from '../../src/mood/text.ts';
-import { formatPercent, formatSeconds, langFromCode, t } from '../../src/mood/i18n.ts';
+import { buildCard, renderCardBars, renderCardText, renderCardTitle } from '../../src/render/card.ts';
+import { EMOTIONS, namedScores, topEmotion } from '../../src/domain/emotions.ts';
+import { bar, displayWidth, escapeHtml, escapeCodeBlock } from '../../src/render/text.ts';
+import { formatPercent, formatSeconds, langFromCode, t } from '../../src/render/i18n.ts';
 
 const scores = namedScores([0.312, 0.05, 0.02, 0.4, 0.1, 0.05, 0.03, 0.02, 0.018]);
 const input = { ...topEmotion(scores), scores, durationS: 3.24 };

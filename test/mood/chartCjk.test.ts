@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resvg } from '@resvg/resvg-js';
-import { hasCjkFont, renderSharesChartPng, renderSharesChartSvg, type SharesChart } from '../../src/mood/chart.ts';
-import { EMOTIONS, EMOTION_LABELS, namedScores } from '../../src/mood/emotions.ts';
+import { hasCjkFont, renderSharesChartPng, renderSharesChartSvg, type SharesChart } from '../../src/render/chart.ts';
+import { EMOTIONS, EMOTION_LABELS, namedScores } from '../../src/domain/emotions.ts';
 
 const font = hasCjkFont();
 if (!font && process.env.CI === 'true') throw new Error('No CJK font installed in CI: scripts/setup.sh installs fonts-wqy-microhei.');

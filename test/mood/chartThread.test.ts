@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isVoicemoodError } from '../../src/errors.ts';
-import { ChartThread } from '../../src/mood/chartThread.ts';
-import { renderSharesChartSvg, svgToPng, type SharesChart } from '../../src/mood/chart.ts';
-import { namedScores } from '../../src/mood/emotions.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
+import { ChartThread } from '../../src/render/chartThread.ts';
+import { renderSharesChartSvg, svgToPng, type SharesChart } from '../../src/render/chart.ts';
+import { namedScores } from '../../src/domain/emotions.ts';
 
 const chart: SharesChart = { title: 'T', lang: 'en', columns: [namedScores([0.5, 0, 0, 0.3, 0.2, 0, 0, 0, 0])], axis: { start: 0, end: 2, unit: 's' } };
 
@@ -32,7 +32,7 @@ test('charts drawn in order on the worker are the in-place PNGs; a chart that ca
 });
 
 test('a process that drew a chart exits on its own (the idle worker does not hold it)', () => {
-  const timeline = fileURLToPath(new URL('../../src/mood/timeline.ts', import.meta.url));
+  const timeline = fileURLToPath(new URL('../../src/render/timeline.ts', import.meta.url));
   const code = `import { buildTimeline, renderTimelinePng } from ${JSON.stringify(timeline)};
 const png = await renderTimelinePng(buildTimeline({ count: 100, frameRate: 50, scores: new Float32Array(900).fill(0.1) }), 'en');
 console.log(png.length > 1000 ? 'drawn' : 'empty');`;

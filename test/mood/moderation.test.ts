@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHeated, checkRepeatedNegative, DEFAULT_MODERATION, InMemoryModerationGate, resolveThresholds, type ModerationItem } from '../../src/mood/moderation.ts';
-import { namedScores, type Emotion } from '../../src/mood/emotions.ts';
+import { checkHeated, checkRepeatedNegative, DEFAULT_MODERATION, InMemoryModerationGate, resolveThresholds, type ModerationItem } from '../../src/usecases/moderate.ts';
+import { namedScores, type Emotion } from '../../src/domain/emotions.ts';
 
 const T0 = Date.parse('2026-06-01T12:00:00Z');
 const scope = { platform: 'telegram' as const, chatId: 'g1' };

@@ -6,11 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { InMemoryModerationGate } from '../../src/mood/moderation.ts';
-import { RedisModerationGate } from '../../src/mood/redisModeration.ts';
+import { InMemoryModerationGate } from '../../src/usecases/moderate.ts';
+import { RedisModerationGate } from '../../src/state/redisModerationGate.ts';
 import type { ModerationGate } from '../../src/commands/types.ts';
-import type { ModerationSignal } from '../../src/mood/types.ts';
-import { namedScores } from '../../src/mood/emotions.ts';
+import type { ModerationSignal } from '../../src/domain/mood.ts';
+import { namedScores } from '../../src/domain/emotions.ts';
 import { connected, redisConnection } from '../../src/queue/config.ts';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderSummaryBody, renderSummaryPng, summarize, weightedShares } from '../../src/mood/summary.ts';
-import { namedScores, type Emotion } from '../../src/mood/emotions.ts';
-import type { HistoryEntry } from '../../src/history/types.ts';
+import { renderSummaryBody, renderSummaryPng, summarize, weightedShares } from '../../src/usecases/summarise.ts';
+import { namedScores, type Emotion } from '../../src/domain/emotions.ts';
+import type { HistoryEntry } from '../../src/domain/history.ts';
 
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 const H = 3_600_000;

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resvg } from '@resvg/resvg-js';
-import { buildTimeline, renderTimelinePng, renderTimelineText } from '../../src/mood/timeline.ts';
-import { EMOTION_COLORS, renderSharesChartSvg, svgToPng } from '../../src/mood/chart.ts';
-import { t as strings } from '../../src/mood/i18n.ts';
-import { mulberry32 } from '../../src/util/prng.ts';
+import { buildTimeline, renderTimelinePng, renderTimelineText } from '../../src/render/timeline.ts';
+import { EMOTION_COLORS, renderSharesChartSvg, svgToPng } from '../../src/render/chart.ts';
+import { t as strings } from '../../src/render/i18n.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 import { watchLoopStall } from '../../src/util/loopStall.ts';
-import { EMOTIONS, type Emotion } from '../../src/mood/emotions.ts';
+import { EMOTIONS, type Emotion } from '../../src/domain/emotions.ts';
 
 /** T frames at 50 fps; frame i's top class is pick(i) with score 0.8, the rest share 0.2. */
 function frames(T: number, pick: (i: number) => Emotion) {
@@ -62,7 +62,7 @@ test('timeline PNG: a real PNG whose columns carry the emotion colours', async (
 });
 
 test('chart text: Chinese when a CJK font is installed, English otherwise (never empty boxes)', async () => {
-  const { hasCjkFont } = await import('../../src/mood/chart.ts');
+  const { hasCjkFont } = await import('../../src/render/chart.ts');
   const svg = renderSharesChartSvg({ title: '情绪', fallbackTitle: 'Emotion', lang: 'zh', columns: [] });
   if (hasCjkFont()) {
     assert.match(svg, /生气/);

@@ -4,7 +4,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { GraphBuilder } from '../../src/inference/onnx/graph.ts';
 import { metadataProps, readModelMetadata } from '../../src/inference/onnx/metadata.ts';
 import { writeModel } from '../../src/inference/onnx/writer.ts';

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Engine } from '../../src/inference/engine.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
 import { QueueEngine, type JobReport } from '../../src/queue/queueEngine.ts';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.ts';
 import { queueSettingsFromEnv, type QueueSettings } from '../../src/queue/config.ts';
 import { decodeResult, encodeResult } from '../../src/queue/codec.ts';
 import { createLogger } from '../../src/util/log.ts';
-import { isVoicemoodError } from '../../src/errors.ts';
-import { mulberry32 } from '../../src/util/prng.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
 
 const logger = createLogger({ level: process.env.TEST_LOG ?? 'silent' });

@@ -6,8 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { RedisRateLimiter } from '../../src/commands/redisRateLimit.ts';
-import { RedisClaims } from '../../src/commands/redisClaims.ts';
+import { RedisRateLimiter } from '../../src/state/redisRateLimit.ts';
+import { RedisClaims } from '../../src/state/redisClaims.ts';
 import { connected, redisConnection } from '../../src/queue/config.ts';
 import { sharedRedisUrl } from '../../src/services.ts';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { t as strings } from '../../src/mood/i18n.ts';
+import { t as strings } from '../../src/render/i18n.ts';
 import type { FakeTelegram } from '../fakes/telegram/server.ts';
 import { fileMessage, messageUpdate, privateChat, user } from '../fakes/telegram/updates.ts';
 import { expectedFor, FIXTURES, makeWorkspace, plain, replyTo, startFakeAndBot, type BotProcess, type Expected, type Workspace } from './harness.ts';

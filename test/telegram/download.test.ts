@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Api } from 'grammy';
-import { isVoicemoodError } from '../../src/errors.ts';
+import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { downloadTelegramFile } from '../../src/bots/telegram/download.ts';
 import { telegramOptionsFromEnv } from '../../src/bots/telegram/config.ts';
 import { FakeTelegram } from '../fakes/telegram/server.ts';

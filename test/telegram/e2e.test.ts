@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { t as strings } from '../../src/mood/i18n.ts';
+import { t as strings } from '../../src/render/i18n.ts';
 import { reactionFor } from '../../src/bots/telegram/reactions.ts';
 import { TELEGRAM_GET_FILE_LIMIT } from '../../src/bots/telegram/download.ts';
 import type { FakeTelegram, RecordedCall } from '../fakes/telegram/server.ts';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { decodeAudio } from '../../src/audio/decode.ts';
 import { encodeWavPcm16 } from '../../src/audio/wavWriter.ts';
-import { TINY_MODEL_SIZES, writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { TINY_MODEL_SIZES, writeTinyModel } from '../helpers/tinyModel.ts';
 import type { FakeTelegram, RecordedCall } from '../fakes/telegram/server.ts';
 import { fileMessage, messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
 import { fixture, makeWorkspace, replyTo, startFakeAndBot, type BotProcess, type Workspace } from './harness.ts';

@@ -7,9 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { SharedTimelineStore } from '../../src/bots/telegram/sharedTimelines.ts';
-import { RedisClaims, RedisSharedKv } from '../../src/commands/redisClaims.ts';
+import { RedisClaims, RedisSharedKv } from '../../src/state/redisClaims.ts';
 import { connected, redisConnection } from '../../src/queue/config.ts';
-import type { Timeline } from '../../src/mood/types.ts';
+import type { Timeline } from '../../src/domain/mood.ts';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis | undefined;

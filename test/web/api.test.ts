@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { decodeAudio } from '../../src/audio/decode.ts';
-import { EMOTIONS } from '../../src/mood/emotions.ts';
+import { EMOTIONS } from '../../src/domain/emotions.ts';
 import type { EmotionEngine } from '../../src/inference/types.ts';
 import type { WebServer } from '../../src/web/server.ts';
 import { fixture, fixturePath, makeWav } from '../audio/helpers.ts';

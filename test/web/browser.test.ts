@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { EMOTIONS, EMOTION_LABELS } from '../../src/mood/emotions.ts';
+import { EMOTIONS, EMOTION_LABELS } from '../../src/domain/emotions.ts';
 import { decodeNpy } from '../../src/util/npy.ts';
 import type { WebServer } from '../../src/web/server.ts';
 import { fixture, fixturePath } from '../audio/helpers.ts';

@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
 import { fixture } from '../audio/helpers.ts';
 import { freePort } from '../helpers/net.ts';
 

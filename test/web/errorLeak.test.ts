@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { VoicemoodError } from '../../src/errors.ts';
+import { VoicemoodError } from '../../src/domain/errors.ts';
 import type { EmotionEngine } from '../../src/inference/types.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { buildWebApp } from '../../src/web/app.ts';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../src/inference/engine.ts';
-import { writeTinyModel } from '../../src/inference/tinyModel.ts';
+import { writeTinyModel } from '../helpers/tinyModel.ts';
 import type { EmotionEngine } from '../../src/inference/types.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { startWebServer, type WebServer } from '../../src/web/server.ts';

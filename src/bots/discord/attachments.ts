@@ -4,8 +4,8 @@
  * data from the gateway, and the bot must not be made to fetch other hosts. Tests and
  * self-hosted proxies name other hosts with VOICEMOOD_DISCORD_CDN_HOSTS (plain http only on loopback).
  */
-import type { Env } from '../../config.ts';
-import { VoicemoodError } from '../../errors.ts';
+import type { Env } from '../../util/config.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { isLoopbackHost } from '../../util/loopback.ts';
 
 export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;

@@ -11,8 +11,8 @@ import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { REST, Routes, type Client } from 'discord.js';
 import { ClusterClient, ClusterManager, type Cluster } from 'discord-hybrid-sharding';
-import type { Env } from '../../config.ts';
-import { VoicemoodError } from '../../errors.ts';
+import type { Env } from '../../util/config.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import type { Logger } from '../../util/log.ts';
 import { planShards, type DiscordClusterConfig } from './clusterConfig.ts';
 

@@ -4,8 +4,8 @@
  * the shard plan; the history-store rule of cluster mode; and what a cluster process is told by
  * its manager (discord-hybrid-sharding's environment).
  */
-import { readSecret, type Env } from '../../config.ts';
-import { VoicemoodError } from '../../errors.ts';
+import { readSecret, type Env } from '../../util/config.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 
 export interface DiscordClusterConfig {
   /** Cluster processes (VOICEMOOD_DISCORD_CLUSTERS, default 1 = no extra process). */

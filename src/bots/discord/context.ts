@@ -1,7 +1,7 @@
 /** Discord interactions and messages → the platform-neutral CommandContext. */
 import { PermissionFlagsBits, type GuildMember, type Interaction, type Message, type PermissionsBitField } from 'discord.js';
 import type { CommandContext, Services } from '../../commands/types.ts';
-import { langFromCode } from '../../mood/i18n.ts';
+import { langFromCode } from '../../render/i18n.ts';
 import { sendableInGuild } from './guildChannel.ts';
 
 /** Discord's "Manage Server" is what makes a member an admin of voicemood in that server. */

@@ -4,9 +4,9 @@
  * otherwise) and runs until stop().
  */
 import { Events } from 'discord.js';
-import type { Env } from '../../config.ts';
+import type { Env } from '../../util/config.ts';
 import type { Services } from '../../commands/types.ts';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { cdnHostsFromEnv } from './attachments.ts';
 import { DiscordBot, type DiscordBotOptions } from './bot.ts';
 import { commandDefinitions } from './commandDefs.ts';

@@ -4,10 +4,10 @@
  */
 import { ButtonStyle, ComponentType, MessageFlags, escapeMarkdown, type APIEmbed, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
 import type { AlertReply, CardReply, Reply, SummaryReply } from '../../commands/types.ts';
-import { EMOJI, type Emotion, type Lang } from '../../mood/emotions.ts';
-import { EMOTION_COLORS } from '../../mood/chart.ts';
-import { renderTimelineText, renderTimelinePng } from '../../mood/timeline.ts';
-import type { Timeline } from '../../mood/types.ts';
+import { EMOJI, type Emotion, type Lang } from '../../domain/emotions.ts';
+import { EMOTION_COLORS } from '../../render/chart.ts';
+import { renderTimelineText, renderTimelinePng } from '../../render/timeline.ts';
+import type { Timeline } from '../../domain/mood.ts';
 import { fitEmbeds } from './embedLimits.ts';
 import { ds } from './strings.ts';
 

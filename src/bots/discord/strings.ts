@@ -1,5 +1,5 @@
 /** Discord-only sentences (voice channels, buttons), in English and Chinese. The rest is in src/mood/i18n.ts. */
-import type { Lang } from '../../mood/emotions.ts';
+import type { Lang } from '../../domain/emotions.ts';
 
 const en = {
   timelineButton: 'Timeline',

@@ -3,7 +3,7 @@
  * and Chinese (language_code "zh").
  */
 import type { BotCommand } from 'grammy/types';
-import type { Lang } from '../../mood/emotions.ts';
+import type { Lang } from '../../domain/emotions.ts';
 
 export const COMMAND_MENU: Readonly<Record<Lang, readonly BotCommand[]>> = {
   en: [

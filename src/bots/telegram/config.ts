@@ -1,6 +1,6 @@
 /** Telegram settings from the environment (see the README, "Telegram bot"). */
-import { numberFromEnv, readSecret, type Env } from '../../config.ts';
-import { VoicemoodError } from '../../errors.ts';
+import { numberFromEnv, readSecret, type Env } from '../../util/config.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 
 export interface TelegramBotOptions {
   token: string;

@@ -2,7 +2,7 @@
 import type { Api } from 'grammy';
 import type { Chat, User } from 'grammy/types';
 import type { Clock, CommandContext } from '../../commands/types.ts';
-import type { Lang } from '../../mood/emotions.ts';
+import type { Lang } from '../../domain/emotions.ts';
 
 export function langOf(languageCode: string | undefined): Lang {
   return languageCode?.toLowerCase().startsWith('zh') ? 'zh' : 'en';

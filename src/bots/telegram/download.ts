@@ -12,7 +12,7 @@
 import { createReadStream } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { GrammyError, type Api } from 'grammy';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { isLoopbackUrl } from '../../util/loopback.ts';
 
 /** getFile's limit on the public Bot API server. */

@@ -4,7 +4,7 @@
  * updates, then waits for the analyses in flight.
  */
 import { GrammyError, type Bot } from 'grammy';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import type { Services } from '../../commands/types.ts';
 import { createTelegramBot } from './bot.ts';
 import { COMMAND_MENU } from './commandMenu.ts';

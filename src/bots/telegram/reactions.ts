@@ -4,7 +4,7 @@
  * (😠 😊 🤢 😲 ❓), so each emotion maps to the closest allowed one, or to none.
  */
 import type { ReactionTypeEmoji } from 'grammy/types';
-import type { Emotion } from '../../mood/emotions.ts';
+import type { Emotion } from '../../domain/emotions.ts';
 
 export type AllowedReaction = ReactionTypeEmoji['emoji'];
 

@@ -7,7 +7,7 @@ import { InputFile, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { AlertReply, CardReply, Reply } from '../../commands/types.ts';
 import type { Logger } from '../../util/log.ts';
-import type { Lang } from '../../mood/emotions.ts';
+import type { Lang } from '../../domain/emotions.ts';
 import { bold, CAPTION_LIMIT, escapeHtml, fit, MESSAGE_LIMIT, pre } from './html.ts';
 import { reactionFor } from './reactions.ts';
 import { telegramStrings } from './strings.ts';

@@ -1,5 +1,5 @@
 /** The few sentences only the Telegram adapter says (everything else comes from src/mood/i18n.ts). */
-import type { Lang } from '../../mood/emotions.ts';
+import type { Lang } from '../../domain/emotions.ts';
 
 export const TELEGRAM_STRINGS = {
   en: {

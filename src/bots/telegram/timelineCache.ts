@@ -4,7 +4,7 @@
  * the button answers that the timeline is no longer available. A /forget of the voice's owner
  * removes theirs (forgetUser), and one analysed before that /forget is refused (`epoch`).
  */
-import type { Timeline } from '../../mood/types.ts';
+import type { Timeline } from '../../domain/mood.ts';
 
 export interface CachedTimeline {
   timeline: Timeline;

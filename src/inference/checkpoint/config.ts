@@ -5,7 +5,7 @@
  * so numbers and booleans are read leniently; a missing field is an error that names it.
  */
 import { parse } from 'yaml';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { parseConvSpec, type ConvLayerSpec } from './convSpec.ts';
 
 export interface Emotion2vecConfig {

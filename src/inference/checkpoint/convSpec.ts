@@ -4,7 +4,7 @@
  * for integers, tuples, lists, `+` (concatenation / addition) and `*` (repetition /
  * multiplication). Nesting and output length are bounded.
  */
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 
 export type ConvLayerSpec = [channels: number, kernel: number, stride: number];
 

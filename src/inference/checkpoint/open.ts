@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { parseEmotion2vecConfig, type Emotion2vecConfig } from './config.ts';
 import { fileSource } from './source.ts';
 import { readStateDict } from './stateDict.ts';

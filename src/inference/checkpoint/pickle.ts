@@ -10,7 +10,7 @@
  * strings and ints are length-checked against the bytes left, and the interpreter never recurses.
  */
 import { isUtf8 } from 'node:buffer';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 
 /** A Python tuple. */
 export class PyTuple {

@@ -4,7 +4,7 @@
  * same code over a Buffer.
  */
 import { open } from 'node:fs/promises';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 
 export interface RandomAccessSource {
   /** Total size in bytes. */

@@ -11,7 +11,7 @@
  * Non-tensor values of the state dict are ignored. When every tensor name starts with
  * `module.` (a DistributedDataParallel save), the prefix is removed.
  */
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { PyDict, TensorRef, unpickle, type PyValue } from './pickle.ts';
 import { STORAGE_DTYPES, materialise, tensorLayout, type LazyTensor } from './tensor.ts';
 import type { ZipArchive, ZipEntry } from './zip.ts';

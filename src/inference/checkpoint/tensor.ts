@@ -6,7 +6,7 @@
  * (non-contiguous) views are materialised in row-major order.
  */
 import { endianness } from 'node:os';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import type { StorageTypeName, TensorRef } from './pickle.ts';
 
 export type Dtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';

@@ -3,7 +3,7 @@
  * `<unk>` is "unknown" (未知). Labels starting with `unuse` are placeholders the model was never
  * trained on: they are flagged so that the graph masks them out of the softmax.
  */
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 
 export interface CheckpointLabels {
   en: string[];

@@ -9,7 +9,7 @@
  * be read whole. Anything inconsistent throws VoicemoodError('model_invalid').
  */
 import { crc32, inflateRawSync } from 'node:zlib';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import type { RandomAccessSource } from './source.ts';
 
 export interface ZipEntry {

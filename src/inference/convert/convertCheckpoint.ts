@@ -7,7 +7,7 @@
  * the key and both shapes); unknown extra tensors (decoder, EMA copies) are ignored. Tensor
  * values are then streamed from model.pt into the file one at a time.
  */
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import type { CheckpointLabels, Emotion2vecConfig } from '../checkpoint/index.ts';
 import { expectTensor, openCheckpoint } from '../checkpoint/index.ts';
 import type { WriteProgress } from '../onnx/writer.ts';

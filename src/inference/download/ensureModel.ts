@@ -7,12 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelsDir as defaultModelsDir, type Env } from '../../config.ts';
+import { modelsDir as defaultModelsDir, type Env } from '../../util/config.ts';
 import { CONVERTER_VERSION } from '../convert/version.ts';
 import { checkpointDirFor, existingModelFile, isMirrorName, loadRegistry, onnxPathFor, parseModelSpec, type MirrorName } from '../modelStore.ts';
 import { readModelMetadata } from '../onnx/metadata.ts';
 import { pullModel, type PullOptions } from './pull.ts';
-import type { PullProgress } from './progress.ts';
+import type { PullProgress } from '../../cli/progress.ts';
 
 export interface EnsureModelOptions {
   /** A published id (optionally ":int8") or a path; default VOICEMOOD_MODEL, then the default id. */

@@ -15,7 +15,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { isLoopbackHost } from '../../util/loopback.ts';
 import { checkStartUrl, DEFAULT_MAX_BYTES, MAX_REDIRECTS, refusalFor } from './urlPolicy.ts';
 

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { modelsDir as defaultModelsDir, type Env } from '../../config.ts';
-import { VoicemoodError } from '../../errors.ts';
+import { modelsDir as defaultModelsDir, type Env } from '../../util/config.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { checkpointDirFor, fileUrl, isMirrorName, loadRegistry, mirrorEndpoint, onnxPathFor, type MirrorName, type Quantization } from '../modelStore.ts';
 import { convertCheckpoint, type ConvertOptions } from '../convert/convertCheckpoint.ts';
 import { CONVERTER_VERSION } from '../convert/version.ts';
@@ -14,7 +14,7 @@ import { readModelMetadata } from '../onnx/metadata.ts';
 import { downloadFile } from './fetchFile.ts';
 import { acquireLock } from './lock.ts';
 import { sizeCapFor } from './urlPolicy.ts';
-import type { PullProgress } from './progress.ts';
+import type { PullProgress } from '../../cli/progress.ts';
 import { verifyConfig, verifyTokens, verifyTorchZip } from './verify.ts';
 
 /** Converts an official checkpoint folder into our .onnx (default: convertCheckpoint). */

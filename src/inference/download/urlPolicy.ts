@@ -3,7 +3,7 @@
  * mirror or the tests' file server); redirects only to https, or to loopback http when the
  * download itself started on loopback; and how large each file may be.
  */
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import { isLoopbackHost } from '../../util/loopback.ts';
 
 /** Redirect hops followed per request (Hugging Face needs one or two). */

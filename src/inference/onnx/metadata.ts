@@ -4,7 +4,7 @@
  * reading the metadata of a 1.2 GB model costs a few small reads.
  */
 import { open } from 'node:fs/promises';
-import { VoicemoodError } from '../../errors.ts';
+import { VoicemoodError } from '../../domain/errors.ts';
 import type { ModelMetadata } from '../types.ts';
 import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, readVarint } from './protobuf.ts';
 

@@ -3,7 +3,7 @@
  * audio). Pure and bounded: at most `maxSpeakers` speakers, at most `maxRecords` utterances per
  * speaker (a ring: the oldest go first), and nothing older than `retainMs`.
  */
-import type { Emotion, EmotionScores } from '../../../mood/emotions.ts';
+import type { Emotion, EmotionScores } from '../../../domain/emotions.ts';
 
 export interface UtteranceRecord {
   /** When the utterance started, ms epoch. */

@@ -7,7 +7,7 @@
  * means their packets are never received, decoded or kept.
  */
 import { consentsInGuild, isOptedOut } from '../../../history/privacy.ts';
-import type { SettingsStore } from '../../../history/types.ts';
+import type { SettingsStore } from '../../../domain/history.ts';
 
 export async function mayAnalyseVoice(settings: SettingsStore, guildId: string, userId: string): Promise<boolean> {
   const [user, guild] = await Promise.all([settings.getUserSettings('discord', userId), settings.getChatSettings('discord', guildId)]);

@@ -7,7 +7,7 @@
 import { VoiceConnectionDisconnectReason, VoiceConnectionStatus, entersState, joinVoiceChannel, type CreateVoiceConnectionOptions, type JoinVoiceChannelOptions, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
 import { Events, type Client, type Guild, type SendableChannels, type VoiceState } from 'discord.js';
 import type { Services } from '../../../commands/types.ts';
-import type { Lang } from '../../../mood/emotions.ts';
+import type { Lang } from '../../../domain/emotions.ts';
 import type { Logger } from '../../../util/log.ts';
 import { forChannel, renderAlert, type DiscordPayload } from '../render.ts';
 import { postToGuildChannel } from '../guildChannel.ts';

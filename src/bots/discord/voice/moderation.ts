@@ -6,7 +6,7 @@
  */
 import { buildAlertReply } from '../../../commands/alert.ts';
 import type { AlertReply, Services } from '../../../commands/types.ts';
-import { checkHeated, resolveThresholds } from '../../../mood/moderation.ts';
+import { checkHeated, resolveThresholds } from '../../../usecases/moderate.ts';
 import type { ChannelMood } from './channelMood.ts';
 import { moderationItems, type VoiceScope } from './summary.ts';
 

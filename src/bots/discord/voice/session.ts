@@ -9,12 +9,12 @@
  * Consent is decided BEFORE subscribing: a member who may not be analysed is never subscribed, so
  * @discordjs/voice drops their packets before decryption — we never decode, keep or count them.
  */
-import { DEFAULT_REQUEST_TIMEOUT_MS, requestDeadline } from '../../../commands/requestDeadline.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestDeadline } from '../../../usecases/requestDeadline.ts';
 import { EndBehaviorType } from '@discordjs/voice';
 import type { Readable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import type { Utterance, VadOptions } from '../../../audio/vad.ts';
-import { isVoicemoodError } from '../../../errors.ts';
+import { isVoicemoodError } from '../../../domain/errors.ts';
 import type { EmotionEngine } from '../../../inference/types.ts';
 import type { AnalysisMetrics, Clock } from '../../../commands/types.ts';
 import { performance } from 'node:perf_hooks';

@@ -3,10 +3,10 @@
  * utterance results become the same entries history holds, so /mood in a voice channel renders
  * exactly like /mood anywhere else, and the heated rules run on the live state.
  */
-import type { HistoryEntry } from '../../../history/types.ts';
-import type { Lang } from '../../../mood/emotions.ts';
-import type { ModerationItem } from '../../../mood/moderation.ts';
-import { renderSummaryBody, renderSummaryPng, summarize, formatWindow } from '../../../mood/summary.ts';
+import type { HistoryEntry } from '../../../domain/history.ts';
+import type { Lang } from '../../../domain/emotions.ts';
+import type { ModerationItem } from '../../../usecases/moderate.ts';
+import { renderSummaryBody, renderSummaryPng, summarize, formatWindow } from '../../../usecases/summarise.ts';
 import type { SummaryReply } from '../../../commands/types.ts';
 import type { ChannelMood } from './channelMood.ts';
 import { ds } from '../strings.ts';

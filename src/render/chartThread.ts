@@ -6,7 +6,7 @@
  * held and the next chart starts a new one.
  */
 import { Worker } from 'node:worker_threads';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import type { SharesChart } from './chart.ts';
 
 export type ChartToWorker = { id: number; chart: SharesChart };

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
-import { EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from './emotions.ts';
+import { EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from '../domain/emotions.ts';
 import { escapeXml } from './text.ts';
 import { chartThread } from './chartThread.ts';
 

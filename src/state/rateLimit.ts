@@ -4,8 +4,8 @@
  * "chat:<platform>:<id>" (see limiterKeys); the part before the first ':' picks the rule.
  * In-memory and bounded: buckets that refilled completely are dropped.
  */
-import type { RateLimiter } from './types.ts';
-import type { CommandContext } from './types.ts';
+import type { RateLimiter } from '../commands/types.ts';
+import type { CommandContext } from '../commands/types.ts';
 
 export interface BucketRule {
   /** Tokens a full bucket holds (the burst). */

@@ -4,7 +4,7 @@
  * instead of hanging. The signal is passed down so that the pieces that can stop early do; the
  * race makes sure the caller is answered even by pieces that cannot.
  */
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 
 /** VOICEMOOD_REQUEST_TIMEOUT_MS default: generous for an hour-long file on a busy engine. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 180_000;

@@ -13,11 +13,11 @@
  *                  hour; Snooze silences a chat; Acknowledge restarts the member's cooldown.
  */
 import { randomUUID } from 'node:crypto';
-import type { Emotion, EmotionScores } from './emotions.ts';
-import type { ModerationThresholds, Platform } from '../history/types.ts';
+import type { Emotion, EmotionScores } from '../domain/emotions.ts';
+import type { ModerationThresholds, Platform } from '../domain/history.ts';
 import type { ModerationGate } from '../commands/types.ts';
-import type { ModerationSignal, Trend } from './types.ts';
-import { weightedShares } from './summary.ts';
+import type { ModerationSignal, Trend } from '../domain/mood.ts';
+import { weightedShares } from './summarise.ts';
 
 export const DEFAULT_MODERATION: Readonly<ModerationThresholds> = Object.freeze({
   repeatCount: 3,

@@ -5,7 +5,7 @@
  * Telegram user 42 and a Discord user 42 never meet, and every read is scoped to one user or one
  * chat. Audio is NEVER stored: an entry holds only what the card showed (emotion and scores).
  */
-import type { Emotion, EmotionScores, Lang } from '../mood/emotions.ts';
+import type { Emotion, EmotionScores, Lang } from './emotions.ts';
 
 export type Platform = 'telegram' | 'discord';
 export const PLATFORMS: readonly Platform[] = ['telegram', 'discord'];
@@ -194,5 +194,5 @@ export interface HistoryOptions {
    * The lock every read-modify-write holds (default: in this process only). openHistory passes a
    * RedisKeyLock for a store on Redis, so that several processes can share it.
    */
-  lock?: import('./keyedMutex.ts').KeyLock;
+  lock?: import('../history/keyedMutex.ts').KeyLock;
 }

@@ -2,9 +2,9 @@
  * Frame timeline: per-frame scores → one window per 0.5 s (dominant emotion = highest mean score of
  * the window's frames) → a text strip with a time axis, or a PNG chart (chart.ts).
  */
-import { EMOJI, EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from './emotions.ts';
+import { EMOJI, EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from '../domain/emotions.ts';
 import { formatSeconds, t } from './i18n.ts';
-import type { FrameScores, Timeline, TimelineWindow } from './types.ts';
+import type { FrameScores, Timeline, TimelineWindow } from '../domain/mood.ts';
 import { renderSharesChartPng } from './chart.ts';
 
 export const TIMELINE_WINDOW_S = 0.5;

@@ -3,8 +3,8 @@
  * translation is never forgotten: the zh table must have the same keys as the en table (the type
  * checks that).
  */
-import type { ErrorCode } from '../errors.ts';
-import type { Lang } from './emotions.ts';
+import type { ErrorCode } from '../domain/errors.ts';
+import type { Lang } from '../domain/emotions.ts';
 
 const en = {
   confidence: 'confidence',

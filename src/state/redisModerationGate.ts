@@ -10,8 +10,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { ModerationGate } from '../commands/types.ts';
-import { DEFAULT_MODERATION, type GateLimits } from './moderation.ts';
-import type { ModerationSignal } from './types.ts';
+import { DEFAULT_MODERATION, type GateLimits } from '../usecases/moderate.ts';
+import type { ModerationSignal } from '../domain/mood.ts';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

@@ -4,7 +4,7 @@
  * answering nobody) and `onError` is told. Also SharedKv on Redis (JSON strings, sets).
  */
 import type { Redis } from 'ioredis';
-import type { ClaimStore, SharedKv } from './types.ts';
+import type { ClaimStore, SharedKv } from '../commands/types.ts';
 
 export class RedisClaims implements ClaimStore {
   readonly #redis: Redis;

@@ -3,10 +3,10 @@
  * Bars are always all 9 classes in MODEL ORDER (angry … unknown), so that two cards can be
  * compared at a glance; the winner is in the title.
  */
-import { EMOJI, EMOTION_LABELS, EMOTIONS, type Lang } from './emotions.ts';
+import { EMOJI, EMOTION_LABELS, EMOTIONS, type Lang } from '../domain/emotions.ts';
 import { formatPercent, formatSeconds, t } from './i18n.ts';
 import { bar, padEnd, padStart, displayWidth } from './text.ts';
-import type { MoodCard, MoodInput } from './types.ts';
+import type { MoodCard, MoodInput } from '../domain/mood.ts';
 
 export const CARD_BAR_WIDTH = 12;
 

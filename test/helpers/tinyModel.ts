@@ -21,12 +21,12 @@
  *   const session = await ort.InferenceSession.create(path);   // inputs waveform, lengths
  */
 import { createHash } from 'node:crypto';
-import { EMOTIONS, EMOTION_LABELS } from '../mood/emotions.ts';
-import type { Emotion2vecArch } from './convert/arch.ts';
-import type { WeightSource } from './convert/layers.ts';
-import type { WrittenModel } from './convert/writeEmotion2vec.ts';
-import { writeEmotion2vec } from './convert/writeEmotion2vec.ts';
-import { mulberry32 } from '../util/prng.ts';
+import { EMOTIONS, EMOTION_LABELS } from '../../src/domain/emotions.ts';
+import type { Emotion2vecArch } from '../../src/inference/convert/arch.ts';
+import type { WeightSource } from '../../src/inference/convert/layers.ts';
+import type { WrittenModel } from '../../src/inference/convert/writeEmotion2vec.ts';
+import { writeEmotion2vec } from '../../src/inference/convert/writeEmotion2vec.ts';
+import { mulberry32 } from './prng.ts';
 
 export interface TinyModelOptions {
   embedDim?: number;

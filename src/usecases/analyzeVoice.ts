@@ -12,10 +12,10 @@
 import { decodeAudio } from '../audio/decode.ts';
 import { assertAnalysable, audioLimitsFromEnv } from '../audio/limits.ts';
 import type { AudioLimits, DecodedAudio, DecodeOptions } from '../audio/types.ts';
-import { VoicemoodError } from '../errors.ts';
+import { VoicemoodError } from '../domain/errors.ts';
 import type { EmotionEngine, EmotionResult, FrameResults } from '../inference/types.ts';
 import { SAMPLE_RATE } from '../inference/types.ts';
-import { EMOTIONS, namedScores, topEmotion, type EmotionScores } from './emotions.ts';
+import { EMOTIONS, namedScores, topEmotion, type EmotionScores } from '../domain/emotions.ts';
 
 export interface AnalyzeVoiceOptions {
   /** File name or URL path: a hint for messages only, the bytes decide the format. */

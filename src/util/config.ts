@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { VoicemoodError } from './errors.ts';
-import { registerSecret } from './util/log.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import { registerSecret } from './log.ts';
 
 export type Env = Record<string, string | undefined>;
 

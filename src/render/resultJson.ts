@@ -3,9 +3,9 @@
  * (`voicemood analyze`, result.json and --json lines) and the REST API (`POST /api/v1/analyze`),
  * so that both answer the same fields with the same rounding.
  */
-import { VoicemoodError } from '../errors.ts';
-import type { VoiceAnalysis } from './analyzeVoice.ts';
-import { EMOTIONS, namedScores, topEmotion } from './emotions.ts';
+import { VoicemoodError } from '../domain/errors.ts';
+import type { VoiceAnalysis } from '../usecases/analyzeVoice.ts';
+import { EMOTIONS, namedScores, topEmotion } from '../domain/emotions.ts';
 
 export type Granularity = 'utterance' | 'frame';
 

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { DEFAULT_RATE_RULES, type BucketRule } from './rateLimit.ts';
-import type { RateLimiter, TakeResult } from './types.ts';
+import type { RateLimiter, TakeResult } from '../commands/types.ts';
 
 export class RedisRateLimiter implements RateLimiter {
   readonly #limiters = new Map<string, RateLimiterRedis>();

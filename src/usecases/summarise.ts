@@ -3,12 +3,12 @@
  * the chat's overall mood, and time buckets for the chart. Shares are weighted by talk time, so a
  * long angry note weighs more than a short happy one.
  */
-import { EMOJI, EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from './emotions.ts';
-import { formatPercent, formatSeconds, t } from './i18n.ts';
-import { renderSharesChartPng } from './chart.ts';
-import { bar, displayWidth, padEnd } from './text.ts';
-import type { HistoryEntry, Platform } from '../history/types.ts';
-import type { MemberSummary, MoodSummary, SummaryBucket } from './types.ts';
+import { EMOJI, EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from '../domain/emotions.ts';
+import { formatPercent, formatSeconds, t } from '../render/i18n.ts';
+import { renderSharesChartPng } from '../render/chart.ts';
+import { bar, displayWidth, padEnd } from '../render/text.ts';
+import type { HistoryEntry, Platform } from '../domain/history.ts';
+import type { MemberSummary, MoodSummary, SummaryBucket } from '../domain/mood.ts';
 
 export const DEFAULT_SUMMARY_BUCKETS = 24;
 
