@@ -96,13 +96,19 @@ test('discord migration: a global "in" stored before consent was per server coun
   await h.close();
 });
 
-test('/forget while a note is being analysed: the result is dropped, nothing is appended', async () => {
+test('/forget while a note is being analysed: the result is dropped, nothing is appended', async (t) => {
   const h = await harness();
   const analyze = h.engine.analyze.bind(h.engine);
   let entered!: () => void;
   const inEngine = new Promise<void>((r) => (entered = r));
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  t.after(async () => {
+    // Also after a failed assertion: the engine is the real one again, nothing waits on the gate.
+    h.engine.analyze = analyze;
+    release();
+    await h.close();
+  });
   h.engine.analyze = async (samples, opts) => {
     entered();
     await gate;
@@ -120,7 +126,6 @@ test('/forget while a note is being analysed: the result is dropped, nothing is 
   h.engine.analyze = analyze;
   assert.equal(cards(await handleVoice(ctx, h.services, voice())).length, 1);
   assert.equal((await h.services.history.listUser('telegram', 'slow')).length, 1);
-  await h.close();
 });
 
 test('someone else\'s note (reply-/mood): shown, never stored or counted for the author; the requester is rate-limited; the author\'s opt-out applies', async () => {

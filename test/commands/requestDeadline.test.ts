@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAudio } from '../../src/audio/decode.ts';
 import { handleVoice } from '../../src/commands/index.ts';
 import { requestDeadline } from '../../src/usecases/requestDeadline.ts';
 import { isVoicemoodError } from '../../src/domain/errors.ts';
@@ -17,14 +16,24 @@ test('a download that never finishes ends in a polite timeout reply, and the dow
   const h = await harness();
   t.after(() => h.close());
   h.services.requestTimeoutMs = 150;
+  // The deadline's timer is a mock: the test moves time itself, so no real 150 ms pass.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   let seen: AbortSignal | undefined;
-  const replies = await handleVoice(h.ctx(), h.services, {
+  let downloading!: () => void;
+  const downloadStarted = new Promise<void>((r) => (downloading = r));
+  const pending = handleVoice(h.ctx(), h.services, {
     trigger: 'auto',
     download: (signal) => {
       seen = signal;
+      downloading();
       return never<Uint8Array>(); // ignores the signal on purpose: the handler must not wait for it
     },
   });
+  await downloadStarted;
+  t.mock.timers.tick(149);
+  assert.equal(seen?.aborted, false, 'not stopped before the deadline');
+  t.mock.timers.tick(1);
+  const replies = await pending;
   assert.equal(replies.length, 1);
   assert.equal(replies[0]!.kind, 'error');
   assert.equal((replies[0] as { code: string }).code, 'timeout');
@@ -36,15 +45,23 @@ test('a download that never finishes ends in a polite timeout reply, and the dow
 test('a hung engine ends in a polite timeout reply, and nothing is stored', async (t) => {
   const h = await harness();
   t.after(() => h.close());
-  // Decodes run in worker threads: start one first, so that the 150 ms below go to the engine.
-  await decodeAudio(wavBytes(1));
   h.services.requestTimeoutMs = 150;
+  // The deadline's timer is a mock: its 150 ms pass once the engine has the clip, whatever the decode took.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   let signalled = false;
+  let entered!: () => void;
+  const inEngine = new Promise<void>((r) => (entered = r));
   h.engine.analyze = (_samples, opts = {}) => {
     opts.signal?.addEventListener('abort', () => (signalled = true));
+    entered();
     return never<EmotionResult>();
   };
-  const replies = await handleVoice(h.ctx({ lang: 'zh' }), h.services, { trigger: 'auto', bytes: wavBytes(1) });
+  const pending = handleVoice(h.ctx({ lang: 'zh' }), h.services, { trigger: 'auto', bytes: wavBytes(1) });
+  await inEngine;
+  t.mock.timers.tick(149);
+  assert.equal(signalled, false, 'not stopped before the deadline');
+  t.mock.timers.tick(1);
+  const replies = await pending;
   assert.deepEqual(replies.map((r) => r.kind), ['error']);
   assert.equal((replies[0] as { code: string }).code, 'timeout');
   assert.equal((replies[0] as { text: string }).text, '处理超时，请重试。');

@@ -46,6 +46,26 @@ let started: StartedDiscordBot;
 let voice: Uint8Array;
 /** The bot's warnings (JSON lines). */
 const logLines: string[] = [];
+const logWaiters: { text: string; from: number; resolve: (line: string) => void }[] = [];
+function logged(line: string): void {
+  logLines.push(line);
+  for (const w of logWaiters.splice(0)) {
+    if (logLines.length > w.from && line.includes(w.text)) w.resolve(line);
+    else logWaiters.push(w);
+  }
+}
+/**
+ * The first log line from index `from` on that contains `text`, as soon as it is written (no
+ * polling); rejects after `timeoutMs` saying what was logged instead.
+ */
+function untilLogged(text: string, from: number, timeoutMs = 30_000): Promise<string> {
+  const found = logLines.slice(from).find((l) => l.includes(text));
+  if (found !== undefined) return Promise.resolve(found);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no log line with "${text}"; got ${logLines.slice(from).join('')}`)), timeoutMs);
+    logWaiters.push({ text, from, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+  });
+}
 
 before(async () => {
   const alice = { id: ALICE, username: 'alice', global_name: 'Alice' };
@@ -68,7 +88,7 @@ before(async () => {
     settings: history,
     limiter: new TokenBucketLimiter({ clock: Date.now }),
     moderation: new InMemoryModerationGate(),
-    logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } as unknown as NodeJS.WritableStream }),
+    logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logged(line) } as unknown as NodeJS.WritableStream }),
     clock: Date.now,
   };
   // Both servers send alerts to their own log channel.
@@ -221,10 +241,7 @@ test('an alert is never posted into another server’s channel, whatever is stor
   engine.next = 'angry';
   for (let k = 0; k < 3; k++) await note(G1, TEXT1, BOB);
   engine.next = 'happy';
-  const deadline = Date.now() + 30_000;
-  while (!logLines.slice(warned).some((l) => l.includes('alert not posted')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const warning = logLines.slice(warned).find((l) => l.includes('alert not posted'));
-  assert.ok(warning, `a warning is logged; got ${logLines.slice(warned).join('')}`);
+  const warning = await untilLogged('alert not posted', warned);
   assert.equal(JSON.parse(warning).channelId, LOG2);
   assert.equal(JSON.parse(warning).guildId, G1);
   assert.deepEqual(fake.calls.filter((c) => c.seq >= mark && isPostTo(LOG2)(c)), [], 'nothing posted in server 2');

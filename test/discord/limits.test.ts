@@ -81,15 +81,26 @@ const textOf = (c: RecordedCall): string => c.body?.content ?? JSON.stringify(c.
 test('past the engine’s capacity: "busy, try again in N s", and the rest are answered once it frees up', async () => {
   counted.length = 0;
   const held: (() => void)[] = [];
+  let fourHeld!: () => void;
+  const fourReachedEngine = new Promise<void>((r) => (fourHeld = r));
   const real = engine.analyze.bind(engine);
-  engine.analyze = (samples, opts) => new Promise<EmotionResult>((resolve, reject) => held.push(() => real(samples, opts).then(resolve, reject)));
+  engine.analyze = (samples, opts) =>
+    new Promise<EmotionResult>((resolve, reject) => {
+      if (held.push(() => real(samples, opts).then(resolve, reject)) === 4) fourHeld();
+    });
   const notes = USERS.slice(0, 5).map((u) => post(u));
-  const busy = await fake.waitForCall(replyTo(notes[4]!.id));
-  assert.match(textOf(busy), /I am busy with other voice right now\. Please try again in 10 s\./);
-  while (held.length < 4) await new Promise((r) => setTimeout(r, 20)); // the first four reached the engine
-  for (const release of held.splice(0)) release();
-  for (const n of notes.slice(0, 4)) assert.ok((await fake.waitForCall(replyTo(n.id))).body.embeds?.length > 0, 'a card');
-  engine.analyze = real;
+  try {
+    const busy = await fake.waitForCall(replyTo(notes[4]!.id));
+    assert.match(textOf(busy), /I am busy with other voice right now\. Please try again in 10 s\./);
+    await fourReachedEngine;
+    for (const release of held.splice(0)) release();
+    for (const n of notes.slice(0, 4)) assert.ok((await fake.waitForCall(replyTo(n.id))).body.embeds?.length > 0, 'a card');
+  } finally {
+    engine.analyze = real;
+    // After a failure too: nothing stays held, and the held notes are answered before the next test counts.
+    for (const release of held.splice(0)) release();
+    await Promise.allSettled(notes.map((n) => fake.waitForCall(replyTo(n.id), 5_000)));
+  }
   assert.equal(countOf('discord:busy'), 1, counted.join());
   assert.equal(countOf('discord:ok'), 4);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { fcParams } from '../helpers/fuzz.ts';
 import { framesFor, minSamplesFor, packBatch, pickBatch, type BatchLimits } from '../../src/inference/batcher.ts';
 
 const PUBLISHED: [number, number, number][] = [[512, 10, 5], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 2, 2], [512, 2, 2]];
@@ -35,6 +36,7 @@ describe('pickBatch', () => {
         }
         assert.deepEqual(picked, [...picked].sort((a, b) => a - b));
       }),
+      fcParams(20261203),
     );
   });
 });
@@ -66,6 +68,7 @@ describe('frame arithmetic', () => {
         assert.equal(framesFor(m, spec), 1);
         if (m > 1) assert.equal(framesFor(m - 1, spec), 0);
       }),
+      fcParams(20261204),
     );
   });
 });

@@ -15,3 +15,15 @@ export function withoutStackTraces(): void {
     Error.stackTraceLimit = saved ?? 10;
   });
 }
+
+/**
+ * fast-check parameters with a fixed seed, so that every run checks the same cases: `seed` unless
+ * VOICEMOOD_FC_SEED is set (to replay or explore another seed). On failure fast-check's error
+ * message names the seed and the path of the shrunk counterexample (`{ seed: …, path: "…" }`);
+ * passing both back (`VOICEMOOD_FC_SEED=… ` and `path`) replays it directly.
+ */
+export function fcParams<T extends object>(seed: number, more: T = {} as T): T & { seed: number } {
+  const fromEnv = process.env.VOICEMOOD_FC_SEED;
+  if (fromEnv !== undefined && fromEnv !== '' && !Number.isSafeInteger(Number(fromEnv))) throw new RangeError(`VOICEMOOD_FC_SEED must be an integer, not ${fromEnv}`);
+  return { ...more, seed: fromEnv ? Number(fromEnv) : seed };
+}

@@ -35,6 +35,10 @@ export interface Workspace {
 /**
  * Seed of the tiny random model: with seed 8 it hears voice-hello.ogg as happy and voice-angry.ogg
  * as angry, so that the moderation rule (repeated angry notes) can be driven end to end.
+ * Found once by building seeds 1, 2, … with makeWorkspace(seed) and running expectedFor on both
+ * clips (seeds 1-12: only 8 hears angry as angry and hello as something else; 12 hears both as
+ * angry). test/telegram/e2e.test.ts checks this still holds and says so if the model builder changes;
+ * then repeat that search once and update this constant.
  */
 export const TINY_SEED = 8;
 

@@ -13,9 +13,11 @@ import { createLogger } from '../../src/util/log.ts';
 import { buildWebApp } from '../../src/web/app.ts';
 import { fakeEngine, makeWav, tone } from '../audio/helpers.ts';
 
-test('web API: uploads in progress count against the engine capacity; past it, 429 busy; freed when they end', async () => {
+test('web API: uploads in progress count against the engine capacity; past it, 429 busy; freed when they end', { timeout: 60_000 }, async () => {
   let taken = 0;
-  const limiter: RateLimiter = { take: () => (taken++, { ok: true }) };
+  let bothAdmitted!: () => void;
+  const twoTaken = new Promise<void>((r) => (bothAdmitted = r));
+  const limiter: RateLimiter = { take: () => (++taken === 2 && bothAdmitted(), { ok: true }) };
   const engine = fakeEngine({ capacity: 2 });
   const { app } = buildWebApp({ engine, limiter, logger: createLogger({ level: 'silent' }), env: {}, page: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -33,7 +35,7 @@ test('web API: uploads in progress count against the engine capacity; past it, 4
       socket.write(Buffer.from(wav.subarray(0, 1000)));
       slow.push(socket);
     }
-    for (let i = 0; i < 200 && taken < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await twoTaken; // both headers were read and admitted (bounded by the test timeout)
     assert.equal(taken, 2, 'both slow uploads were admitted');
 
     const third = await fetch(url, { method: 'POST', body: wav, headers: { 'content-type': 'audio/wav' } });
