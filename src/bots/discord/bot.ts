@@ -27,7 +27,7 @@ import { VoicemoodError } from '../../domain/errors.ts';
 import type { Lang } from '../../domain/emotions.ts';
 import { t } from '../../render/i18n.ts';
 import { downloadAttachment, isAudioAttachment, type AttachmentLike } from './attachments.ts';
-import { MOOD_DEFAULT_LISTEN_S, MOOD_DEFAULT_WINDOW_MIN, MOOD_MAX_LISTEN_S } from './commandDefs.ts';
+import { MOOD_DEFAULT_LISTEN_S, MOOD_DEFAULT_WINDOW_MIN, MOOD_MAX_LISTEN_S } from '../../commands/registry.ts';
 import { contextFromInteraction, contextFromMessage, isGuildAdmin } from './context.ts';
 import { BUTTON, forChannel, forInteraction, renderAlert, renderCard, renderCardWithTimeline, renderSummary, renderText, type DiscordPayload } from './render.ts';
 import { fitEmbeds } from './embedLimits.ts';
