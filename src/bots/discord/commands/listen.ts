@@ -14,10 +14,9 @@ export const listen: DiscordCommand = {
   async run({ i, lang: langOf, host }) {
     const lang = await langOf();
     const strings = ds(lang);
-    const guildId = i.guildId;
-    if (guildId === null) return; // guildOnly
+    if (!i.inGuild()) return; // see the guildOnly precondition
     if (i.options.getSubcommand() === 'stop') {
-      const stopped = await host.listeners.stop(guildId, 'requested');
+      const stopped = await host.listeners.stop(i.guildId, 'requested');
       await i.reply(forInteraction({ content: stopped ? strings.listeningStopped(`<#${stopped.scope.channelId}>`) : strings.notListening, ephemeral: true }));
       return;
     }

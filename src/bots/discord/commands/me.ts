@@ -1,7 +1,7 @@
 /** /me [export]: the caller's recent moods and trend, or a file of everything stored about them. */
+import { MessageFlags } from 'discord.js';
 import { handleMe } from '../../../commands/me.ts';
 import { commandEntry } from '../../../commands/registry.ts';
-import { MessageFlags } from 'discord.js';
 import { replyAll } from '../deliver.ts';
 import { slashCommand } from '../slashCommands.ts';
 import type { DiscordCommand } from './types.ts';
