@@ -7,7 +7,6 @@ import { safely, settingsScope, text } from './common.ts';
 import type { CommandContext, Reply } from './types.ts';
 import type { Services } from '../usecases/ports.ts';
 
-
 /** /settings names → moderation threshold fields. */
 const THRESHOLD_NAMES: Readonly<Record<string, keyof ModerationThresholds>> = {
   repeat_count: 'repeatCount',
@@ -19,6 +18,12 @@ const THRESHOLD_NAMES: Readonly<Record<string, keyof ModerationThresholds>> = {
   cooldown: 'cooldownS',
   max_per_hour: 'maxPerHour',
 };
+
+/** The settings that are not moderation thresholds, parsed one by one in parseSetting. */
+const GENERAL_SETTING_NAMES = ['reply', 'lang', 'consent', 'logchannel'] as const;
+
+/** Every `/settings <name>`, in the order /settings shows them (the Discord choices come from here). */
+export const SETTING_NAMES: readonly string[] = [...GENERAL_SETTING_NAMES, ...Object.keys(THRESHOLD_NAMES)];
 
 /** Parses one `/settings <name> <value>`; undefined when the name or value is not valid. */
 export function parseSetting(name: string, value: string, current: ChatSettings): Partial<ChatSettings> | undefined {

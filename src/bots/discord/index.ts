@@ -9,7 +9,7 @@ import type { Services } from '../../usecases/ports.ts';
 import { VoicemoodError } from '../../domain/errors.ts';
 import { cdnHostsFromEnv } from './attachments.ts';
 import { DiscordBot, type DiscordBotOptions } from './bot.ts';
-import { commandDefinitions } from './commandDefs.ts';
+import { commandDefinitions } from './slashCommands.ts';
 
 export interface StartDiscordOptions extends Partial<DiscordBotOptions> {
   token: string;

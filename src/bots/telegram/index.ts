@@ -7,7 +7,7 @@ import { GrammyError, type Bot } from 'grammy';
 import { VoicemoodError } from '../../domain/errors.ts';
 import type { Services } from '../../usecases/ports.ts';
 import { createTelegramBot } from './bot.ts';
-import { COMMAND_MENU } from './commandMenu.ts';
+import { menuRegistrations } from './commandMenu.ts';
 import type { TelegramStartOptions } from './config.ts';
 import { addWebhookRoute, derivedWebhookSecret, startWebhookServer, type SharedWebhookServer } from './webhook.ts';
 import { registerSecret } from '../../util/log.ts';
@@ -107,6 +107,5 @@ export async function startTelegramBot(services: Services, options: TelegramStar
 }
 
 async function registerCommands(bot: Bot): Promise<void> {
-  await bot.api.setMyCommands([...COMMAND_MENU.en]);
-  await bot.api.setMyCommands([...COMMAND_MENU.zh], { language_code: 'zh' });
+  for (const { commands, language_code } of menuRegistrations()) await bot.api.setMyCommands(commands, language_code ? { language_code } : undefined);
 }
