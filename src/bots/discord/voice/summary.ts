@@ -1,11 +1,10 @@
 /**
  * A listening session's state → the shared summary and moderation models. Pure: the channel's
  * utterance results become the same entries history holds, so /mood in a voice channel renders
- * exactly like /mood anywhere else, and the heated rules run on the live state.
+ * exactly like /mood anywhere else.
  */
 import type { HistoryEntry } from '../../../domain/history.ts';
 import type { Lang } from '../../../domain/emotions.ts';
-import type { ModerationItem } from '../../../usecases/moderate.ts';
 import { summarize } from '../../../usecases/summarise.ts';
 import { renderSummaryBody, renderSummaryPng, formatWindow } from '../../../render/summary.ts';
 import type { SummaryReply } from '../../../commands/types.ts';
@@ -47,11 +46,4 @@ export async function voiceSummaryReply(mood: ChannelMood, scope: VoiceScope, fr
   const title = ds(lang).moodTitle(scope.channelName, formatWindow(toMs - fromMs));
   const png = await renderSummaryPng(summary, lang, title);
   return { kind: 'summary', summary, title, body: renderSummaryBody(summary, lang), ...(png ? { png } : {}) };
-}
-
-/** Items for the heated rules; the rules want `at` = when an utterance ended. */
-export function moderationItems(mood: ChannelMood, fromMs: number, toMs: number): ModerationItem[] {
-  return mood
-    .window(fromMs - 60_000, toMs)
-    .flatMap((s) => s.records.map((r) => ({ userId: s.userId, name: s.name, at: r.at + Math.round(r.durationS * 1000), durationS: r.durationS, emotion: r.emotion, scores: r.scores })));
 }
