@@ -42,8 +42,8 @@ function trendOf(items: readonly ModerationItem[], fromMs: number, toMs: number)
 }
 
 /**
- * Telegram rule: has `member` sent ≥ repeatCount angry/disgusted notes within the window ending
- * now? `items` may contain anything (other members, older notes): the rule filters.
+ * repeated_negative: has `member` sent ≥ repeatCount angry/disgusted notes or utterances within
+ * the window ending now? `items` may contain anything (other members, older notes): the rule filters.
  */
 export function checkRepeatedNegative(items: readonly ModerationItem[], memberId: string, scope: ModerationScope, now: number, th: ModerationThresholds = DEFAULT_MODERATION): ModerationSignal | undefined {
   const fromMs = now - th.repeatWindowS * 1000;
@@ -62,7 +62,7 @@ export function checkRepeatedNegative(items: readonly ModerationItem[], memberId
 }
 
 /**
- * Discord rules over the rolling window ending now: each speaker with ≥ heatedMinSpeechS of
+ * heated_speaker / heated_group over the rolling window ending now: each speaker with ≥ heatedMinSpeechS of
  * speech and anger+disgust share ≥ heatedShare is heated; ≥ groupSpeakers heated at once → one
  * heated_group signal, otherwise one heated_speaker signal per heated speaker.
  */
