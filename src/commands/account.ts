@@ -2,13 +2,14 @@
 import { isVoicemoodError, VoicemoodError } from '../domain/errors.ts';
 import { LANGS, type Lang } from '../domain/emotions.ts';
 import { t } from '../render/i18n.ts';
+import { forget } from '../usecases/forget.ts';
 import { safely, text } from './common.ts';
 import type { CommandContext, Reply } from './types.ts';
 import type { Services } from '../usecases/ports.ts';
 
 export function handleForget(ctx: CommandContext, s: Services): Promise<Reply[]> {
   return safely(ctx, s, async (lang) => {
-    const r = await s.history.forgetUser(ctx.platform, ctx.user.id);
+    const r = await forget(s.history, ctx.platform, ctx.user.id);
     const strings = t(lang);
     const kept = r.keptOptOut ? ` ${strings.forgetKeptOptOut}` : '';
     if (r.entries + r.chatEntries + r.settings + r.alertSubscriptions === 0) return [text(strings.forgetNothing + kept)];

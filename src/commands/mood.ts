@@ -1,5 +1,5 @@
 /** /mood: how this chat has sounded over a window (default the last 24 h), with a chart. */
-import { summarize } from '../usecases/summarise.ts';
+import { summariseChat } from '../usecases/summarise.ts';
 import { renderSummaryBody, renderSummaryPng, formatWindow } from '../render/summary.ts';
 import { t } from '../render/i18n.ts';
 import { safely } from './common.ts';
@@ -13,8 +13,7 @@ export function handleMood(ctx: CommandContext, s: Services, options: { windowMs
     const windowMs = Math.max(60_000, Math.min(options.windowMs ?? MOOD_WINDOW_MS, s.history.retentionDays * 86_400_000));
     const toMs = ctx.now() + 1;
     const fromMs = toMs - windowMs;
-    const entries = await s.history.listChat(ctx.platform, ctx.chat.id, { since: fromMs, until: toMs });
-    const summary = summarize(entries, { platform: ctx.platform, chatId: ctx.chat.id, fromMs, toMs });
+    const summary = await summariseChat(s.history, { platform: ctx.platform, chatId: ctx.chat.id, fromMs, toMs });
     const title = t(lang).moodTitle(formatWindow(windowMs));
     const reply: SummaryReply = { kind: 'summary', summary, title, body: renderSummaryBody(summary, lang) };
     const png = await renderSummaryPng(summary, lang, title);

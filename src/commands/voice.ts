@@ -1,19 +1,21 @@
 /**
  * A voice note: consent and reply-mode checks, rate limits, then (only then) the download, the
  * analysis — all under one request deadline — history, the card, the one-time privacy notice, and
- * the Telegram-style moderation rule.
+ * moderation. Consent, analysis, recording, moderation and forgetting are the use cases of
+ * src/usecases, the same ones a Discord voice-channel utterance goes through.
  */
 import { performance } from 'node:perf_hooks';
 import { analyzeVoice } from '../usecases/analyzeVoice.ts';
+import { mayAnalyse } from '../usecases/consent.ts';
+import { watchForget } from '../usecases/forget.ts';
+import { moderate } from '../usecases/moderate.ts';
+import { recordAnalysis } from '../usecases/record.ts';
 import { buildCard, renderCardBars, renderCardTitle } from '../render/card.ts';
 import { t } from '../render/i18n.ts';
-import { checkRepeatedNegative } from '../usecases/moderate.ts';
-import { resolveThresholds } from '../domain/moderation.ts';
 import { buildTimeline } from '../render/timeline.ts';
 import type { HistoryEntry } from '../domain/history.ts';
 import type { Lang } from '../domain/emotions.ts';
 import { isVoicemoodError, VoicemoodError } from '../domain/errors.ts';
-import { isOptedOut } from '../history/privacy.ts';
 import { buildAlertReply } from './alert.ts';
 import { errorReply, isUserCaused, safely, settingsScope, text } from './common.ts';
 import { limiterKeys } from '../state/rateLimit.ts';
@@ -27,11 +29,12 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     // The voice's owner decides: the sender, or the author of the note someone asked about.
     const owner = input.voiceOf ?? ctx.user;
     const ownVoice = input.ownVoice !== false && input.voiceOf === undefined;
-    if (isOptedOut(await s.settings.getUserSettings(ctx.platform, owner.id), ctx.chat.guildId)) {
+    const voiceOwner = { platform: ctx.platform, userId: owner.id, ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}) };
+    if (!(await mayAnalyse(s.settings, voiceOwner, 'voice_note'))) {
       return input.trigger === 'request' ? [text(input.voiceOf ? strings.optedOutAuthor : strings.optedOutRequest)] : [];
     }
     // A /forget of the owner while this is analysed wins (checked again before anything is kept).
-    const epoch = s.history.forgetEpoch(ctx.platform, owner.id);
+    const forgetWatch = watchForget(s.history, ctx.platform, owner.id);
     const scope = settingsScope(ctx);
     const chat = await s.settings.getChatSettings(ctx.platform, scope);
     if (ctx.chat.kind === 'group' && input.trigger === 'auto' && chat.replyMode === 'on_demand') return [];
@@ -76,32 +79,19 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     }
 
     s.metrics?.analysis(ctx.platform, 'ok', (performance.now() - started) / 1000);
-    // Forgotten or opted out meanwhile: the result is dropped, nothing is stored or shown. The
-    // epoch is compared right before append() queues for the store's lock, which a forgetUser
-    // started later waits for (so it deletes this entry too).
-    if (s.history.forgetEpoch(ctx.platform, owner.id) !== epoch || isOptedOut(await s.settings.getUserSettings(ctx.platform, owner.id), ctx.chat.guildId)) {
+    // Forgotten or opted out meanwhile: the result is dropped, nothing is stored or shown.
+    if (forgetWatch.forgotten() || !(await mayAnalyse(s.settings, voiceOwner, 'voice_note'))) {
       s.logger.info({ platform: ctx.platform }, 'voice analysis dropped: its owner was forgotten or opted out meanwhile');
       return [];
     }
     const now = ctx.now();
     let stored: HistoryEntry | undefined;
-    try {
-      if (ownVoice && s.history.forgetEpoch(ctx.platform, owner.id) === epoch) stored = await s.history.append({
-        at: now,
-        platform: ctx.platform,
-        userId: ctx.user.id,
-        userName: ctx.user.name,
-        chatId: ctx.chat.id,
-        ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}),
-        source: 'voice_note',
-        durationS: analysis.durationS,
-        emotion: analysis.emotion,
-        confidence: analysis.confidence,
-        scores: analysis.scores,
-      });
-    } catch (e) {
-      // The user still gets the card; the failure is for the operator.
-      s.logger.error({ err: e, platform: ctx.platform }, 'history append failed');
+    if (ownVoice) {
+      stored = await recordAnalysis(
+        s,
+        { at: now, platform: ctx.platform, user: ctx.user, chatId: ctx.chat.id, ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}), source: 'voice_note', analysis },
+        forgetWatch.epoch,
+      );
     }
 
     const card = buildCard(analysis, lang);
@@ -116,8 +106,8 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     }
 
     if (ctx.chat.kind === 'group' && stored) {
-      const alert = await checkModeration(ctx, s, lang, now);
-      if (alert) replies.push(alert);
+      const { settings, signals } = await moderate(s, { platform: ctx.platform, chatId: ctx.chat.id, ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}), settingsScope: scope, memberId: ctx.user.id, now });
+      for (const signal of signals) replies.push(buildAlertReply(signal, settings, settings.lang ?? lang, ctx.chat.title));
     }
     return replies;
   });
@@ -131,16 +121,4 @@ function fetchBytes(input: VoiceInput, signal: AbortSignal): Promise<Uint8Array>
 
 export function privacyNotice(lang: Lang, s: Services): string {
   return t(lang).privacyNotice.replace('{days}', String(s.history.retentionDays));
-}
-
-async function checkModeration(ctx: CommandContext, s: Services, lang: Lang, now: number): Promise<Reply | undefined> {
-  const settings = await s.settings.getChatSettings(ctx.platform, settingsScope(ctx));
-  const th = resolveThresholds(settings.moderation);
-  const recent = await s.history.listChat(ctx.platform, ctx.chat.id, { since: now - th.repeatWindowS * 1000, until: now + 1 });
-  const items = recent.filter((e) => e.userId === ctx.user.id).map((e) => ({ userId: e.userId, name: e.userName ?? e.userId, at: e.at, durationS: e.durationS, emotion: e.emotion, scores: e.scores }));
-  const signal = checkRepeatedNegative(items, ctx.user.id, { platform: ctx.platform, chatId: ctx.chat.id, ...(ctx.chat.guildId ? { guildId: ctx.chat.guildId } : {}) }, now, th);
-  if (!signal) return undefined;
-  if (settings.alertAdmins.length === 0 && !settings.logChannelId) return undefined; // nobody asked for alerts
-  if (!(await s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour }))) return undefined;
-  return buildAlertReply(signal, settings, settings.lang ?? lang, ctx.chat.title);
 }

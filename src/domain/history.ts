@@ -69,11 +69,11 @@ export type ConsentMode = 'opt_in' | 'opt_out';
 
 /** Moderation thresholds a chat/guild may override (see src/usecases/moderate.ts for defaults). */
 export interface ModerationThresholds {
-  /** Telegram rule: this many angry/disgusted notes by one member … */
+  /** repeated_negative: this many angry/disgusted notes or utterances by one member … */
   repeatCount: number;
   /** … within this many seconds → a signal. */
   repeatWindowS: number;
-  /** Discord rule: anger+disgust share of a speaker at or above this … */
+  /** heated_speaker: anger+disgust share of a member at or above this … */
   heatedShare: number;
   /** … over a rolling window of this many seconds … */
   heatedWindowS: number;

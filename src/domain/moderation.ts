@@ -2,10 +2,12 @@
  * Moderation thresholds: the defaults, the bounds a chat may choose within (/settings), and the
  * gate's limits. The rules live in src/usecases/moderate.ts, the gates in src/state.
  *
- *   Telegram rule  repeated_negative: the same member sends ≥ 3 notes whose top emotion is angry or
- *                  disgusted within 10 min.
- *   Discord rules  heated_speaker: a speaker's anger+disgust share ≥ 0.5 over the last 2 min, with
- *                  ≥ 20 s of speech; heated_group: ≥ 2 speakers heated at once.
+ * Every rule runs on every chat's voice notes and voice-channel utterances alike (src/usecases/
+ * moderate.ts: moderate), with the chat's thresholds:
+ *   repeated_negative  the same member sends ≥ 3 notes/utterances whose top emotion is angry or
+ *                      disgusted within 10 min.
+ *   heated_speaker     a member's anger+disgust share ≥ 0.5 over the last 2 min, with ≥ 20 s of
+ *                      speech; heated_group: ≥ 2 members heated at once.
  *   Gate           no repeat for the same (chat, member) within 10 min; ≤ 6 signals per chat per hour.
  */
 import type { ModerationThresholds } from './history.ts';

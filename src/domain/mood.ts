@@ -111,9 +111,9 @@ export interface MoodSummary {
 export type Trend = 'rising' | 'steady' | 'falling';
 
 /**
- * A moderation signal: pure data, never audio. `repeated_negative` is the Telegram rule (one
- * member, several angry/disgusted notes in a window), `heated_speaker` / `heated_group` the
- * Discord rules (anger+disgust share over a rolling window).
+ * A moderation signal: pure data, never audio. `repeated_negative`: one member, several
+ * angry/disgusted notes or utterances in a window; `heated_speaker` / `heated_group`: anger+disgust
+ * share over a rolling window. All rules apply on both platforms (src/usecases/moderate.ts).
  */
 export interface ModerationSignal {
   /** Stable id for buttons (Acknowledge / Snooze). */

@@ -102,6 +102,15 @@ export async function analyzeSamples(engine: EmotionEngine, audio: DecodedAudio,
   return combine(segments, audio, options.frames === true, engine.model.id);
 }
 
+/**
+ * One utterance of a voice channel (16 kHz mono, cut by the VAD): the same checks, segmentation
+ * and combination as a voice note, without the decoding.
+ */
+export function analyseUtterance(engine: EmotionEngine, samples: Float32Array, options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'frameEmbeddings' | 'signal'> = {}): Promise<VoiceAnalysis> {
+  const audio: DecodedAudio = { samples, sampleRate: SAMPLE_RATE, durationS: samples.length / SAMPLE_RATE, format: 'pcm', sourceSampleRate: SAMPLE_RATE, sourceChannels: 1 };
+  return analyzeSamples(engine, audio, options);
+}
+
 function combine(segments: SegmentAnalysis[], audio: DecodedAudio, withFrames: boolean, modelId: string): VoiceAnalysis {
   const total = segments.reduce((s, x) => s + x.durationS, 0) || 1;
   const first = segments[0].result;

@@ -6,9 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Emotion, EmotionScores } from '../domain/emotions.ts';
-import type { ModerationThresholds, Platform } from '../domain/history.ts';
-import { DEFAULT_MODERATION } from '../domain/moderation.ts';
+import type { ChatSettings, HistoryEntry, ModerationThresholds, Platform } from '../domain/history.ts';
+import { DEFAULT_MODERATION, resolveThresholds } from '../domain/moderation.ts';
 import type { ModerationSignal, Trend } from '../domain/mood.ts';
+import { isOptedOut } from '../history/privacy.ts';
+import type { Services } from './ports.ts';
 import { weightedShares } from './summarise.ts';
 
 const NEGATIVE: readonly Emotion[] = ['angry', 'disgusted'];
@@ -40,8 +42,8 @@ function trendOf(items: readonly ModerationItem[], fromMs: number, toMs: number)
 }
 
 /**
- * Telegram rule: has `member` sent ≥ repeatCount angry/disgusted notes within the window ending
- * now? `items` may contain anything (other members, older notes): the rule filters.
+ * repeated_negative: has `member` sent ≥ repeatCount angry/disgusted notes or utterances within
+ * the window ending now? `items` may contain anything (other members, older notes): the rule filters.
  */
 export function checkRepeatedNegative(items: readonly ModerationItem[], memberId: string, scope: ModerationScope, now: number, th: ModerationThresholds = DEFAULT_MODERATION): ModerationSignal | undefined {
   const fromMs = now - th.repeatWindowS * 1000;
@@ -60,7 +62,7 @@ export function checkRepeatedNegative(items: readonly ModerationItem[], memberId
 }
 
 /**
- * Discord rules over the rolling window ending now: each speaker with ≥ heatedMinSpeechS of
+ * heated_speaker / heated_group over the rolling window ending now: each speaker with ≥ heatedMinSpeechS of
  * speech and anger+disgust share ≥ heatedShare is heated; ≥ groupSpeakers heated at once → one
  * heated_group signal, otherwise one heated_speaker signal per heated speaker.
  */
@@ -98,3 +100,51 @@ function signal(kind: ModerationSignal['kind'], scope: ModerationScope, at: numb
   };
 }
 
+
+/** Where an analysed note or utterance was heard, and whose it was. */
+export interface ModerateInput extends ModerationScope {
+  /** Where the chat's settings live: the Discord server, else the chat. */
+  settingsScope: string;
+  /** The member whose analysis was just recorded. */
+  memberId: string;
+  now: number;
+}
+
+/** When an entry ended: a note is stored when it was analysed, an utterance when it started. */
+function endOf(e: HistoryEntry): number {
+  return e.source === 'voice_channel' ? e.at + Math.round(e.durationS * 1000) : e.at;
+}
+
+/**
+ * The moderation use case, after each recorded note or utterance: the chat's rules (thresholds
+ * from /settings) over its recent history — repeated_negative for the member, then heated_speaker
+ * / heated_group over everyone — and the gate (cooldown, per-chat cap, snooze). Returns the
+ * signals admitted, with the settings the alerts are built from. Nothing happens (and no cooldown
+ * is spent) when nobody asked for alerts. Members who opted out meanwhile are left out.
+ */
+export async function moderate(s: Pick<Services, 'history' | 'settings' | 'moderation'>, input: ModerateInput): Promise<{ settings: ChatSettings; signals: ModerationSignal[] }> {
+  const settings = await s.settings.getChatSettings(input.platform, input.settingsScope);
+  if (settings.alertAdmins.length === 0 && !settings.logChannelId) return { settings, signals: [] };
+  const th = resolveThresholds(settings.moderation);
+  const lookbackMs = Math.max(th.repeatWindowS, th.heatedWindowS) * 1000 + 60_000;
+  // Utterance times come from the receive stream (start + offset), which can run a little ahead
+  // of the wall clock: the window ends at the later of now and the last utterance's end.
+  const entries = await s.history.listChat(input.platform, input.chatId, { since: input.now - lookbackMs, until: input.now + 60_000 });
+  const optedOut = new Set<string>();
+  for (const userId of new Set(entries.map((e) => e.userId))) {
+    if (userId !== input.memberId && isOptedOut(await s.settings.getUserSettings(input.platform, userId), input.guildId)) optedOut.add(userId);
+  }
+  const items: ModerationItem[] = entries
+    .filter((e) => !optedOut.has(e.userId))
+    .map((e) => ({ userId: e.userId, name: e.userName ?? e.userId, at: endOf(e), durationS: e.durationS, emotion: e.emotion, scores: e.scores }))
+    .sort((a, b) => a.at - b.at);
+  const end = Math.max(input.now, ...items.map((i) => i.at));
+  const scope: ModerationScope = { platform: input.platform, chatId: input.chatId, ...(input.guildId !== undefined ? { guildId: input.guildId } : {}) };
+  const candidates: ModerationSignal[] = [];
+  const repeated = checkRepeatedNegative(items, input.memberId, scope, end, th);
+  if (repeated) candidates.push(repeated);
+  candidates.push(...checkHeated(items, scope, end, th));
+  const signals: ModerationSignal[] = [];
+  for (const signal of candidates) if (await s.moderation.admit(signal, { cooldownS: th.cooldownS, maxPerHour: th.maxPerHour })) signals.push(signal);
+  return { settings, signals };
+}

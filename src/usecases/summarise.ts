@@ -4,7 +4,7 @@
  * long angry note weighs more than a short happy one.
  */
 import { EMOJI, EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from '../domain/emotions.ts';
-import type { HistoryEntry, Platform } from '../domain/history.ts';
+import type { HistoryEntry, HistoryStore, Platform } from '../domain/history.ts';
 import type { MemberSummary, MoodSummary, SummaryBucket } from '../domain/mood.ts';
 
 export const DEFAULT_SUMMARY_BUCKETS = 24;
@@ -92,6 +92,15 @@ export function summarize(entries: readonly HistoryEntry[], options: SummarizeOp
   return summary;
 }
 
+/**
+ * The summary use case of /mood: a chat's entries over [fromMs, toMs) from a history — the store
+ * (a chat's voice notes, a voice channel's past utterances) or a live session's state read the
+ * same way (src/bots/discord/voice/summary.ts) — summarised as above.
+ */
+export async function summariseChat(history: Pick<HistoryStore, 'listChat'>, options: SummarizeOptions): Promise<MoodSummary> {
+  const entries = await history.listChat(options.platform, options.chatId, { since: options.fromMs, until: options.toMs });
+  return summarize(entries, options);
+}
 
 /** Top `n` shares, largest first, skipping zeros. */
 export function topShares(shares: EmotionScores, n: number): { emotion: Emotion; share: number }[] {

@@ -7,11 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { handleForget, handleMe, handlePrivacy, handleVoice } from '../../src/commands/index.ts';
 import type { CardReply, FileReply, Reply } from '../../src/commands/types.ts';
-import { mayAnalyseVoice } from '../../src/bots/discord/voice/consent.ts';
+import { mayAnalyse } from '../../src/usecases/consent.ts';
 import { t } from '../../src/render/i18n.ts';
-import type { Platform } from '../../src/domain/history.ts';
+import type { Platform, SettingsStore } from '../../src/domain/history.ts';
 import { harness } from './helpers.ts';
 import { wavBytes } from './helpers.ts';
+
+/** Voice-channel consent (the use case's rule for source voice_channel). */
+const mayAnalyseVoice = (settings: SettingsStore, guildId: string, userId: string) => mayAnalyse(settings, { platform: 'discord', userId, guildId }, 'voice_channel');
 
 const voice = (trigger: 'auto' | 'request' = 'auto') => ({ bytes: wavBytes(), filename: 'note.wav', trigger });
 const textOf = (replies: Reply[]) => replies.map((r) => ('text' in r ? r.text : 'body' in r ? `${r.title}\n${r.body}` : '')).join('\n');

@@ -12,9 +12,8 @@ import type { Logger } from '../../../util/log.ts';
 import { forChannel, renderAlert, type DiscordPayload } from '../render.ts';
 import { postToGuildChannel } from '../guildChannel.ts';
 import { ds } from '../strings.ts';
-import { mayAnalyseVoice } from './consent.ts';
+import { channelUseCases } from './channelUseCases.ts';
 import { DaveGuard } from './daveGuard.ts';
-import { voiceAlerts } from './moderation.ts';
 import { VoiceSession, type ReceiverLike, type VoiceSessionOptions } from './session.ts';
 import type { VoiceScope } from './summary.ts';
 
@@ -113,35 +112,17 @@ export class VoiceListeners {
       ...(s.metrics ? { metrics: s.metrics } : {}),
       ...(s.requestTimeoutMs !== undefined ? { analysisTimeoutMs: s.requestTimeoutMs } : {}),
       ...this.#o.session,
-      mayAnalyse: (userId) => mayAnalyseVoice(s.settings, guild.id, userId),
+      // Consent, history, moderation and /forget: the use cases a voice note goes through too.
+      ...channelUseCases(s, {
+        guildId: guild.id,
+        scope: () => listening.scope,
+        moderating: () => listening.mode === 'continuous',
+        postAlert: async (alert) => void (await postToGuildChannel(this.#o.client, guild.id, alert.logChannelId, renderAlert(alert), s.logger)),
+      }),
       onStreamError: (userId, e) => guard?.onReceiveError(userId, e) ?? false,
-      forgetEpoch: (userId) => s.history.forgetEpoch('discord', userId),
       displayName: (userId) => {
         const m = guild.members.cache.get(userId);
         return m?.displayName ?? this.#o.client.users.cache.get(userId)?.username ?? userId;
-      },
-      onResult: async (speaker, record) => {
-        try {
-          await s.history.append({
-            at: record.at,
-            platform: 'discord',
-            userId: speaker.userId,
-            userName: speaker.name,
-            chatId: listening.scope.channelId,
-            guildId: guild.id,
-            source: 'voice_channel',
-            durationS: record.durationS,
-            emotion: record.emotion,
-            confidence: record.confidence,
-            scores: record.scores,
-          });
-        } catch (e) {
-          s.logger.error({ err: e }, 'history append failed (voice channel)');
-        }
-        if (listening.mode !== 'continuous') return;
-        for (const alert of await voiceAlerts(session.mood, listening.scope, s, s.clock())) {
-          if (alert.logChannelId) await postToGuildChannel(this.#o.client, guild.id, alert.logChannelId, renderAlert(alert), s.logger);
-        }
       },
       onSpeakerCapped: (userId) => {
         const name = guild.members.cache.get(userId)?.displayName ?? userId;

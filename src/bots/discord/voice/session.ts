@@ -1,6 +1,7 @@
 /**
  * A listening session in one voice channel: who may be heard, one receive pipeline per speaking
- * member, the shared engine per utterance, and the channel's mood state.
+ * member, the analysis use case per utterance (src/usecases/analyzeVoice.ts analyseUtterance:
+ * the same checks and segmentation as a voice note), and the channel's mood state.
  *
  * Its input is what @discordjs/voice's VoiceReceiver offers (`speaking` start events and
  * `subscribe(userId)` giving a stream of Opus packets), so tests feed packets through the same
@@ -9,6 +10,7 @@
  * Consent is decided BEFORE subscribing: a member who may not be analysed is never subscribed, so
  * @discordjs/voice drops their packets before decryption — we never decode, keep or count them.
  */
+import { analyseUtterance } from '../../../usecases/analyzeVoice.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, requestDeadline } from '../../../usecases/requestDeadline.ts';
 import { EndBehaviorType } from '@discordjs/voice';
 import type { Readable } from 'node:stream';
@@ -55,8 +57,11 @@ export interface VoiceSessionOptions {
   /** Utterances waiting for the engine before new ones are dropped (per session). */
   maxPendingAnalyses?: number;
   createDecoder?: (userId: string) => OpusPacketDecoder;
-  /** Called after each analysed utterance has been added to the state. */
-  onResult?: (speaker: { userId: string; name: string }, record: UtteranceRecord) => void | Promise<void>;
+  /**
+   * Called after each analysed utterance has been added to the state. `forgetEpoch`: the member's
+   * forget epoch read before the analysis (for recordAnalysis), when `forgetEpoch` is given.
+   */
+  onResult?: (speaker: { userId: string; name: string; forgetEpoch?: number }, record: UtteranceRecord) => void | Promise<void>;
   /**
    * How often the member was forgotten (HistoryStore.forgetEpoch): an utterance whose member said
    * /forget while it was analysed is dropped, never kept nor passed to onResult.
@@ -258,7 +263,7 @@ export class VoiceSession {
       let r;
       const started = performance.now();
       try {
-        r = await deadline.race(this.#o.engine.analyze(samples, { signal: deadline.signal }));
+        r = await deadline.race(analyseUtterance(this.#o.engine, samples, { signal: deadline.signal }));
       } finally {
         deadline.clear();
       }
@@ -276,7 +281,7 @@ export class VoiceSession {
         return;
       }
       this.stats.analysed++;
-      await this.#o.onResult?.({ userId, name }, record);
+      await this.#o.onResult?.({ userId, name, ...(epoch !== undefined ? { forgetEpoch: epoch } : {}) }, record);
     } catch (e) {
       if (!counted) this.#o.metrics?.analysis('voice_channel', isVoicemoodError(e) ? e.code : 'internal');
       if (isVoicemoodError(e, 'busy')) this.stats.dropped++;

@@ -1,12 +1,11 @@
 /**
  * A listening session's state → the shared summary and moderation models. Pure: the channel's
  * utterance results become the same entries history holds, so /mood in a voice channel renders
- * exactly like /mood anywhere else, and the heated rules run on the live state.
+ * exactly like /mood anywhere else.
  */
-import type { HistoryEntry } from '../../../domain/history.ts';
+import type { HistoryEntry, HistoryStore } from '../../../domain/history.ts';
 import type { Lang } from '../../../domain/emotions.ts';
-import type { ModerationItem } from '../../../usecases/moderate.ts';
-import { summarize } from '../../../usecases/summarise.ts';
+import { summariseChat } from '../../../usecases/summarise.ts';
 import { renderSummaryBody, renderSummaryPng, formatWindow } from '../../../render/summary.ts';
 import type { SummaryReply } from '../../../commands/types.ts';
 import type { ChannelMood } from './channelMood.ts';
@@ -41,17 +40,21 @@ export function voiceEntries(mood: ChannelMood, scope: VoiceScope, fromMs: numbe
   return out.sort((a, b) => a.at - b.at);
 }
 
+/**
+ * The session's state read like history (entries of [since, until)), for the summary use case:
+ * what a member who opted out or was forgotten said is already gone from it.
+ */
+export function liveHistory(mood: ChannelMood, scope: VoiceScope): Pick<HistoryStore, 'listChat'> {
+  return {
+    listChat: async (_platform, chatId, options = {}) =>
+      chatId === scope.channelId ? voiceEntries(mood, scope, options.since ?? -Infinity, (options.until ?? Infinity) - 1) : [],
+  };
+}
+
 /** The /mood reply for a voice channel: overall mood, each speaker, and the shares chart. */
 export async function voiceSummaryReply(mood: ChannelMood, scope: VoiceScope, fromMs: number, toMs: number, lang: Lang): Promise<SummaryReply> {
-  const summary = summarize(voiceEntries(mood, scope, fromMs, toMs), { platform: 'discord', chatId: scope.channelId, fromMs, toMs: toMs + 1 });
+  const summary = await summariseChat(liveHistory(mood, scope), { platform: 'discord', chatId: scope.channelId, fromMs, toMs: toMs + 1 });
   const title = ds(lang).moodTitle(scope.channelName, formatWindow(toMs - fromMs));
   const png = await renderSummaryPng(summary, lang, title);
   return { kind: 'summary', summary, title, body: renderSummaryBody(summary, lang), ...(png ? { png } : {}) };
-}
-
-/** Items for the heated rules; the rules want `at` = when an utterance ended. */
-export function moderationItems(mood: ChannelMood, fromMs: number, toMs: number): ModerationItem[] {
-  return mood
-    .window(fromMs - 60_000, toMs)
-    .flatMap((s) => s.records.map((r) => ({ userId: s.userId, name: s.name, at: r.at + Math.round(r.durationS * 1000), durationS: r.durationS, emotion: r.emotion, scores: r.scores })));
 }
