@@ -14,7 +14,7 @@ import { InFlight } from '../../src/bots/telegram/inFlight.ts';
 import { TimelineCache } from '../../src/bots/telegram/timelineCache.ts';
 import { AnalysedNotes } from '../../src/bots/telegram/analysedNotes.ts';
 import type { CardReply } from '../../src/commands/types.ts';
-import { langOf } from '../../src/bots/telegram/context.ts';
+import { langFromCode } from '../../src/domain/lang.ts';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
 
 // The Bot API's list of emoji allowed in reactions (ReactionTypeEmoji), copied from the docs.
@@ -54,11 +54,11 @@ test('command menus: same commands in en and zh, valid names and descriptions', 
   }
 });
 
-test('escapeHtml, langOf', () => {
+test('escapeHtml, langFromCode', () => {
   assert.equal(escapeHtml('<b>&</b>'), '&lt;b&gt;&amp;&lt;/b&gt;');
-  assert.equal(langOf('zh-hans'), 'zh');
-  assert.equal(langOf('de'), 'en');
-  assert.equal(langOf(undefined), 'en');
+  assert.equal(langFromCode('zh-hans'), 'zh');
+  assert.equal(langFromCode('de'), 'en');
+  assert.equal(langFromCode(undefined), 'en');
 });
 
 test('InFlight.drain waits for tasks started while draining', async () => {
