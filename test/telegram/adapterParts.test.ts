@@ -9,7 +9,7 @@ import { REACTION_FOR } from '../../src/bots/telegram/reactions.ts';
 import { mediaOf } from '../../src/bots/telegram/media.ts';
 import { downloadTelegramFile, TELEGRAM_GET_FILE_LIMIT } from '../../src/bots/telegram/download.ts';
 import { COMMAND_MENU } from '../../src/bots/telegram/commandMenu.ts';
-import { escapeHtml } from '../../src/bots/telegram/html.ts';
+import { escapeHtml } from '../../src/render/text.ts';
 import { InFlight } from '../../src/bots/telegram/inFlight.ts';
 import { TimelineCache } from '../../src/bots/telegram/timelineCache.ts';
 import { AnalysedNotes } from '../../src/bots/telegram/analysedNotes.ts';

@@ -56,3 +56,12 @@ test('a cut never splits an emoji: the fake Bot API (like the real one) refuses 
   assert.ok(text.length <= 4096);
   assert.ok(text.endsWith('😀…'), text.slice(-4));
 });
+
+test('a text reply is escaped once for HTML parse mode: <, >, & and " read back as written', async (t) => {
+  const { tg, deps } = await setup(t);
+  const text = 'Saved: name = "a <b> & c"';
+  await deliver(deps, { chatId: -5, lang: 'en' }, [{ kind: 'text', text }]);
+  const [msg] = tg.callsOf('sendMessage');
+  assert.equal(msg!.params.text, 'Saved: name = &quot;a &lt;b&gt; &amp; c&quot;');
+  assert.equal(plain(String(msg!.params.text)), text);
+});
