@@ -10,7 +10,6 @@ import { mediaOf } from '../../src/bots/telegram/media.ts';
 import { downloadTelegramFile, TELEGRAM_GET_FILE_LIMIT } from '../../src/bots/telegram/download.ts';
 import { COMMAND_MENU } from '../../src/bots/telegram/commandMenu.ts';
 import { escapeHtml } from '../../src/render/text.ts';
-import { InFlight } from '../../src/bots/telegram/inFlight.ts';
 import { TimelineCache } from '../../src/bots/telegram/timelineCache.ts';
 import { AnalysedNotes } from '../../src/bots/telegram/analysedNotes.ts';
 import type { CardReply } from '../../src/commands/types.ts';
@@ -59,22 +58,6 @@ test('escapeHtml, langFromCode', () => {
   assert.equal(langFromCode('zh-hans'), 'zh');
   assert.equal(langFromCode('de'), 'en');
   assert.equal(langFromCode(undefined), 'en');
-});
-
-test('InFlight.drain waits for tasks started while draining', async () => {
-  const inFlight = new InFlight();
-  const done: number[] = [];
-  inFlight.run(async () => {
-    await new Promise((r) => setImmediate(r));
-    done.push(1);
-    inFlight.run(async () => {
-      await new Promise((r) => setImmediate(r));
-      done.push(2);
-    });
-  });
-  await inFlight.drain();
-  assert.deepEqual(done, [1, 2]);
-  assert.equal(inFlight.size, 0);
 });
 
 test('TimelineCache keeps the newest entries within its bound', () => {

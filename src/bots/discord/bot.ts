@@ -34,6 +34,7 @@ import { fitEmbeds } from './embedLimits.ts';
 import { postToGuildChannel } from './guildChannel.ts';
 import { ds } from './strings.ts';
 import { TimelineStore } from './timelineStore.ts';
+import { BusyCounter, InFlight } from '../../state/inFlight.ts';
 import { VoiceListeners, type Connector } from './voice/listeners.ts';
 import { voiceSummaryReply } from './voice/summary.ts';
 import type { VoiceSessionOptions } from './voice/session.ts';
@@ -72,17 +73,19 @@ export class DiscordBot {
   readonly #s: Services;
   readonly #o: DiscordBotOptions;
   readonly #timelines: TimelineStore;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight: InFlight;
   #stopping = false;
   /** Aborted by stop(): ends waits (a /mood listening period) that would otherwise hold shutdown. */
   readonly #stopped = new AbortController();
   /** Voice messages being downloaded or analysed now. */
-  #analysing = 0;
+  readonly #analysing: BusyCounter;
 
   constructor(services: Services, options: DiscordBotOptions) {
     this.#s = services;
     this.#o = options;
     this.#timelines = new TimelineStore(500, (userId) => services.history.forgetEpoch('discord', userId));
+    this.#inFlight = new InFlight((e) => services.logger.error({ err: e }, 'discord handler failed'));
+    this.#analysing = new BusyCounter(() => options.maxAnalyses ?? services.engine.load().capacity);
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     // Attachments of server messages are empty without Message Content; only needed for voice messages.
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
@@ -91,8 +94,8 @@ export class DiscordBot {
     const sharding = { shards: options.shards ?? [0], shardCount: options.shardCount ?? 1 };
     this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...sharding, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
     this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}), ...(options.session ? { session: options.session } : {}) });
-    this.client.on(Events.MessageCreate, (m) => this.#track(this.#onMessage(m)));
-    this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
+    this.client.on(Events.MessageCreate, (m) => this.#inFlight.track(this.#onMessage(m)));
+    this.client.on(Events.InteractionCreate, (i) => this.#inFlight.track(this.#onInteraction(i)));
     this.client.on(Events.Error, (e) => services.logger.warn({ err: e }, 'discord client error'));
   }
 
@@ -103,13 +106,8 @@ export class DiscordBot {
     this.client.removeAllListeners(Events.MessageCreate);
     this.client.removeAllListeners(Events.InteractionCreate);
     await this.listeners.stopAll();
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#inFlight.drain();
     await this.client.destroy();
-  }
-
-  #track(p: Promise<unknown>): void {
-    const tracked = p.catch((e: unknown) => this.#s.logger.error({ err: e }, 'discord handler failed')).finally(() => this.#inFlight.delete(tracked));
-    this.#inFlight.add(tracked);
   }
 
   // ---- voice messages ---------------------------------------------------------------------------
@@ -142,16 +140,15 @@ export class DiscordBot {
     const owner = { userId: ctx.user.id, epoch: this.#s.history.forgetEpoch('discord', ctx.user.id) };
     // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
     // that a flood across many channels cannot pile up downloads and decoded audio in memory.
-    if (this.#analysing >= (this.#o.maxAnalyses ?? this.#s.engine.load().capacity)) {
+    if (!this.#analysing.enter()) {
       this.#s.metrics?.analysis('discord', 'busy');
       return { replies: [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, this.#s))], owner };
     }
-    this.#analysing++;
     try {
       const replies = await this.#analyseNow(ctx, a, trigger);
       return { replies: this.#s.history.forgetEpoch('discord', owner.userId) === owner.epoch ? replies : [], owner };
     } finally {
-      this.#analysing--;
+      this.#analysing.leave();
     }
   }
 

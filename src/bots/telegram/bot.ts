@@ -12,6 +12,7 @@ import type { CardReply, Command, CommandContext, CommandUser, Reply } from '../
 import type { Services } from '../../usecases/ports.ts';
 import { errorReply, resolveLang } from '../../commands/common.ts';
 import { limiterKeys } from '../../state/rateLimit.ts';
+import { BusyCounter, InFlight } from '../../state/inFlight.ts';
 import { isOptedOut } from '../../history/privacy.ts';
 import { toVoicemoodError, VoicemoodError } from '../../domain/errors.ts';
 import type { Lang } from '../../domain/emotions.ts';
@@ -22,7 +23,6 @@ import { AnalysedNotes, type AnalysedNote } from './analysedNotes.ts';
 import { commandContext, displayName, isGroup } from './context.ts';
 import { downloadTelegramFile } from './download.ts';
 import { fit, MESSAGE_LIMIT, pre } from './html.ts';
-import { InFlight } from './inFlight.ts';
 import { mediaOf, type TelegramMedia } from './media.ts';
 import { deliver, type ReplyTarget } from './replies.ts';
 import { retryTransformer } from './retry.ts';
@@ -51,15 +51,14 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   const apiRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
   const bot = new Bot(options.token, { client: { apiRoot } });
   bot.api.config.use(retryTransformer());
-  const inFlight = new InFlight();
   const epochOf = (userId: string): number => services.history.forgetEpoch('telegram', userId);
   // Several instances on one Redis: the tap on a card's button may reach another instance.
   const timelines: TimelineStore = services.sharedKv && services.claims ? new SharedTimelineStore(services.sharedKv, services.claims, epochOf) : new TimelineCache(2000, epochOf);
   const notes = new AnalysedNotes({ clock: services.clock });
   const log = services.logger.child({ platform: 'telegram' });
+  const inFlight = new InFlight((e) => log.error({ err: e }, 'telegram: background task failed'));
   const deps = { api: bot.api, timelines, logger: log };
-  const maxAnalyses = options.maxAnalyses ?? services.engine.load().capacity;
-  let analysing = 0;
+  const analysing = new BusyCounter(options.maxAnalyses ?? services.engine.load().capacity);
 
   const context = (chat: Chat, user: User, senderChat?: Chat): CommandContext => commandContext(bot.api, chat, user, services.clock, senderChat);
 
@@ -95,12 +94,11 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     }
     // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
     // that a flood cannot pile up downloads and decoded audio in memory.
-    if (analysing >= maxAnalyses) {
+    if (!analysing.enter()) {
       services.metrics?.analysis('telegram', 'busy');
       inFlight.run(() => fail(target, cctx, new VoicemoodError('busy', 'Too many voice notes are waiting.', { retryAfterS: BUSY_RETRY_S })));
       return;
     }
-    analysing++;
     let settle!: (card: CardReply | undefined) => void;
     notes.remember(message.chat.id, message.message_id, ownerId, new Promise((resolve) => (settle = resolve)));
     inFlight.run(async () => {
@@ -136,7 +134,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
       } catch (e) {
         await fail(target, cctx, e);
       } finally {
-        analysing--;
+        analysing.leave();
         settle(card);
       }
     });
