@@ -21,7 +21,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleForget, handleMe, handleMood, handlePrivacy, handleSettings, handleVoice } from '../../commands/index.ts';
 import { errorReply, resolveLang } from '../../commands/common.ts';
-import type { CommandContext, Reply } from '../../commands/types.ts';
+import type { CardReply, CommandContext, Reply } from '../../commands/types.ts';
 import type { Services } from '../../usecases/ports.ts';
 import { VoicemoodError } from '../../domain/errors.ts';
 import type { Lang } from '../../domain/emotions.ts';
@@ -33,8 +33,8 @@ import { BUTTON, forChannel, forInteraction, renderAlert, renderCard, renderCard
 import { fitEmbeds } from './embedLimits.ts';
 import { postToGuildChannel } from './guildChannel.ts';
 import { ds } from './strings.ts';
-import { TimelineStore } from './timelineStore.ts';
 import { BusyCounter, InFlight } from '../../state/inFlight.ts';
+import { MemoryTimelineStore } from '../../state/timelines.ts';
 import { VoiceListeners, type Connector } from './voice/listeners.ts';
 import { voiceSummaryReply } from './voice/summary.ts';
 import type { VoiceSessionOptions } from './voice/session.ts';
@@ -72,7 +72,7 @@ export class DiscordBot {
   readonly listeners: VoiceListeners;
   readonly #s: Services;
   readonly #o: DiscordBotOptions;
-  readonly #timelines: TimelineStore;
+  readonly #timelines: MemoryTimelineStore<CardReply>;
   readonly #inFlight: InFlight;
   #stopping = false;
   /** Aborted by stop(): ends waits (a /mood listening period) that would otherwise hold shutdown. */
@@ -83,7 +83,8 @@ export class DiscordBot {
   constructor(services: Services, options: DiscordBotOptions) {
     this.#s = services;
     this.#o = options;
-    this.#timelines = new TimelineStore(500, (userId) => services.history.forgetEpoch('discord', userId));
+    // A card keeps its history entry's id as key (short: custom ids are at most 100 characters).
+    this.#timelines = new MemoryTimelineStore({ capacity: 500, epochOf: (userId) => services.history.forgetEpoch('discord', userId), keyOf: (card) => (card.entryId && card.entryId.length <= 64 ? card.entryId : undefined) });
     this.#inFlight = new InFlight((e) => services.logger.error({ err: e }, 'discord handler failed'));
     this.#analysing = new BusyCounter(() => options.maxAnalyses ?? services.engine.load().capacity);
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];

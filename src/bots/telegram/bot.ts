@@ -13,6 +13,7 @@ import type { Services } from '../../usecases/ports.ts';
 import { errorReply, resolveLang } from '../../commands/common.ts';
 import { limiterKeys } from '../../state/rateLimit.ts';
 import { BusyCounter, InFlight } from '../../state/inFlight.ts';
+import { MemoryTimelineStore, SharedTimelineStore, type TimelineStore } from '../../state/timelines.ts';
 import { isOptedOut } from '../../history/privacy.ts';
 import { toVoicemoodError, VoicemoodError } from '../../domain/errors.ts';
 import type { Lang } from '../../domain/emotions.ts';
@@ -24,11 +25,9 @@ import { commandContext, displayName, isGroup } from './context.ts';
 import { downloadTelegramFile } from './download.ts';
 import { fit, MESSAGE_LIMIT, pre } from './html.ts';
 import { mediaOf, type TelegramMedia } from './media.ts';
-import { deliver, type ReplyTarget } from './replies.ts';
+import { deliver, type ReplyTarget, type TelegramTimeline } from './replies.ts';
 import { retryTransformer } from './retry.ts';
 import { telegramStrings } from './strings.ts';
-import { TimelineCache, type TimelineStore } from './timelineCache.ts';
-import { SharedTimelineStore } from './sharedTimelines.ts';
 
 export const DEFAULT_API_ROOT = 'https://api.telegram.org';
 
@@ -37,6 +36,9 @@ export const CHART_AFTER_S = 10;
 
 /** How long an update id stays claimed (Telegram gives up re-delivering within a day). */
 export const UPDATE_CLAIM_TTL_S = 86_400;
+
+/** Redis keys of the shared timelines (several instances on one Redis). */
+export const TIMELINE_PREFIX = 'voicemood:tg:tl:';
 
 /** What a "busy" reply suggests waiting, in seconds. */
 export const BUSY_RETRY_S = 10;
@@ -53,7 +55,8 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
   bot.api.config.use(retryTransformer());
   const epochOf = (userId: string): number => services.history.forgetEpoch('telegram', userId);
   // Several instances on one Redis: the tap on a card's button may reach another instance.
-  const timelines: TimelineStore = services.sharedKv && services.claims ? new SharedTimelineStore(services.sharedKv, services.claims, epochOf) : new TimelineCache(2000, epochOf);
+  const timelines: TimelineStore<TelegramTimeline> =
+    services.sharedKv && services.claims ? new SharedTimelineStore(services.sharedKv, services.claims, { prefix: TIMELINE_PREFIX, epochOf }) : new MemoryTimelineStore({ capacity: 2000, epochOf });
   const notes = new AnalysedNotes({ clock: services.clock });
   const log = services.logger.child({ platform: 'telegram' });
   const inFlight = new InFlight((e) => log.error({ err: e }, 'telegram: background task failed'));
@@ -269,7 +272,7 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineShown });
     // A second tap that arrives before the edit has removed the button must not edit (Telegram
     // answers "message is not modified") nor send the chart twice.
-    if (!(await timelines.markShown(ctx.match[1]!, item))) return;
+    if (!(await timelines.markShown(ctx.match[1]!))) return;
     const html = `${item.cardHtml}\n${pre(fit(renderTimelineText(item.timeline, lang), MESSAGE_LIMIT - item.cardHtml.length - 20))}`;
     await ctx.api.editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } }).catch((e: unknown) => {
       // A retried edit whose first attempt got through is "not modified": it is shown, all is well.
