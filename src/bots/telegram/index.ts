@@ -9,6 +9,7 @@ import type { Services } from '../../usecases/ports.ts';
 import { createTelegramBot } from './bot.ts';
 import { COMMAND_MENU } from './commandMenu.ts';
 import type { TelegramStartOptions } from './config.ts';
+import type { VoicemoodContext } from './flavour.ts';
 import { addWebhookRoute, derivedWebhookSecret, startWebhookServer, type SharedWebhookServer } from './webhook.ts';
 import { registerSecret } from '../../util/log.ts';
 
@@ -106,7 +107,7 @@ export async function startTelegramBot(services: Services, options: TelegramStar
   };
 }
 
-async function registerCommands(bot: Bot): Promise<void> {
+async function registerCommands(bot: Bot<VoicemoodContext>): Promise<void> {
   await bot.api.setMyCommands([...COMMAND_MENU.en]);
   await bot.api.setMyCommands([...COMMAND_MENU.zh], { language_code: 'zh' });
 }
