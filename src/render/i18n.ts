@@ -249,8 +249,3 @@ export function formatPercent(x: number): string {
   const p = Math.max(0, Math.min(1, Number.isFinite(x) ? x : 0)) * 100;
   return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)}%`;
 }
-
-/** Maps a platform language code (Telegram language_code, Discord locale) to en|zh. */
-export function langFromCode(code: string | undefined): Lang {
-  return code && code.toLowerCase().startsWith('zh') ? 'zh' : 'en';
-}

@@ -8,6 +8,7 @@ import type { HistoryStore, SettingsStore } from '../domain/history.ts';
 import type { ModerationSignal } from '../domain/mood.ts';
 import type { TakeResult } from '../domain/rateLimit.ts';
 import type { Logger } from '../util/log.ts';
+import type { TimelineKv } from '../state/timelines.ts';
 
 /** Current time in ms since the epoch. Injected everywhere time matters (tests control it). */
 export type Clock = () => number;
@@ -52,13 +53,7 @@ export interface ClaimStore {
  * A small key-value store shared by every instance on one Redis, for state they must all see
  * (e.g. Telegram timeline buttons): JSON values with a TTL, and sets of keys.
  */
-export interface SharedKv {
-  getJson<T>(key: string): Promise<T | undefined>;
-  setJson(key: string, value: unknown, ttlS: number): Promise<void>;
-  delete(keys: readonly string[]): Promise<void>;
-  addMember(setKey: string, member: string, ttlS: number): Promise<void>;
-  members(setKey: string): Promise<string[]>;
-}
+export type SharedKv = TimelineKv;
 
 /** What every command needs; created once per process (src/services.ts). */
 export interface Services {

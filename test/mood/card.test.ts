@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { buildCard, renderCardBars, renderCardText, renderCardTitle } from '../../src/render/card.ts';
 import { EMOTIONS, namedScores, topEmotion } from '../../src/domain/emotions.ts';
 import { bar, displayWidth, escapeHtml, escapeCodeBlock } from '../../src/render/text.ts';
-import { formatPercent, formatSeconds, langFromCode, t } from '../../src/render/i18n.ts';
+import { formatPercent, formatSeconds, t } from '../../src/render/i18n.ts';
+import { langFromCode } from '../../src/domain/lang.ts';
 
 const scores = namedScores([0.312, 0.05, 0.02, 0.4, 0.1, 0.05, 0.03, 0.02, 0.018]);
 const input = { ...topEmotion(scores), scores, durationS: 3.24 };

@@ -9,12 +9,10 @@ import { REACTION_FOR } from '../../src/bots/telegram/reactions.ts';
 import { mediaOf } from '../../src/bots/telegram/media.ts';
 import { downloadTelegramFile, TELEGRAM_GET_FILE_LIMIT } from '../../src/bots/telegram/download.ts';
 import { COMMAND_MENU } from '../../src/bots/telegram/commandMenu.ts';
-import { escapeHtml } from '../../src/bots/telegram/html.ts';
-import { InFlight } from '../../src/bots/telegram/inFlight.ts';
-import { TimelineCache } from '../../src/bots/telegram/timelineCache.ts';
+import { escapeHtml } from '../../src/render/text.ts';
 import { AnalysedNotes } from '../../src/bots/telegram/analysedNotes.ts';
 import type { CardReply } from '../../src/commands/types.ts';
-import { langOf } from '../../src/bots/telegram/context.ts';
+import { langFromCode } from '../../src/domain/lang.ts';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
 
 // The Bot API's list of emoji allowed in reactions (ReactionTypeEmoji), copied from the docs.
@@ -54,53 +52,11 @@ test('command menus: same commands in en and zh, valid names and descriptions', 
   }
 });
 
-test('escapeHtml, langOf', () => {
+test('escapeHtml, langFromCode', () => {
   assert.equal(escapeHtml('<b>&</b>'), '&lt;b&gt;&amp;&lt;/b&gt;');
-  assert.equal(langOf('zh-hans'), 'zh');
-  assert.equal(langOf('de'), 'en');
-  assert.equal(langOf(undefined), 'en');
-});
-
-test('InFlight.drain waits for tasks started while draining', async () => {
-  const inFlight = new InFlight();
-  const done: number[] = [];
-  inFlight.run(async () => {
-    await new Promise((r) => setImmediate(r));
-    done.push(1);
-    inFlight.run(async () => {
-      await new Promise((r) => setImmediate(r));
-      done.push(2);
-    });
-  });
-  await inFlight.drain();
-  assert.deepEqual(done, [1, 2]);
-  assert.equal(inFlight.size, 0);
-});
-
-test('TimelineCache keeps the newest entries within its bound', () => {
-  const cache = new TimelineCache(2);
-  const item = { timeline: { windowS: 0.5, durationS: 1, windows: [] }, cardHtml: '', chatId: 1 };
-  const a = cache.put(item)!;
-  const b = cache.put(item)!;
-  const c = cache.put(item)!;
-  assert.equal(cache.get(a), undefined);
-  assert.ok(cache.get(b) && cache.get(c));
-  assert.ok(`tl:${c}`.length <= 64);
-});
-
-test('TimelineCache: forgetUser drops that person\'s timelines; one analysed before their /forget is refused', () => {
-  const epochs = new Map<string, number>();
-  const cache = new TimelineCache(10, (u) => epochs.get(u) ?? 0);
-  const item = (userId: string) => ({ timeline: { windowS: 0.5, durationS: 1, windows: [] }, cardHtml: '', chatId: 1, owner: { userId, epoch: epochs.get(userId) ?? 0 } });
-  const ann = cache.put(item('ann'))!;
-  const bob = cache.put(item('bob'))!;
-  const late = item('ann'); // analysis started before the /forget below
-  epochs.set('ann', 1);
-  cache.forgetUser('ann');
-  assert.equal(cache.get(ann), undefined);
-  assert.ok(cache.get(bob));
-  assert.equal(cache.put(late), undefined);
-  assert.ok(cache.put(item('ann')), 'a note analysed after the /forget is kept as usual');
+  assert.equal(langFromCode('zh-hans'), 'zh');
+  assert.equal(langFromCode('de'), 'en');
+  assert.equal(langFromCode(undefined), 'en');
 });
 
 test('AnalysedNotes: one entry per chat + message while its card is fresh; a failed analysis and a /forget of the author drop it', async () => {

@@ -139,7 +139,7 @@ export function html(s: string): string {
 
 /** Plain text of an HTML message (tags dropped, entities decoded). */
 export function plain(s: string): string {
-  return s.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return s.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
 }
 
 /** Matcher: a sendMessage that replies to message `id`. */

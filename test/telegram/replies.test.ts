@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api } from 'grammy';
-import { deliver } from '../../src/bots/telegram/replies.ts';
-import { TimelineCache } from '../../src/bots/telegram/timelineCache.ts';
+import { deliver, type TelegramTimeline } from '../../src/bots/telegram/replies.ts';
+import { MemoryTimelineStore } from '../../src/state/timelines.ts';
 import { createLogger } from '../../src/util/log.ts';
 import type { AlertReply, SummaryReply } from '../../src/commands/types.ts';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
@@ -14,7 +14,7 @@ const TOKEN = '555:replies-test-token';
 async function setup(t: import('node:test').TestContext) {
   const tg = await new FakeTelegram({ token: TOKEN }).start();
   t.after(() => tg.close());
-  const deps = { api: new Api(TOKEN, { apiRoot: tg.apiRoot }), timelines: new TimelineCache(), logger: createLogger({ level: 'silent' }) };
+  const deps = { api: new Api(TOKEN, { apiRoot: tg.apiRoot }), timelines: new MemoryTimelineStore<TelegramTimeline>({ capacity: 10 }), logger: createLogger({ level: 'silent' }) };
   return { tg, deps };
 }
 
@@ -55,4 +55,13 @@ test('a cut never splits an emoji: the fake Bot API (like the real one) refuses 
   const text = plain(String(tg.callsOf('sendMessage')[0]!.params.text));
   assert.ok(text.length <= 4096);
   assert.ok(text.endsWith('😀…'), text.slice(-4));
+});
+
+test('a text reply is escaped once for HTML parse mode: <, >, & and " read back as written', async (t) => {
+  const { tg, deps } = await setup(t);
+  const text = 'Saved: name = "a <b> & c"';
+  await deliver(deps, { chatId: -5, lang: 'en' }, [{ kind: 'text', text }]);
+  const [msg] = tg.callsOf('sendMessage');
+  assert.equal(msg!.params.text, 'Saved: name = &quot;a &lt;b&gt; &amp; c&quot;');
+  assert.equal(plain(String(msg!.params.text)), text);
 });

@@ -10,7 +10,9 @@ import { ButtonRouter } from './buttons/index.ts';
 import { CommandRouter } from './commands/index.ts';
 import { NO_MENTIONS } from './deliver.ts';
 import type { DiscordHost } from './host.ts';
-import { TimelineStore } from './timelineStore.ts';
+import { InFlight } from '../../state/inFlight.ts';
+import { MemoryTimelineStore } from '../../state/timelines.ts';
+import type { CardReply } from '../../commands/types.ts';
 import { VoiceMessages } from './voiceMessages.ts';
 import { VoiceListeners, type Connector } from './voice/listeners.ts';
 import type { VoiceSessionOptions } from './voice/session.ts';
@@ -44,7 +46,7 @@ export class DiscordBot {
   readonly client: Client;
   readonly listeners: VoiceListeners;
   readonly #s: Services;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight: InFlight;
   #stopping = false;
   /** Aborted by stop(): ends waits (a /mood listening period) that would otherwise hold shutdown. */
   readonly #stopped = new AbortController();
@@ -54,7 +56,9 @@ export class DiscordBot {
 
   constructor(services: Services, options: DiscordBotOptions) {
     this.#s = services;
-    const timelines = new TimelineStore(500, (userId) => services.history.forgetEpoch('discord', userId));
+    // A card keeps its history entry's id as key (short: custom ids are at most 100 characters).
+    const timelines = new MemoryTimelineStore<CardReply>({ capacity: 500, epochOf: (userId) => services.history.forgetEpoch('discord', userId), keyOf: (card) => (card.entryId && card.entryId.length <= 64 ? card.entryId : undefined) });
+    this.#inFlight = new InFlight((e) => services.logger.error({ err: e }, 'discord handler failed'));
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     // Attachments of server messages are empty without Message Content; only needed for voice messages.
     if (options.voiceMessages !== false) intents.push(GatewayIntentBits.MessageContent);
@@ -79,8 +83,8 @@ export class DiscordBot {
     this.#voiceMessages = new VoiceMessages(host);
     this.#commands = new CommandRouter(host);
     this.#buttons = new ButtonRouter(host);
-    this.client.on(Events.MessageCreate, (m) => this.#track(this.#voiceMessages.onMessage(m)));
-    this.client.on(Events.InteractionCreate, (i) => this.#track(this.#onInteraction(i)));
+    this.client.on(Events.MessageCreate, (m) => this.#inFlight.track(this.#voiceMessages.onMessage(m)));
+    this.client.on(Events.InteractionCreate, (i) => this.#inFlight.track(this.#onInteraction(i)));
     this.client.on(Events.Error, (e) => services.logger.warn({ err: e }, 'discord client error'));
   }
 
@@ -91,13 +95,8 @@ export class DiscordBot {
     this.client.removeAllListeners(Events.MessageCreate);
     this.client.removeAllListeners(Events.InteractionCreate);
     await this.listeners.stopAll();
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#inFlight.drain();
     await this.client.destroy();
-  }
-
-  #track(p: Promise<unknown>): void {
-    const tracked = p.catch((e: unknown) => this.#s.logger.error({ err: e }, 'discord handler failed')).finally(() => this.#inFlight.delete(tracked));
-    this.#inFlight.add(tracked);
   }
 
   async #onInteraction(i: Interaction): Promise<void> {

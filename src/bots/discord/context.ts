@@ -2,7 +2,7 @@
 import { PermissionFlagsBits, type GuildMember, type Interaction, type Message, type PermissionsBitField } from 'discord.js';
 import type { CommandContext } from '../../commands/types.ts';
 import type { Services } from '../../usecases/ports.ts';
-import { langFromCode } from '../../render/i18n.ts';
+import { langFromCode } from '../../domain/lang.ts';
 import { sendableInGuild } from './guildChannel.ts';
 
 /** Discord's "Manage Server" is what makes a member an admin of voicemood in that server. */

@@ -4,11 +4,11 @@
  * analysis and delivery of replies.
  */
 import type { Client } from 'discord.js';
-import type { CommandContext, Reply } from '../../commands/types.ts';
+import type { CardReply, CommandContext, Reply } from '../../commands/types.ts';
 import type { Services } from '../../usecases/ports.ts';
 import type { AttachmentLike } from './attachments.ts';
 import type { DiscordBotOptions } from './bot.ts';
-import type { TimelineStore } from './timelineStore.ts';
+import type { MemoryTimelineStore } from '../../state/timelines.ts';
 import type { VoiceListeners } from './voice/listeners.ts';
 
 /** The user whose analysis it was, with their forget epoch from before it (see VoiceMessages.analyse). */
@@ -22,7 +22,7 @@ export interface DiscordHost {
   readonly services: Services;
   readonly options: DiscordBotOptions;
   readonly listeners: VoiceListeners;
-  readonly timelines: TimelineStore;
+  readonly timelines: MemoryTimelineStore<CardReply>;
   /** Set once stop() began. */
   readonly stopping: boolean;
   /** Aborted by stop(): ends waits (a /mood listening period) that would otherwise hold shutdown. */

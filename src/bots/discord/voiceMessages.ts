@@ -8,6 +8,7 @@ import { downloadAttachment, isAudioAttachment, type AttachmentLike } from './at
 import { contextFromMessage } from './context.ts';
 import { deliver, NO_MENTIONS } from './deliver.ts';
 import type { DiscordHost, Owner } from './host.ts';
+import { BusyCounter } from '../../state/inFlight.ts';
 import { forChannel, type DiscordPayload } from './render.ts';
 
 /** What a "busy" reply suggests waiting, in seconds. */
@@ -16,10 +17,11 @@ export const BUSY_RETRY_S = 10;
 export class VoiceMessages {
   readonly #host: DiscordHost;
   /** Voice messages being downloaded or analysed now. */
-  #analysing = 0;
+  readonly #analysing: BusyCounter;
 
   constructor(host: DiscordHost) {
     this.#host = host;
+    this.#analysing = new BusyCounter(() => host.options.maxAnalyses ?? host.services.engine.load().capacity);
   }
 
   async onMessage(m: Message): Promise<void> {
@@ -52,16 +54,15 @@ export class VoiceMessages {
     const owner = { userId: ctx.user.id, epoch: s.history.forgetEpoch('discord', ctx.user.id) };
     // Bounded like the engine's queue: past it, a polite "busy" before downloading anything, so
     // that a flood across many channels cannot pile up downloads and decoded audio in memory.
-    if (this.#analysing >= (this.#host.options.maxAnalyses ?? s.engine.load().capacity)) {
+    if (!this.#analysing.enter()) {
       s.metrics?.analysis('discord', 'busy');
       return { replies: [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, s))], owner };
     }
-    this.#analysing++;
     try {
       const replies = await this.#analyseNow(ctx, a, trigger);
       return { replies: s.history.forgetEpoch('discord', owner.userId) === owner.epoch ? replies : [], owner };
     } finally {
-      this.#analysing--;
+      this.#analysing.leave();
     }
   }
 

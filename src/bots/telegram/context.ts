@@ -3,11 +3,7 @@ import type { Api } from 'grammy';
 import type { Chat, User } from 'grammy/types';
 import type { CommandContext } from '../../commands/types.ts';
 import type { Clock } from '../../usecases/ports.ts';
-import type { Lang } from '../../domain/emotions.ts';
-
-export function langOf(languageCode: string | undefined): Lang {
-  return languageCode?.toLowerCase().startsWith('zh') ? 'zh' : 'en';
-}
+import { langFromCode } from '../../domain/lang.ts';
 
 export function displayName(user: User): string {
   const full = [user.first_name, user.last_name].filter(Boolean).join(' ').trim();
@@ -34,7 +30,7 @@ export function commandContext(api: Api, chat: Chat, user: User, now: Clock, sen
       kind: isGroup(chat) ? 'group' : 'private',
       ...('title' in chat && chat.title ? { title: chat.title } : {}),
     },
-    lang: langOf(user.language_code),
+    lang: langFromCode(user.language_code),
     // Asked at most once per update, and only by commands that need it.
     isAdmin() {
       admin ??= anonymousAdmin ? Promise.resolve(true) : isChatAdmin(api, chat, user.id);

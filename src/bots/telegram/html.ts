@@ -1,7 +1,5 @@
-/** Telegram HTML parse mode: only <, > and & need escaping in text and inside <pre>. */
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+/** Telegram HTML parse mode (escapeHtml: the one of src/render, whose &quot; Telegram decodes too). */
+import { escapeHtml } from '../../render/text.ts';
 
 export function pre(text: string): string {
   return `<pre>${escapeHtml(text)}</pre>`;

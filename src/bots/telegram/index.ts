@@ -9,6 +9,7 @@ import type { Services } from '../../usecases/ports.ts';
 import { createTelegramBot } from './bot.ts';
 import { menuRegistrations } from './commandMenu.ts';
 import type { TelegramStartOptions } from './config.ts';
+import type { VoicemoodContext } from './flavour.ts';
 import { addWebhookRoute, derivedWebhookSecret, startWebhookServer, type SharedWebhookServer } from './webhook.ts';
 import { registerSecret } from '../../util/log.ts';
 
@@ -106,6 +107,6 @@ export async function startTelegramBot(services: Services, options: TelegramStar
   };
 }
 
-async function registerCommands(bot: Bot): Promise<void> {
+async function registerCommands(bot: Bot<VoicemoodContext>): Promise<void> {
   for (const { commands, language_code } of menuRegistrations()) await bot.api.setMyCommands(commands, language_code ? { language_code } : undefined);
 }

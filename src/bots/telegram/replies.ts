@@ -8,10 +8,12 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { AlertReply, CardReply, Reply } from '../../commands/types.ts';
 import type { Logger } from '../../util/log.ts';
 import type { Lang } from '../../domain/emotions.ts';
-import { bold, CAPTION_LIMIT, escapeHtml, fit, MESSAGE_LIMIT, pre } from './html.ts';
+import { escapeHtml } from '../../render/text.ts';
+import { bold, CAPTION_LIMIT, fit, MESSAGE_LIMIT, pre } from './html.ts';
 import { reactionFor } from './reactions.ts';
 import { telegramStrings } from './strings.ts';
-import type { TimelineStore } from './timelineCache.ts';
+import type { TimelineStore } from '../../state/timelines.ts';
+import type { Timeline } from '../../domain/mood.ts';
 
 export interface ReplyTarget {
   chatId: number;
@@ -24,9 +26,16 @@ export interface ReplyTarget {
   owner?: { userId: string; epoch: number };
 }
 
+/** What the "Timeline" button needs: the card's HTML (kept above the timeline when the card is edited) and its chat (only taps from there are served). */
+export interface TelegramTimeline {
+  timeline: Timeline;
+  cardHtml: string;
+  chatId: number;
+}
+
 export interface ReplyDeps {
   api: Api;
-  timelines: TimelineStore;
+  timelines: TimelineStore<TelegramTimeline>;
   logger: Logger;
 }
 
@@ -72,7 +81,7 @@ async function sendCard(deps: ReplyDeps, target: ReplyTarget, reply: CardReply):
   const html = cardHtml(reply);
   let markup: InlineKeyboardMarkup | undefined;
   if (reply.timeline && reply.timeline.windows.length > 0) {
-    const key = await deps.timelines.put({ timeline: reply.timeline, cardHtml: html, chatId: target.chatId, ...(target.owner ? { owner: target.owner } : {}) });
+    const key = await deps.timelines.put({ timeline: reply.timeline, cardHtml: html, chatId: target.chatId }, target.owner);
     if (key !== undefined) markup = { inline_keyboard: [[{ text: telegramStrings(target.lang).timelineButton, callback_data: `tl:${key}` }]] };
   }
   await deps.api.sendMessage(target.chatId, html, { parse_mode: 'HTML', ...quote(target), ...(markup ? { reply_markup: markup } : {}) });

@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { webhookCallback, type Bot } from 'grammy';
+import { webhookCallback, type Bot, type Context } from 'grammy';
 import type { Logger } from '../../util/log.ts';
 
 /** Telegram's updates are small JSON documents (a 4096-character text and its entities at most). */
@@ -50,7 +50,7 @@ function sameSecret(header: string | string[] | undefined, secret: string): bool
 }
 
 /** Adds `POST path` to a server that is not listening yet. */
-export function addWebhookRoute(app: FastifyInstance, bot: Bot, options: WebhookRouteOptions): WebhookRoute {
+export function addWebhookRoute<C extends Context>(app: FastifyInstance, bot: Bot<C>, options: WebhookRouteOptions): WebhookRoute {
   const handle = webhookCallback(bot, 'fastify', { secretToken: options.secret, onTimeout: 'return' });
   let open = true;
   void app.register(async (scope) => {
@@ -104,7 +104,7 @@ export interface WebhookServer {
 }
 
 /** A server of the bot's own (no web app in this process): the webhook path and `GET /healthz`. */
-export async function startWebhookServer(bot: Bot, options: WebhookServerOptions): Promise<WebhookServer> {
+export async function startWebhookServer<C extends Context>(bot: Bot<C>, options: WebhookServerOptions): Promise<WebhookServer> {
   const app = Fastify({ logger: false });
   app.get('/healthz', async (_request, reply) => reply.type('text/plain').send('ok'));
   const route = addWebhookRoute(app, bot, { path: new URL(options.url).pathname, secret: options.secret, logger: options.logger });

@@ -79,6 +79,8 @@ export class FakeTelegram {
   private files = new Map<string, FakeFile & { path: string }>();
   /** Methods whose next call gets 429 with this retry_after (flood control), once. */
   private floods = new Map<string, number>();
+  /** Methods whose next calls fail with a server error (e.g. 502 from Telegram's front end), `left` more times. */
+  private serverErrors = new Map<string, { code: number; left: number }>();
   /** What each message the bot sent shows (text + markup), to refuse edits that change nothing. */
   private shown = new Map<string, string>();
   private callListeners = new Set<() => void>();
@@ -133,6 +135,11 @@ export class FakeTelegram {
   /** The next call of `method` is refused by flood control (429, retry_after). */
   floodOnce(method: string, retryAfterS: number): void {
     this.floods.set(method, retryAfterS);
+  }
+
+  /** The next `times` calls of `method` fail with this 5xx (Telegram's servers failing, not a refusal). */
+  serverErrorTimes(method: string, times: number, code = 502): void {
+    this.serverErrors.set(method, { code, left: times });
   }
 
   setAdmins(chatId: number, users: User[]): void {
@@ -252,6 +259,11 @@ export class FakeTelegram {
     if (flood !== undefined) {
       this.floods.delete(call.method);
       return { error: 429, description: `Too Many Requests: retry after ${flood}`, parameters: { retry_after: flood } };
+    }
+    const failing = this.serverErrors.get(call.method);
+    if (failing && failing.left > 0) {
+      failing.left--;
+      return { error: failing.code, description: failing.code === 502 ? 'Bad Gateway' : 'Internal Server Error' };
     }
     const movedTo = p.chat_id === undefined ? undefined : this.migrated.get(Number(p.chat_id));
     if (movedTo !== undefined) return { error: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: movedTo } };
