@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { describeHistoryBackend } from '../../src/history/open.ts';
 import { redact, registerSecret } from '../../src/util/log.ts';
 import { freePort } from '../helpers/net.ts';
-import { makeWorkspace, spawnBot, type Workspace } from '../telegram/harness.ts';
+import { makeWorkspace, spawnBot, type Workspace } from '../bots/telegram/harness.ts';
 
 const PASSWORD = 's3cret';
 

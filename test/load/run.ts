@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import type { Chat, Message } from 'grammy/types';
 import type { RecordedCall } from '../fakes/telegram/server.ts';
 import { fileMessage, groupChat, messageUpdate, privateChat, user } from '../fakes/telegram/updates.ts';
-import { fixture, makeWorkspace, plain, startFakeAndBot } from '../telegram/harness.ts';
+import { fixture, makeWorkspace, plain, startFakeAndBot } from '../bots/telegram/harness.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
 const { values } = parseArgs({

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import type { Message, Update } from 'grammy/types';
 import { FakeTelegram, type RecordedCall } from '../fakes/telegram/server.ts';
 import { callbackUpdate, fileMessage, messageUpdate, privateChat, user } from '../fakes/telegram/updates.ts';
-import { fixture, makeWorkspace, plain, ROOT, spawnBot, TOKEN, type BotProcess, type Workspace } from '../telegram/harness.ts';
+import { fixture, makeWorkspace, plain, ROOT, spawnBot, TOKEN, type BotProcess, type Workspace } from '../bots/telegram/harness.ts';
 import { freePort } from '../helpers/net.ts';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
 

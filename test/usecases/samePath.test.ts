@@ -20,7 +20,7 @@ import { VoiceSession } from '../../src/bots/discord/voice/session.ts';
 import type { HistoryEntry } from '../../src/domain/history.ts';
 import type { ModerationSignal } from '../../src/domain/mood.ts';
 import { FakeVoiceReceiver } from '../fakes/discord/voiceReceiver.ts';
-import { FIXTURES, loadSpeech } from '../discord/voiceHarness.ts';
+import { FIXTURES, loadSpeech } from '../bots/discord/voiceHarness.ts';
 import { harness, scoresFor, type Harness } from '../commands/helpers.ts';
 
 const CLIP = 'speaker-b.wav';

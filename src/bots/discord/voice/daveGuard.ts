@@ -15,7 +15,7 @@
  *    so the voice server re-adds us) and the session subscribes to the speaker again at once.
  *
  * One warning per incident (the first failure after a quiet spell), the rest at debug level. The
- * unit test test/discord/daveGuard.test.ts asserts that 0.19.2 still has the bug: when an upgrade
+ * unit test test/bots/discord/daveGuard.test.ts asserts that 0.19.2 still has the bug: when an upgrade
  * fixes it that test fails, and this guard should then be reduced to the passthrough part.
  */
 import { VoiceConnectionStatus, type DAVESession, type VoiceConnection } from '@discordjs/voice';
