@@ -94,7 +94,10 @@ async function throughput(a: ThroughputArgs) {
   });
   const clips = (a.mixS ?? MIX_S).map((s, i) => testClip(s, i + 1));
   await engine.analyze(clips[0]); // warm-up
-  const out: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number; longestStallMs: number }> = {};
+  const out: Record<
+    string,
+    { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number; longestStallMs: number }
+  > = {};
   for (const c of a.concurrency) {
     rows = 0;
     batches = 0;
@@ -127,13 +130,24 @@ async function throughput(a: ThroughputArgs) {
 
 async function coldstart(a: { path: string; cacheDir: string; threads: number; inferenceThread?: 'worker' | 'main' }) {
   const t0 = performance.now();
-  const engine = await Engine.open(a.path, { threads: a.threads, optimizedCacheDir: a.cacheDir, ...(a.inferenceThread ? { inferenceThread: a.inferenceThread } : {}) });
+  const engine = await Engine.open(a.path, {
+    threads: a.threads,
+    optimizedCacheDir: a.cacheDir,
+    ...(a.inferenceThread ? { inferenceThread: a.inferenceThread } : {}),
+  });
   const opened = performance.now();
   await engine.analyze(testClip(1));
   const done = performance.now();
   const hit = engine.optimizedCache?.hit ?? false;
   await engine.close();
-  return { importsMs: t0 - processStartMs, openMs: opened - t0, firstRunMs: done - opened, sinceProcessStartMs: done, optimizedCacheHit: hit, peakRssMB: peakRssMB() };
+  return {
+    importsMs: t0 - processStartMs,
+    openMs: opened - t0,
+    firstRunMs: done - opened,
+    sinceProcessStartMs: done,
+    optimizedCacheHit: hit,
+    peakRssMB: peakRssMB(),
+  };
 }
 
 interface PoolArgs {

@@ -48,7 +48,31 @@ export async function gemmProbe(dir: string, threads: number, reps = 30, M = 260
   await writeModel(qPath, q);
 
   const flops = 2 * M * K * N;
-  const fp32Gflops = await probeOne(fPath, { a: new ort.Tensor('float32', Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), [M, K]) }, threads, flops, reps);
-  const int8Gops = await probeOne(qPath, { a: new ort.Tensor('uint8', Uint8Array.from({ length: M * K }, (_, i) => (i * 31) % 256), [M, K]) }, threads, flops, reps);
+  const fp32Gflops = await probeOne(
+    fPath,
+    {
+      a: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)),
+        [M, K],
+      ),
+    },
+    threads,
+    flops,
+    reps,
+  );
+  const int8Gops = await probeOne(
+    qPath,
+    {
+      a: new ort.Tensor(
+        'uint8',
+        Uint8Array.from({ length: M * K }, (_, i) => (i * 31) % 256),
+        [M, K],
+      ),
+    },
+    threads,
+    flops,
+    reps,
+  );
   return { shape: [M, K, N], fp32Gflops, int8Gops };
 }

@@ -35,7 +35,11 @@ export interface QueueBenchResult {
 const ROOT = join(import.meta.dirname, '..');
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'worker'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'worker'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   return new Promise((resolve, reject) => {
     proc.stderr!.on('data', (d: Buffer) => {
@@ -59,7 +63,13 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
-export async function runQueueBench(options: { cache: string; size: ModelSize; quant: Quant; quick: boolean; log: (s: string) => void }): Promise<QueueBenchResult | undefined> {
+export async function runQueueBench(options: {
+  cache: string;
+  size: ModelSize;
+  quant: Quant;
+  quick: boolean;
+  log: (s: string) => void;
+}): Promise<QueueBenchResult | undefined> {
   if (!hasRedis) {
     options.log('queue bench: skipped (redis-server is not installed)');
     return undefined;
@@ -129,7 +139,15 @@ export async function runQueueBench(options: { cache: string; size: ModelSize; q
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, model: { type: 'string', default: 'base' }, quant: { type: 'string', default: 'int8' } } });
-  const r = await runQueueBench({ cache: join(cacheDir(), 'bench'), size: values.model as ModelSize, quant: values.quant as Quant, quick: values.quick!, log: (s) => process.stderr.write(`${s}\n`) });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, model: { type: 'string', default: 'base' }, quant: { type: 'string', default: 'int8' } },
+  });
+  const r = await runQueueBench({
+    cache: join(cacheDir(), 'bench'),
+    size: values.model as ModelSize,
+    quant: values.quant as Quant,
+    quick: values.quick!,
+    log: (s) => process.stderr.write(`${s}\n`),
+  });
   console.log(JSON.stringify(r, null, 2));
 }

@@ -43,7 +43,13 @@ const { values: opt } = parseArgs({
   },
 });
 
-const pick = <T extends string>(v: string, all: T[]): T[] => (v === 'all' ? all : v.split(',').map((x) => x.trim() as T).filter((x) => all.includes(x)));
+const pick = <T extends string>(v: string, all: T[]): T[] =>
+  v === 'all'
+    ? all
+    : v
+        .split(',')
+        .map((x) => x.trim() as T)
+        .filter((x) => all.includes(x));
 const sizes = pick<ModelSize>(opt.model!, ['base', 'large']);
 const quants = pick<Quant>(opt.quant!, ['fp32', 'int8']);
 if (sizes.length === 0 || quants.length === 0) throw new Error('--model must be base, large or all; --quant fp32, int8 or all');
@@ -104,7 +110,10 @@ function cosine(a: number[], b: number[]): number {
 }
 const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 interface ThroughputResult {
-  throughput: Record<string, { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number; longestStallMs: number }>;
+  throughput: Record<
+    string,
+    { audioSPerS: number; requests: number; audioS: number; wallS: number; meanBatchRows: number; busy: number; longestStallMs: number }
+  >;
   peakRssMB: number;
 }
 interface ColdResult {
@@ -132,7 +141,16 @@ for (const size of sizes) {
       Object.entries(lat.latency).map(([s, l]) => {
         const gflop = modelFlops(arch, Number(s) * 16000).total / 1e9;
         const achieved = gflop / (l.medianMs / 1000);
-        return [s, { ...l, gflop: round(gflop), achievedGflops: round(achieved), efficiency: round(achieved / probe.fp32Gflops, 3), realTimeFactor: round(l.medianMs / 1000 / Number(s), 4) }];
+        return [
+          s,
+          {
+            ...l,
+            gflop: round(gflop),
+            achievedGflops: round(achieved),
+            efficiency: round(achieved / probe.fp32Gflops, 3),
+            realTimeFactor: round(l.medianMs / 1000 / Number(s), 4),
+          },
+        ];
       }),
     );
     const five = latency['5'];
@@ -144,12 +162,21 @@ for (const size of sizes) {
         ? { embeddingCosine: round(cosine(lat.outputs5s.embedding, ref.embedding), 5), sameTopLabel: argmax(lat.outputs5s.scores) === argmax(ref.scores) }
         : undefined;
     const speedupVsFp32 = quant === 'int8' && five && fp32MedianMs5s[size] ? round(fp32MedianMs5s[size] / five.medianMs, 2) : undefined;
-    log(`  latency ${Object.entries(latency).map(([s, l]) => `${s} s: ${l.medianMs.toFixed(0)} ms`).join(', ')}; peak RSS ${lat.peakRssMB.toFixed(0)} MB`);
+    log(
+      `  latency ${Object.entries(latency)
+        .map(([s, l]) => `${s} s: ${l.medianMs.toFixed(0)} ms`)
+        .join(', ')}; peak RSS ${lat.peakRssMB.toFixed(0)} MB`,
+    );
 
     let throughput: ThroughputResult | undefined;
     if (!opt['no-throughput']) {
-      throughput = (await child<ThroughputResult>('throughput', { path: m.path, threads, cacheDir: cache, concurrency, requestsPerClient, inferenceThread })).result;
-      log(`  throughput ${Object.entries(throughput.throughput).map(([c, t]) => `c=${c}: ${t.audioSPerS.toFixed(1)} audio-s/s (longest main-thread stall ${t.longestStallMs.toFixed(0)} ms)`).join(', ')}`);
+      throughput = (await child<ThroughputResult>('throughput', { path: m.path, threads, cacheDir: cache, concurrency, requestsPerClient, inferenceThread }))
+        .result;
+      log(
+        `  throughput ${Object.entries(throughput.throughput)
+          .map(([c, t]) => `c=${c}: ${t.audioSPerS.toFixed(1)} audio-s/s (longest main-thread stall ${t.longestStallMs.toFixed(0)} ms)`)
+          .join(', ')}`,
+      );
     }
 
     const cold: { wallMs: number; result: ColdResult }[] = [];
@@ -190,36 +217,78 @@ if (!opt['no-pool'] && sizes.includes('base') && quants.includes('int8')) {
   const total = opt.quick ? 2 : 4; // batches overall, split over the workers
   const single = (await child<{ audioSPerS: number; peakRssMB: number }>('pool', { ...common, workers: 1, threadsEach: threads, batchesEach: total })).result;
   const workers = Math.max(2, threads);
-  const many = (await child<{ audioSPerS: number; peakRssMB: number }>('pool', { ...common, workers, threadsEach: 1, batchesEach: Math.ceil(total / workers) })).result;
+  const many = (await child<{ audioSPerS: number; peakRssMB: number }>('pool', { ...common, workers, threadsEach: 1, batchesEach: Math.ceil(total / workers) }))
+    .result;
   pool = {
     batch: '8 × 5 s',
     singleSession: { workers: 1, threadsEach: threads, audioSPerS: round(single.audioSPerS), peakRssMB: round(single.peakRssMB) },
     workerPool: { workers, threadsEach: 1, audioSPerS: round(many.audioSPerS), peakRssMB: round(many.peakRssMB) },
     winner: single.audioSPerS >= many.audioSPerS ? 'singleSession' : 'workerPool',
   };
-  log(`pool: one session × ${threads} threads ${single.audioSPerS.toFixed(1)} audio-s/s, ${workers} workers × 1 thread ${many.audioSPerS.toFixed(1)} audio-s/s`);
+  log(
+    `pool: one session × ${threads} threads ${single.audioSPerS.toFixed(1)} audio-s/s, ${workers} workers × 1 thread ${many.audioSPerS.toFixed(1)} audio-s/s`,
+  );
 }
 
 // Targets of issues 6 and 11 (only those this run measured).
-type M = { size: string; quant: string; mainThreadStallMs?: number; latency: Record<string, { efficiency: number }>; speedupVsFp32_5s?: number; int8VsFp32_5s?: { embeddingCosine: number; sameTopLabel: boolean }; throughput?: Record<string, { audioSPerS: number }>; coldStart: { medianMs: number }; peakRssMB: { latency: number; engine?: number } };
+type M = {
+  size: string;
+  quant: string;
+  mainThreadStallMs?: number;
+  latency: Record<string, { efficiency: number }>;
+  speedupVsFp32_5s?: number;
+  int8VsFp32_5s?: { embeddingCosine: number; sameTopLabel: boolean };
+  throughput?: Record<string, { audioSPerS: number }>;
+  coldStart: { medianMs: number };
+  peakRssMB: { latency: number; engine?: number };
+};
 const find = (size: string, quant: string) => (models as unknown as M[]).find((x) => x.size === size && x.quant === quant);
 const targets: { name: string; value: number; target: string; met: boolean }[] = [];
 const baseF = find('base', 'fp32');
 const baseQ = find('base', 'int8');
 const largeQ = find('large', 'int8');
-if (baseF?.latency['5']) targets.push({ name: 'base fp32 5 s efficiency vs GEMM probe', value: baseF.latency['5'].efficiency, target: '>= 0.8', met: baseF.latency['5'].efficiency >= 0.8 });
-if (baseQ?.speedupVsFp32_5s !== undefined) targets.push({ name: 'base int8 speed-up vs fp32, 5 s', value: baseQ.speedupVsFp32_5s, target: '>= 2', met: baseQ.speedupVsFp32_5s >= 2 });
-if (baseQ?.int8VsFp32_5s) targets.push({ name: 'base int8 vs fp32 embedding cosine, 5 s random-weight clip', value: baseQ.int8VsFp32_5s.embeddingCosine, target: '>= 0.99', met: baseQ.int8VsFp32_5s.embeddingCosine >= 0.99 });
+if (baseF?.latency['5'])
+  targets.push({
+    name: 'base fp32 5 s efficiency vs GEMM probe',
+    value: baseF.latency['5'].efficiency,
+    target: '>= 0.8',
+    met: baseF.latency['5'].efficiency >= 0.8,
+  });
+if (baseQ?.speedupVsFp32_5s !== undefined)
+  targets.push({ name: 'base int8 speed-up vs fp32, 5 s', value: baseQ.speedupVsFp32_5s, target: '>= 2', met: baseQ.speedupVsFp32_5s >= 2 });
+if (baseQ?.int8VsFp32_5s)
+  targets.push({
+    name: 'base int8 vs fp32 embedding cosine, 5 s random-weight clip',
+    value: baseQ.int8VsFp32_5s.embeddingCosine,
+    target: '>= 0.99',
+    met: baseQ.int8VsFp32_5s.embeddingCosine >= 0.99,
+  });
 const c16 = baseQ?.throughput?.['16']?.audioSPerS;
 if (c16 !== undefined) targets.push({ name: 'base int8 audio-s per wall-s at concurrency 16', value: round(c16), target: '>= 15', met: c16 >= 15 });
 if (baseQ) targets.push({ name: 'base int8 cold start ms', value: baseQ.coldStart.medianMs, target: '< 1500', met: baseQ.coldStart.medianMs < 1500 });
-if (baseQ?.mainThreadStallMs !== undefined) targets.push({ name: 'base int8 longest main-thread stall during the throughput runs, ms', value: baseQ.mainThreadStallMs, target: '<= 50 (issue 11)', met: baseQ.mainThreadStallMs <= 50 });
+if (baseQ?.mainThreadStallMs !== undefined)
+  targets.push({
+    name: 'base int8 longest main-thread stall during the throughput runs, ms',
+    value: baseQ.mainThreadStallMs,
+    target: '<= 50 (issue 11)',
+    met: baseQ.mainThreadStallMs <= 50,
+  });
 // Queue mode (issue 13): on the smallest model this run measured, int8 preferred.
 const queueModel = { size: sizes[0]!, quant: quants.includes('int8') ? ('int8' as const) : quants[0]! };
 const queue = opt['no-queue'] ? undefined : await runQueueBench({ cache, ...queueModel, quick: opt.quick!, log });
 if (queue) {
-  targets.push({ name: `queue mode throughput, 2 workers × 1 thread vs 1 process × 2 threads (${queue.model})`, value: queue.throughputRatio, target: '>= 0.9 (issue 13)', met: queue.throughputRatio >= 0.9 });
-  targets.push({ name: 'queue mode added latency per note at low load, ms', value: queue.lowLoad.addedMedianMs, target: '<= 20 (issue 13)', met: queue.lowLoad.addedMedianMs <= 20 });
+  targets.push({
+    name: `queue mode throughput, 2 workers × 1 thread vs 1 process × 2 threads (${queue.model})`,
+    value: queue.throughputRatio,
+    target: '>= 0.9 (issue 13)',
+    met: queue.throughputRatio >= 0.9,
+  });
+  targets.push({
+    name: 'queue mode added latency per note at low load, ms',
+    value: queue.lowLoad.addedMedianMs,
+    target: '<= 20 (issue 13)',
+    met: queue.lowLoad.addedMedianMs <= 20,
+  });
 }
 const rss = (m: M) => Math.max(m.peakRssMB.latency, m.peakRssMB.engine ?? 0);
 if (baseQ) targets.push({ name: 'base int8 peak RSS MB', value: rss(baseQ), target: '< 400', met: rss(baseQ) < 400 });
@@ -247,20 +316,43 @@ writeFileSync(opt.out!, `${JSON.stringify(results, null, 2)}\n`);
 
 // The table.
 const rows: string[][] = [['model', 'clip', 'median ms', 'min ms', 'GFLOP', 'GFLOP/s', 'eff.', 'RTF']];
-for (const m of models as unknown as (M & { latency: Record<string, { medianMs: number; minMs: number; gflop: number; achievedGflops: number; efficiency: number; realTimeFactor: number }> })[]) {
-  for (const [s, l] of Object.entries(m.latency)) rows.push([`${m.size} ${m.quant}`, `${s} s`, l.medianMs.toFixed(0), l.minMs.toFixed(0), l.gflop.toFixed(1), l.achievedGflops.toFixed(0), `${(100 * l.efficiency).toFixed(0)} %`, l.realTimeFactor.toFixed(3)]);
+for (const m of models as unknown as (M & {
+  latency: Record<string, { medianMs: number; minMs: number; gflop: number; achievedGflops: number; efficiency: number; realTimeFactor: number }>;
+})[]) {
+  for (const [s, l] of Object.entries(m.latency))
+    rows.push([
+      `${m.size} ${m.quant}`,
+      `${s} s`,
+      l.medianMs.toFixed(0),
+      l.minMs.toFixed(0),
+      l.gflop.toFixed(1),
+      l.achievedGflops.toFixed(0),
+      `${(100 * l.efficiency).toFixed(0)} %`,
+      l.realTimeFactor.toFixed(3),
+    ]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const print = (r: string[]) => console.log(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-console.log(`\nGEMM probe ${probe.shape.join('×')}: fp32 ${probe.fp32Gflops.toFixed(0)} GFLOP/s, u8×s8 ${probe.int8Gops.toFixed(0)} GOP/s (${threads} threads; load avg ${startLoad.toFixed(1)} → ${loadavg()[0].toFixed(1)})\n`);
+console.log(
+  `\nGEMM probe ${probe.shape.join('×')}: fp32 ${probe.fp32Gflops.toFixed(0)} GFLOP/s, u8×s8 ${probe.int8Gops.toFixed(0)} GOP/s (${threads} threads; load avg ${startLoad.toFixed(1)} → ${loadavg()[0].toFixed(1)})\n`,
+);
 rows.forEach(print);
 console.log('');
 for (const m of models as unknown as M[]) {
-  const tp = m.throughput ? Object.entries(m.throughput).map(([c, t]) => `c${c} ${t.audioSPerS.toFixed(1)}`).join(', ') : '-';
-  console.log(`${`${m.size} ${m.quant}`.padEnd(11)} throughput (audio-s/s) ${tp}; ${m.mainThreadStallMs !== undefined ? `main-thread stall ≤ ${m.mainThreadStallMs.toFixed(0)} ms; ` : ''}cold start ${m.coldStart.medianMs.toFixed(0)} ms; peak RSS ${rss(m).toFixed(0)} MB${m.speedupVsFp32_5s ? `; int8 speed-up ${m.speedupVsFp32_5s}×` : ''}${m.int8VsFp32_5s ? `; vs fp32: cosine ${m.int8VsFp32_5s.embeddingCosine}, same top label ${m.int8VsFp32_5s.sameTopLabel}` : ''}`);
+  const tp = m.throughput
+    ? Object.entries(m.throughput)
+        .map(([c, t]) => `c${c} ${t.audioSPerS.toFixed(1)}`)
+        .join(', ')
+    : '-';
+  console.log(
+    `${`${m.size} ${m.quant}`.padEnd(11)} throughput (audio-s/s) ${tp}; ${m.mainThreadStallMs !== undefined ? `main-thread stall ≤ ${m.mainThreadStallMs.toFixed(0)} ms; ` : ''}cold start ${m.coldStart.medianMs.toFixed(0)} ms; peak RSS ${rss(m).toFixed(0)} MB${m.speedupVsFp32_5s ? `; int8 speed-up ${m.speedupVsFp32_5s}×` : ''}${m.int8VsFp32_5s ? `; vs fp32: cosine ${m.int8VsFp32_5s.embeddingCosine}, same top label ${m.int8VsFp32_5s.sameTopLabel}` : ''}`,
+  );
 }
 if (pool) console.log(`pool (8 × 5 s batches): ${JSON.stringify(pool)}`);
-if (queue) console.log(`queue mode (${queue.model}): 2 workers ${queue.twoWorkers1Thread.audioSPerS} vs 1 process ${queue.oneProcess2Threads.audioSPerS} audio-s/s (ratio ${queue.throughputRatio}); low load +${queue.lowLoad.addedMedianMs} ms per note (${queue.lowLoad.queueMedianMs} vs ${queue.lowLoad.localMedianMs} ms)`);
+if (queue)
+  console.log(
+    `queue mode (${queue.model}): 2 workers ${queue.twoWorkers1Thread.audioSPerS} vs 1 process ${queue.oneProcess2Threads.audioSPerS} audio-s/s (ratio ${queue.throughputRatio}); low load +${queue.lowLoad.addedMedianMs} ms per note (${queue.lowLoad.queueMedianMs} vs ${queue.lowLoad.localMedianMs} ms)`,
+  );
 console.log('\ntargets (issues 6, 11 and 13):');
 for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value} (${t.target})`);
 console.log(`\nwrote ${opt.out}`);

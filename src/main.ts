@@ -95,7 +95,13 @@ function planDiscord(env: Env, cluster?: ClusterChildInfo): BotPlan {
         const { startDiscordBot } = await import('./bots/discord/index.ts');
         const { announceClusterReady } = await import('./bots/discord/cluster.ts');
         // Cluster 0 registers the slash commands for everyone.
-        const bot = await startDiscordBot(services, { token: discordToken, env, shards: cluster.shardList, shardCount: cluster.totalShards, registerCommands: cluster.id === 0 });
+        const bot = await startDiscordBot(services, {
+          token: discordToken,
+          env,
+          shards: cluster.shardList,
+          shardCount: cluster.totalShards,
+          registerCommands: cluster.id === 0,
+        });
         announceClusterReady(bot.bot.client);
         return { bot, how: `${bot.username}, cluster ${cluster.id} of ${cluster.count}, shards ${cluster.shardList.join(', ')} of ${cluster.totalShards}` };
       },
@@ -114,7 +120,9 @@ function planDiscord(env: Env, cluster?: ClusterChildInfo): BotPlan {
       name,
       async startAlone({ say, logger }) {
         if (!env.VOICEMOOD_QUEUE_URL?.trim()) {
-          say(`Discord: each of the ${clusterConfig.clusters} clusters opens its own engine (the model in memory ${clusterConfig.clusters} times, VOICEMOOD_ENGINE_THREADS threads each); set VOICEMOOD_QUEUE_URL to share inference workers instead.`);
+          say(
+            `Discord: each of the ${clusterConfig.clusters} clusters opens its own engine (the model in memory ${clusterConfig.clusters} times, VOICEMOOD_ENGINE_THREADS threads each); set VOICEMOOD_QUEUE_URL to share inference workers instead.`,
+          );
         }
         const { startDiscordClusters } = await import('./bots/discord/cluster.ts');
         const clusters = await startDiscordClusters({ token: discordToken, env, config: clusterConfig, file: fileURLToPath(import.meta.url), say, logger });
@@ -155,10 +163,15 @@ export function planWeb(env: Env): WebPlan {
   }
   // Telegram must reach the webhook: it listens beyond loopback unless VOICEMOOD_WEB_HOST says otherwise.
   const host = (webhook: boolean): string => env.VOICEMOOD_WEB_HOST?.trim() || (webhook ? '0.0.0.0' : '127.0.0.1');
-  if (off) return webhookPort === undefined ? { reason: 'VOICEMOOD_WEB is off' } : { host: host(true), port: webhookPort, web: false, webhook: true, why: 'VOICEMOOD_WEB is off' };
+  if (off)
+    return webhookPort === undefined
+      ? { reason: 'VOICEMOOD_WEB is off' }
+      : { host: host(true), port: webhookPort, web: false, webhook: true, why: 'VOICEMOOD_WEB is off' };
   let port: number;
   try {
-    port = env.VOICEMOOD_WEB_PORT?.trim() ? numberFromEnv(env, 'VOICEMOOD_WEB_PORT', 8080, { min: 0, max: 65535 }) : numberFromEnv(env, 'PORT', 8080, { min: 0, max: 65535 });
+    port = env.VOICEMOOD_WEB_PORT?.trim()
+      ? numberFromEnv(env, 'VOICEMOOD_WEB_PORT', 8080, { min: 0, max: 65535 })
+      : numberFromEnv(env, 'PORT', 8080, { min: 0, max: 65535 });
   } catch (e) {
     return { reason: messageOf(e) };
   }
@@ -167,7 +180,13 @@ export function planWeb(env: Env): WebPlan {
   // a host the operator chose), never open to anyone by default.
   const keys = Boolean(env.VOICEMOOD_API_KEYS?.trim() || env.VOICEMOOD_API_KEYS_FILE?.trim());
   if (webhook && !keys && !env.VOICEMOOD_WEB_HOST?.trim()) {
-    return { host: host(true), port, web: false, webhook: true, why: 'the Telegram webhook\'s port is public and VOICEMOOD_API_KEYS is not set (set it, or VOICEMOOD_WEB_PORT for a loopback page)' };
+    return {
+      host: host(true),
+      port,
+      web: false,
+      webhook: true,
+      why: "the Telegram webhook's port is public and VOICEMOOD_API_KEYS is not set (set it, or VOICEMOOD_WEB_PORT for a loopback page)",
+    };
   }
   return { host: host(webhook), port, web: true, webhook };
 }
@@ -205,7 +224,8 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   // A Discord cluster process runs its shards only; the web app is the manager's.
   const webPlan: WebPlan = cluster ? { reason: 'a Discord cluster process' } : planWeb(env);
   if ('reason' in webPlan && !cluster) say(`web: not started, ${webPlan.reason}`);
-  if (!('reason' in webPlan) && !webPlan.web) say(`web: not started, ${webPlan.why ?? 'VOICEMOOD_WEB is off'} (port ${webPlan.port} serves the Telegram webhook, /healthz and /metrics)`);
+  if (!('reason' in webPlan) && !webPlan.web)
+    say(`web: not started, ${webPlan.why ?? 'VOICEMOOD_WEB is off'} (port ${webPlan.port} serves the Telegram webhook, /healthz and /metrics)`);
   const webApp = !('reason' in webPlan) && webPlan.web;
   // Every process but a cluster one serves /healthz and /metrics on PORT: with the web app and the
   // webhook off, a server with those two routes only, on loopback unless VOICEMOOD_WEB_HOST says otherwise.
@@ -290,7 +310,17 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   if (listenPlan && (services || !listenPlan.web) && !pendingSignal) {
     try {
       const { prepareWebServer } = await import('./web/server.ts');
-      server = prepareWebServer({ engine: services?.engine, logger, env, host: listenPlan.host, port: listenPlan.port, api: listenPlan.web, say, metrics, health });
+      server = prepareWebServer({
+        engine: services?.engine,
+        logger,
+        env,
+        host: listenPlan.host,
+        port: listenPlan.port,
+        api: listenPlan.web,
+        say,
+        metrics,
+        health,
+      });
     } catch (e) {
       say(`web: not started (${messageOf(e)})`);
       logger.error({ err: e }, 'web app failed to start');
@@ -321,7 +351,13 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   if (server && !pendingSignal) {
     try {
       web = await server.listen(); // already listening when the Telegram webhook joined it
-      say(webApp ? `web: started (${web.url})` : listenPlan?.webhook ? `serving the Telegram webhook, /healthz and /metrics on ${web.url}` : `serving /healthz and /metrics on ${web.url}`);
+      say(
+        webApp
+          ? `web: started (${web.url})`
+          : listenPlan?.webhook
+            ? `serving the Telegram webhook, /healthz and /metrics on ${web.url}`
+            : `serving /healthz and /metrics on ${web.url}`,
+      );
     } catch (e) {
       server = undefined; // listen() closed it
       if (webApp || listenPlan?.webhook) {
@@ -353,7 +389,11 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   });
   const signal = await Promise.race([stopSignal, allDead]);
   const crashed = signal === 'every bot stopped';
-  say(crashed ? 'every bot stopped on its own: shutting down — finishing analyses in flight, flushing history.' : `${signal}: stopping — no new updates or requests, finishing analyses in flight, flushing history.`);
+  say(
+    crashed
+      ? 'every bot stopped on its own: shutting down — finishing analyses in flight, flushing history.'
+      : `${signal}: stopping — no new updates or requests, finishing analyses in flight, flushing history.`,
+  );
   let code = crashed ? 1 : 0;
   // Closing the server stops the web requests and the Telegram webhook's posts alike; the bots'
   // stop() then waits for the analyses in flight.

@@ -43,7 +43,13 @@ export function requestTimeoutFromEnv(env: Env): number {
  * Queue mode (VOICEMOOD_QUEUE_URL set): no model here, analyses go to `voicemood worker`
  * processes through Redis (src/queue). Otherwise the in-process engine.
  */
-export async function openQueueOrEngine(env: Env, logger: Logger, onProgress: OpenEngineOptions['onProgress'], model?: string, metrics?: Metrics): Promise<EmotionEngine> {
+export async function openQueueOrEngine(
+  env: Env,
+  logger: Logger,
+  onProgress: OpenEngineOptions['onProgress'],
+  model?: string,
+  metrics?: Metrics,
+): Promise<EmotionEngine> {
   const { queueUrlFromEnv, queueSettingsFromEnv } = await import('./queue/config.ts');
   const url = queueUrlFromEnv(env);
   if (!url) return openEngine({ env, onProgress, ...(model ? { model } : {}), ...(metrics ? { engine: { onBatch: (b) => metrics.inferenceBatch(b) } } : {}) });
@@ -65,7 +71,11 @@ export function sharedRedisUrl(env: Env): string | undefined {
 }
 
 /** Rate limits, update claims and the moderation gate on the shared Redis (docs/scaling.md), when there is one. */
-async function openSharedState(env: Env, logger: Logger, clock: () => number): Promise<{ limiter: RateLimiter; claims: ClaimStore; sharedKv: SharedKv; moderation: ModerationGate; close(): Promise<void> } | undefined> {
+async function openSharedState(
+  env: Env,
+  logger: Logger,
+  clock: () => number,
+): Promise<{ limiter: RateLimiter; claims: ClaimStore; sharedKv: SharedKv; moderation: ModerationGate; close(): Promise<void> } | undefined> {
   const url = sharedRedisUrl(env);
   if (!url) return undefined;
   const [{ connected, redisConnection }, { RedisRateLimiter }, { RedisClaims, RedisSharedKv }, { RedisModerationGate }] = await Promise.all([

@@ -35,7 +35,9 @@ export class Deadline {
   }
 
   timeoutError(): VoicemoodError {
-    return new VoicemoodError('timeout', `Decoding this audio took longer than ${Math.round(this.timeoutMs / 1000)} s, so I gave up.`, { details: { timeoutMs: this.timeoutMs } });
+    return new VoicemoodError('timeout', `Decoding this audio took longer than ${Math.round(this.timeoutMs / 1000)} s, so I gave up.`, {
+      details: { timeoutMs: this.timeoutMs },
+    });
   }
 
   check(): void {

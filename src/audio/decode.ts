@@ -18,7 +18,11 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
   checkSize(bytes.length, limits);
   const deadline = new Deadline(limits.timeoutMs, options.signal);
   deadline.check();
-  const sent = { limits, ...(options.filename !== undefined ? { filename: options.filename } : {}), ...(options.mimeType !== undefined ? { mimeType: options.mimeType } : {}) };
+  const sent = {
+    limits,
+    ...(options.filename !== undefined ? { filename: options.filename } : {}),
+    ...(options.mimeType !== undefined ? { mimeType: options.mimeType } : {}),
+  };
   try {
     return await decodePool().decode(bytes, sent, options.signal, options.transfer === true);
   } catch (e) {

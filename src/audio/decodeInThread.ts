@@ -54,6 +54,9 @@ export async function decodeInThread(bytes: Uint8Array, options: DecodeOptions =
   } catch (e) {
     if (isVoicemoodError(e)) throw e;
     // The cause's text may name server paths: logs only.
-    throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but decoding it failed.`, { details: { format, cause: e instanceof Error ? e.message : String(e) }, cause: e });
+    throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but decoding it failed.`, {
+      details: { format, cause: e instanceof Error ? e.message : String(e) },
+      cause: e,
+    });
   }
 }

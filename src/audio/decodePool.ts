@@ -22,9 +22,7 @@ export interface WorkerDecodeOptions {
   limits: AudioLimits;
 }
 
-export type ToWorker =
-  | { type: 'decode'; id: number; bytes: Uint8Array; options: WorkerDecodeOptions; remainingMs: number }
-  | { type: 'abort'; id: number };
+export type ToWorker = { type: 'decode'; id: number; bytes: Uint8Array; options: WorkerDecodeOptions; remainingMs: number } | { type: 'abort'; id: number };
 
 export interface SerializedError {
   code: VoicemoodError['code'];
@@ -242,7 +240,10 @@ export class DecodePool {
 
 /** A decode that waited its whole deadline for a worker: too much voice at once, not a bad file. */
 function busy(waitedMs: number): VoicemoodError {
-  return new VoicemoodError('busy', 'Many voice notes are being decoded right now; please send this one again in a moment.', { retryAfterS: 10, details: { waitedMs } });
+  return new VoicemoodError('busy', 'Many voice notes are being decoded right now; please send this one again in a moment.', {
+    retryAfterS: 10,
+    details: { waitedMs },
+  });
 }
 
 let shared: DecodePool | undefined;

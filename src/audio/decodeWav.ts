@@ -14,7 +14,9 @@ const CHUNKS_PER_TURN = 8;
 export async function decodeWav(bytes: Uint8Array, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
   const header = parseWavHeader(bytes);
   if (header === 'incomplete') {
-    throw new VoicemoodError('undecodable', 'This looks like a WAV file, but it ends inside its header, before any audio data.', { details: { format: 'wav', bytes: bytes.length } });
+    throw new VoicemoodError('undecodable', 'This looks like a WAV file, but it ends inside its header, before any audio data.', {
+      details: { format: 'wav', bytes: bytes.length },
+    });
   }
   const available = Math.max(0, bytes.length - header.dataOffset);
   const claimed = header.claimedDataBytes;
@@ -28,7 +30,9 @@ export async function decodeWav(bytes: Uint8Array, limits: AudioLimits, deadline
     });
   }
   if (claimed !== undefined && claimed > available) {
-    notes.push(`The WAV header promises ${formatSeconds(claimed / header.blockAlign / header.sampleRate)} but the file holds only ${formatSeconds(frames / header.sampleRate)}; the file looks truncated, so only what is there was analysed.`);
+    notes.push(
+      `The WAV header promises ${formatSeconds(claimed / header.blockAlign / header.sampleRate)} but the file holds only ${formatSeconds(frames / header.sampleRate)}; the file looks truncated, so only what is there was analysed.`,
+    );
   }
   if (frames / header.sampleRate > limits.maxDecodeS) throw tooLong(frames / header.sampleRate, limits);
   const resampler = await MonoResampler.open(header.sampleRate, limits, frames);

@@ -31,8 +31,10 @@ port.on('message', (msg: ToWorker) => {
   running.set(msg.id, controller);
   const { limits } = msg.options;
   const deadline = new Deadline(limits.timeoutMs, controller.signal, msg.remainingMs);
-  decodeInThread(msg.bytes, msg.options, deadline).then(
-    (audio) => port.postMessage({ id: msg.id, ok: true, audio } satisfies FromWorker, [audio.samples.buffer as ArrayBuffer]),
-    (e: unknown) => port.postMessage({ id: msg.id, ok: false, error: serialize(e) } satisfies FromWorker),
-  ).finally(() => running.delete(msg.id));
+  decodeInThread(msg.bytes, msg.options, deadline)
+    .then(
+      (audio) => port.postMessage({ id: msg.id, ok: true, audio } satisfies FromWorker, [audio.samples.buffer as ArrayBuffer]),
+      (e: unknown) => port.postMessage({ id: msg.id, ok: false, error: serialize(e) } satisfies FromWorker),
+    )
+    .finally(() => running.delete(msg.id));
 });

@@ -4,22 +4,7 @@
  */
 
 export type DetectedFormat =
-  | 'wav'
-  | 'ogg/opus'
-  | 'ogg/vorbis'
-  | 'ogg/flac'
-  | 'ogg/speex'
-  | 'ogg'
-  | 'flac'
-  | 'mp3'
-  | 'aac'
-  | 'm4a'
-  | 'mp4'
-  | 'webm'
-  | 'aiff'
-  | 'amr'
-  | 'caf'
-  | 'unknown';
+  'wav' | 'ogg/opus' | 'ogg/vorbis' | 'ogg/flac' | 'ogg/speex' | 'ogg' | 'flac' | 'mp3' | 'aac' | 'm4a' | 'mp4' | 'webm' | 'aiff' | 'amr' | 'caf' | 'unknown';
 
 function ascii(bytes: Uint8Array, start: number, length: number): string {
   let s = '';

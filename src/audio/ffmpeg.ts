@@ -46,7 +46,15 @@ async function onPath(name: string): Promise<string | undefined> {
 export function ffmpegPath(): Promise<string | undefined> {
   ffmpegPathPromise ??= (async () => {
     const configured = process.env.VOICEMOOD_FFMPEG;
-    if (configured) return configured.includes(sep) ? ((await access(configured, constants.X_OK).then(() => true, () => false)) ? configured : undefined) : onPath(configured);
+    if (configured)
+      return configured.includes(sep)
+        ? (await access(configured, constants.X_OK).then(
+            () => true,
+            () => false,
+          ))
+          ? configured
+          : undefined
+        : onPath(configured);
     try {
       const mod = (await import('ffmpeg-static' as string)) as { default?: unknown };
       if (typeof mod.default === 'string' && mod.default) return mod.default;
@@ -59,7 +67,11 @@ export function ffmpegPath(): Promise<string | undefined> {
 }
 
 function lastLines(text: string): string {
-  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.slice(-2).join(' / ').slice(0, 300);
 }
 
@@ -70,7 +82,17 @@ function lastLines(text: string): string {
 export function demuxerFor(format: string): string | undefined {
   const base = format.startsWith('wav') ? 'wav' : format.startsWith('ogg') ? 'ogg' : format;
   const demuxers: Record<string, string> = {
-    wav: 'wav', ogg: 'ogg', flac: 'flac', mp3: 'mp3', aac: 'aac', m4a: 'mov', mp4: 'mov', webm: 'matroska', aiff: 'aiff', amr: 'amr', caf: 'caf',
+    wav: 'wav',
+    ogg: 'ogg',
+    flac: 'flac',
+    mp3: 'mp3',
+    aac: 'aac',
+    m4a: 'mov',
+    mp4: 'mov',
+    webm: 'matroska',
+    aiff: 'aiff',
+    amr: 'amr',
+    caf: 'caf',
   };
   return Object.hasOwn(demuxers, base) ? demuxers[base] : undefined;
 }
@@ -80,7 +102,11 @@ export async function decodeWithFfmpeg(bytes: Uint8Array, format: string, limits
   if (!demuxer) throw new VoicemoodError('undecodable', 'This file does not look like audio I can decode.', { details: { format } });
   const bin = await ffmpegPath();
   if (!bin) {
-    throw new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, and decoding it needs ffmpeg, which is not installed here (install ffmpeg, or the optional npm package ffmpeg-static).`, { details: { format } });
+    throw new VoicemoodError(
+      'undecodable',
+      `This looks like ${format.toUpperCase()}, and decoding it needs ffmpeg, which is not installed here (install ffmpeg, or the optional npm package ffmpeg-static).`,
+      { details: { format } },
+    );
   }
   // A file, not stdin: MP4/M4A from phones keep their index (moov) at the end and need seeking.
   const dir = await mkdtemp(join(tmpdir(), 'voicemood-'));
@@ -95,16 +121,39 @@ export async function decodeWithFfmpeg(bytes: Uint8Array, format: string, limits
 
 function run(bin: string, input: string, demuxer: string, format: string, limits: AudioLimits, deadline: Deadline): Promise<DecodedAudio> {
   const undecodable = (why: string, cause?: unknown, ffmpegStderr?: string) =>
-    new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but ${why}`, { details: { format, demuxer, ...(ffmpegStderr ? { ffmpegStderr } : {}) }, cause });
+    new VoicemoodError('undecodable', `This looks like ${format.toUpperCase()}, but ${why}`, {
+      details: { format, demuxer, ...(ffmpegStderr ? { ffmpegStderr } : {}) },
+      cause,
+    });
   const args = [
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '1',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-threads',
+    '1',
     // Our demuxer, only it, and only local files (the one input): nothing else gets opened.
-    '-protocol_whitelist', 'file', '-format_whitelist', demuxer, '-f', demuxer,
-    '-i', input,
-    '-map', '0:a:0', '-vn', '-sn', '-dn',
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    demuxer,
+    '-f',
+    demuxer,
+    '-i',
+    input,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
     // Decode at most a little past the bound: enough to know it is too long, no more.
-    '-t', String(limits.maxDecodeS + 1),
-    '-f', 'wav', '-c:a', 'pcm_f32le', 'pipe:1',
+    '-t',
+    String(limits.maxDecodeS + 1),
+    '-f',
+    'wav',
+    '-c:a',
+    'pcm_f32le',
+    'pipe:1',
   ];
   return new Promise<DecodedAudio>((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -150,18 +199,15 @@ function run(bin: string, input: string, demuxer: string, format: string, limits
           head = Buffer.alloc(0);
           queued.push(Buffer.from(rest));
           opening = MonoResampler.open(parsed.sampleRate, limits);
-          opening.then(
-            (r) => {
-              if (settled) return r.dispose();
-              resampler = r;
-              try {
-                for (const q of queued.splice(0)) consume(q);
-              } catch (e) {
-                fail(e);
-              }
-            },
-            fail,
-          );
+          opening.then((r) => {
+            if (settled) return r.dispose();
+            resampler = r;
+            try {
+              for (const q of queued.splice(0)) consume(q);
+            } catch (e) {
+              fail(e);
+            }
+          }, fail);
           return;
         }
         consume(chunk);
@@ -174,7 +220,13 @@ function run(bin: string, input: string, demuxer: string, format: string, limits
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
-        fail(new VoicemoodError('undecodable', `Decoding ${format.toUpperCase()} needs ffmpeg, which is not installed here (install ffmpeg, or the optional npm package ffmpeg-static).`, { details: { format, ffmpeg: bin }, cause: e }));
+        fail(
+          new VoicemoodError(
+            'undecodable',
+            `Decoding ${format.toUpperCase()} needs ffmpeg, which is not installed here (install ffmpeg, or the optional npm package ffmpeg-static).`,
+            { details: { format, ffmpeg: bin }, cause: e },
+          ),
+        );
       } else fail(undecodable('the decoder could not be started on our side; please try again later.', e, e.message));
     });
     child.on('close', async (code) => {
@@ -183,7 +235,8 @@ function run(bin: string, input: string, demuxer: string, format: string, limits
         if (code !== 0) {
           // For logs only (details): never in the sentence, and without our temp path.
           const why = lastLines(stderr.split(dirname(input)).join('<tmp>'));
-          if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(why)) throw undecodable('it has no audio track.', undefined, why);
+          if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(why))
+            throw undecodable('it has no audio track.', undefined, why);
           throw undecodable(`it could not be decoded: the data is damaged, or it is not really ${format.toUpperCase()}.`, undefined, why);
         }
         if (!header || !opening) throw undecodable('it holds no audio samples.');
@@ -196,7 +249,14 @@ function run(bin: string, input: string, demuxer: string, format: string, limits
         settled = true;
         clearTimeout(timer);
         deadline.signal?.removeEventListener('abort', onAbort);
-        resolve({ samples, sampleRate: 16000, durationS: samples.length / 16000, format, sourceSampleRate: header.sampleRate, sourceChannels: header.channels });
+        resolve({
+          samples,
+          sampleRate: 16000,
+          durationS: samples.length / 16000,
+          format,
+          sourceSampleRate: header.sampleRate,
+          sourceChannels: header.channels,
+        });
       } catch (e) {
         fail(isVoicemoodError(e) ? e : undecodable('decoding it failed.', e, e instanceof Error ? e.message : String(e)));
       }

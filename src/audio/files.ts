@@ -6,8 +6,27 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 
 export const AUDIO_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.wav', '.wave', '.mp3', '.m4a', '.aac', '.flac', '.ogg', '.oga', '.opus', '.webm', '.weba',
-  '.mp4', '.m4v', '.mov', '.mkv', '.mka', '.aif', '.aiff', '.amr', '.caf', '.3gp',
+  '.wav',
+  '.wave',
+  '.mp3',
+  '.m4a',
+  '.aac',
+  '.flac',
+  '.ogg',
+  '.oga',
+  '.opus',
+  '.webm',
+  '.weba',
+  '.mp4',
+  '.m4v',
+  '.mov',
+  '.mkv',
+  '.mka',
+  '.aif',
+  '.aiff',
+  '.amr',
+  '.caf',
+  '.3gp',
 ]);
 
 export function isAudioName(name: string): boolean {

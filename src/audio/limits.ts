@@ -59,9 +59,13 @@ export function formatSeconds(s: number): string {
 
 export function checkSize(byteLength: number, limits: AudioLimits): void {
   if (byteLength > limits.maxBytes) {
-    throw new VoicemoodError('too_large', `This file is ${formatBytes(byteLength)}; the limit is ${formatBytes(limits.maxBytes)}. Please send a shorter recording.`, {
-      details: { bytes: byteLength, maxBytes: limits.maxBytes },
-    });
+    throw new VoicemoodError(
+      'too_large',
+      `This file is ${formatBytes(byteLength)}; the limit is ${formatBytes(limits.maxBytes)}. Please send a shorter recording.`,
+      {
+        details: { bytes: byteLength, maxBytes: limits.maxBytes },
+      },
+    );
   }
   if (byteLength === 0) throw new VoicemoodError('undecodable', 'The file is empty (0 bytes): there is no audio in it.', { details: { format: 'empty' } });
 }
@@ -85,14 +89,22 @@ export function rmsDb(samples: Float32Array): number {
 export function assertAnalysable(samples: Float32Array, sampleRate: number, limits: AudioLimits): void {
   const durationS = samples.length / sampleRate;
   if (durationS < limits.minDurationS) {
-    throw new VoicemoodError('too_short', `This audio is only ${formatSeconds(durationS)} long; I need at least ${formatSeconds(limits.minDurationS)} of voice to tell how it sounds.`, {
-      details: { durationS, minDurationS: limits.minDurationS },
-    });
+    throw new VoicemoodError(
+      'too_short',
+      `This audio is only ${formatSeconds(durationS)} long; I need at least ${formatSeconds(limits.minDurationS)} of voice to tell how it sounds.`,
+      {
+        details: { durationS, minDurationS: limits.minDurationS },
+      },
+    );
   }
   const level = rmsDb(samples);
   if (!(level >= limits.silenceFloorDb)) {
-    throw new VoicemoodError('silent', `This audio is silent (level ${Number.isFinite(level) ? `${level.toFixed(0)} dBFS` : '-∞ dBFS'}, below the ${limits.silenceFloorDb} dBFS floor), so there is no voice to judge.`, {
-      details: { levelDb: level, silenceFloorDb: limits.silenceFloorDb },
-    });
+    throw new VoicemoodError(
+      'silent',
+      `This audio is silent (level ${Number.isFinite(level) ? `${level.toFixed(0)} dBFS` : '-∞ dBFS'}, below the ${limits.silenceFloorDb} dBFS floor), so there is no voice to judge.`,
+      {
+        details: { levelDb: level, silenceFloorDb: limits.silenceFloorDb },
+      },
+    );
   }
 }

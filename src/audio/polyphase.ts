@@ -143,7 +143,10 @@ export class PolyphaseResampler {
       const first = base - half + 1 - this.#bufStart; // buffer index of tap 0
       const row = phase * taps;
       // Four partial sums: independent additions pipeline better than one long chain.
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0,
+        a3 = 0;
       for (let t = 0; t < taps; t += 4) {
         a0 += buf[first + t] * table[row + t];
         a1 += buf[first + t + 1] * table[row + t + 1];

@@ -50,7 +50,8 @@ const MAX_IDLE = 2;
 
 async function libsamplerateConverter(inRate: number): Promise<Converter> {
   let src: Src | undefined = idle.pop();
-  if (src) src.inputSampleRate = inRate; // re-initialises the converter: no state from the last use
+  if (src)
+    src.inputSampleRate = inRate; // re-initialises the converter: no state from the last use
   else src = await create(1, inRate, SAMPLE_RATE, { converterType: ConverterType.SRC_SINC_MEDIUM_QUALITY });
   let inFrames = 0;
   let outFrames = 0;
@@ -117,7 +118,11 @@ export class MonoResampler {
   /** expectedFrames: a size hint (source frames) so that the output is allocated once. */
   static async open(inRate: number, limits: AudioLimits, expectedFrames = 0): Promise<MonoResampler> {
     if (!(inRate >= MIN_SOURCE_RATE && inRate <= MAX_SOURCE_RATE) || !Number.isInteger(inRate)) {
-      throw new VoicemoodError('undecodable', `The audio claims a sample rate of ${inRate} Hz; rates from ${MIN_SOURCE_RATE} Hz to ${MAX_SOURCE_RATE / 1000} kHz are supported.`, { details: { sampleRate: inRate } });
+      throw new VoicemoodError(
+        'undecodable',
+        `The audio claims a sample rate of ${inRate} Hz; rates from ${MIN_SOURCE_RATE} Hz to ${MAX_SOURCE_RATE / 1000} kHz are supported.`,
+        { details: { sampleRate: inRate } },
+      );
     }
     let converter: Converter | undefined;
     if (inRate !== SAMPLE_RATE) {

@@ -96,16 +96,25 @@ function parseFmt(view: DataView, at: number, size: number): Omit<WavHeader, 'da
   if (sampleRate < MIN_SOURCE_RATE || sampleRate > MAX_SOURCE_RATE) throw undecodable(`its header says the sample rate is ${sampleRate} Hz.`, { sampleRate });
   const bytesPerSample = blockAlign / channels;
   if (!Number.isInteger(bytesPerSample)) throw undecodable(`its block size (${blockAlign} bytes) does not fit ${channels} channels.`, { blockAlign, channels });
-  if (bitsPerSample > bytesPerSample * 8) throw undecodable(`its header says ${bitsPerSample}-bit samples, which do not fit its ${blockAlign}-byte blocks of ${channels} channel(s).`, { bitsPerSample, blockAlign });
+  if (bitsPerSample > bytesPerSample * 8)
+    throw undecodable(`its header says ${bitsPerSample}-bit samples, which do not fit its ${blockAlign}-byte blocks of ${channels} channel(s).`, {
+      bitsPerSample,
+      blockAlign,
+    });
   let encoding: WavEncoding;
   if (tag === FORMAT_FLOAT) {
-    if (bytesPerSample !== 4 && bytesPerSample !== 8) throw undecodable(`it stores ${bytesPerSample * 8}-bit floats; only 32 and 64 are valid.`, { bitsPerSample });
+    if (bytesPerSample !== 4 && bytesPerSample !== 8)
+      throw undecodable(`it stores ${bytesPerSample * 8}-bit floats; only 32 and 64 are valid.`, { bitsPerSample });
     encoding = { kind: 'float', bytesPerSample };
   } else {
-    if (bytesPerSample < 1 || bytesPerSample > 4) throw undecodable(`it stores ${bytesPerSample * 8}-bit integer samples; 8 to 32 are supported.`, { bitsPerSample });
+    if (bytesPerSample < 1 || bytesPerSample > 4)
+      throw undecodable(`it stores ${bytesPerSample * 8}-bit integer samples; 8 to 32 are supported.`, { bitsPerSample });
     encoding = { kind: 'pcm', bytesPerSample: bytesPerSample as 1 | 2 | 3 | 4 };
   }
-  const bits = encoding.kind === 'float' ? `float${bytesPerSample * 8}` : `pcm${bitsPerSample && bitsPerSample <= bytesPerSample * 8 ? bitsPerSample : bytesPerSample * 8}`;
+  const bits =
+    encoding.kind === 'float'
+      ? `float${bytesPerSample * 8}`
+      : `pcm${bitsPerSample && bitsPerSample <= bytesPerSample * 8 ? bitsPerSample : bytesPerSample * 8}`;
   return { sampleRate, channels, blockAlign, bitsPerSample, encoding, label: `wav/${extensible ? 'extensible-' : ''}${bits}` };
 }
 

@@ -160,7 +160,12 @@ export interface RunAnalyzeIo {
 }
 
 /** The whole command; returns the exit code (0 when every input was analysed, 1 otherwise). */
-export async function runAnalyze(engine: EmotionEngine, inputs: readonly string[], options: AnalyzeCliOptions, io: RunAnalyzeIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runAnalyze(
+  engine: EmotionEngine,
+  inputs: readonly string[],
+  options: AnalyzeCliOptions,
+  io: RunAnalyzeIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const { files, missing } = await collectInputs(inputs);
   const outcomes: InputOutcome[] = missing.map((input) => ({ input, error: new VoicemoodError('not_found', `${input} does not exist.`) }));
   for (const o of outcomes) if (options.json) io.stdout.write(`${jsonLine(o, options)}\n`);
@@ -205,7 +210,11 @@ export function registerAnalyze(program: Command): void {
     .command('analyze')
     .description('Analyse audio files and folders: result.json, processed_audio.wav (16 kHz mono) and optionally embedding.npy per input.')
     .argument('<inputs...>', 'audio files or folders (walked recursively)')
-    .addOption(new Option('-g, --granularity <level>', 'utterance: one result per file; frame: also per-frame scores (50 per second)').choices(['utterance', 'frame']).default('utterance'))
+    .addOption(
+      new Option('-g, --granularity <level>', 'utterance: one result per file; frame: also per-frame scores (50 per second)')
+        .choices(['utterance', 'frame'])
+        .default('utterance'),
+    )
     .option('-e, --embedding', 'also write embedding.npy (float32, [1, D] or [T, D])', false)
     .option('-o, --out <dir>', 'output folder', './outputs')
     .option('-m, --model <model>', 'a converted .onnx file or a published model id (default: VOICEMOOD_MODEL)')
@@ -220,7 +229,13 @@ export function registerAnalyze(program: Command): void {
         progress.stop();
       }
       try {
-        const code = await runAnalyze(engine, inputs, { granularity: opts.granularity, embedding: opts.embedding, out: opts.out, json: opts.json, lang: opts.lang });
+        const code = await runAnalyze(engine, inputs, {
+          granularity: opts.granularity,
+          embedding: opts.embedding,
+          out: opts.out,
+          json: opts.json,
+          lang: opts.lang,
+        });
         process.exitCode = code;
       } finally {
         await engine.close();

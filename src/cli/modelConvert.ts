@@ -89,7 +89,9 @@ export function registerModelConvert(model: Command): void {
     .requiredOption('-o, --out <file.onnx>', 'where to write the ONNX model')
     .option('--model-id <id>', 'source model name stored in the metadata, e.g. emotion2vec_plus_base', 'local')
     .option('--revision <rev>', 'source revision stored in the metadata', 'unknown')
-    .addOption(new Option('--quantize <mode>', 'weight precision: fp32, or int8 (about 3× smaller, slightly less exact)').choices(['fp32', 'int8']).default('fp32'))
+    .addOption(
+      new Option('--quantize <mode>', 'weight precision: fp32, or int8 (about 3× smaller, slightly less exact)').choices(['fp32', 'int8']).default('fp32'),
+    )
     .action(async (dir: string, opts: ModelConvertOptions) => {
       await runModelConvert(dir, opts);
     });

@@ -61,7 +61,9 @@ export function runModelList(options: { json?: boolean }, io: CliIo = defaultIo(
   const registry = loadRegistry();
   const cached = new Map(listCachedModels(root, registry).map((m) => [m.id, m]));
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ modelsDir: root, default: registry.defaultModel, models: Object.keys(registry.models).map((id) => ({ id, ...registry.models[id], cached: cached.get(id) ?? null })) }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ modelsDir: root, default: registry.defaultModel, models: Object.keys(registry.models).map((id) => ({ id, ...registry.models[id], cached: cached.get(id) ?? null })) }, null, 2)}\n`,
+    );
     return;
   }
   io.stdout.write(`Models folder: ${root}\n`);

@@ -31,7 +31,8 @@ export async function runWeb(opts: WebCliOptions, env: NodeJS.ProcessEnv = proce
   let engine: EmotionEngine;
   try {
     // Queue mode (VOICEMOOD_QUEUE_URL): no model here, the analyses go to `voicemood worker`s.
-    if (opts.model && env.VOICEMOOD_QUEUE_URL?.trim()) process.stderr.write('voicemood: --model is ignored in queue mode: the workers\' VOICEMOOD_MODEL decides.\n');
+    if (opts.model && env.VOICEMOOD_QUEUE_URL?.trim())
+      process.stderr.write("voicemood: --model is ignored in queue mode: the workers' VOICEMOOD_MODEL decides.\n");
     engine = await openQueueOrEngine(env, logger, progress.handle, opts.model, metrics);
   } finally {
     progress.stop();

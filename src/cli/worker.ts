@@ -33,7 +33,10 @@ export async function runWorker(env: Env, logger: Logger, opts: { port?: string 
   const portText = opts.port ?? (env.PORT?.trim() || undefined);
   const port = portText === undefined ? undefined : Number(portText);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    throw new VoicemoodError('bad_input', `The port for /healthz and /metrics (--port or PORT) must be a whole number from 0 to 65535; got "${portText!.slice(0, 20)}".`);
+    throw new VoicemoodError(
+      'bad_input',
+      `The port for /healthz and /metrics (--port or PORT) must be a whole number from 0 to 65535; got "${portText!.slice(0, 20)}".`,
+    );
   }
   const metrics = createMetrics();
   const { workerSettings, startWorker } = await import('../queue/worker.ts');
@@ -75,7 +78,17 @@ export async function runWorker(env: Env, logger: Logger, opts: { port?: string 
     const { startWebServer } = await import('../web/server.ts');
     const host = env.VOICEMOOD_WEB_HOST?.trim() || '127.0.0.1';
     try {
-      server = await startWebServer({ engine, logger, env, host, port, api: false, say, metrics, health: () => ({ role: 'worker', queue: { connected: running.connected(), ...running.stats() } }) });
+      server = await startWebServer({
+        engine,
+        logger,
+        env,
+        host,
+        port,
+        api: false,
+        say,
+        metrics,
+        health: () => ({ role: 'worker', queue: { connected: running.connected(), ...running.stats() } }),
+      });
       say(`serving /healthz and /metrics on ${server.url}`);
     } catch (e) {
       say(`warning: /healthz and /metrics are not served (${e instanceof Error ? e.message : String(e)})`);

@@ -22,7 +22,19 @@ export async function resolveLang(ctx: CommandContext, s: Services): Promise<Lan
 }
 
 /** Codes whose English message talks about the user's own input and may be shown as it is. */
-const USER_CAUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['bad_input', 'too_large', 'too_long', 'too_short', 'silent', 'undecodable', 'timeout', 'forbidden', 'not_found', 'busy', 'rate_limited']);
+const USER_CAUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'bad_input',
+  'too_large',
+  'too_long',
+  'too_short',
+  'silent',
+  'undecodable',
+  'timeout',
+  'forbidden',
+  'not_found',
+  'busy',
+  'rate_limited',
+]);
 
 /** Whether a failure is the user's (bad file, limits) rather than the operator's (model, bugs). */
 export function isUserCaused(e: unknown): boolean {
@@ -41,7 +53,8 @@ export function errorReply(e: unknown, lang: Lang): ErrorReply {
   let text: string;
   if (err.code === 'busy') text = s.busy(retry ?? 5);
   else if (err.code === 'rate_limited') text = s.rateLimited(retry ?? 5);
-  else if (err.details.userFacing === true) text = err.message; // already in the user's language
+  else if (err.details.userFacing === true)
+    text = err.message; // already in the user's language
   else if (lang === 'en' && USER_CAUSED.has(err.code)) text = err.message;
   else text = s.errors[err.code]; // operator-side failures: never show paths or internals
   return { kind: 'error', code: err.code, text, ...(retry !== undefined ? { retryAfterS: retry } : {}) };

@@ -31,7 +31,9 @@ export function handleMe(ctx: CommandContext, s: Services, options: MeOptions = 
     const lines = [strings.meTitle(recent.length)];
     for (const e of [...recent].reverse()) {
       const age = strings.ago(formatSeconds(Math.max(0, (now - e.at) / 1000)).replace(/ \d+ s$/, ''));
-      lines.push(`${EMOJI[e.emotion]} ${EMOTION_LABELS[lang][e.emotion].padEnd(lang === 'zh' ? 2 : 9)} ${formatPercent(e.confidence).padStart(4)}  ${formatSeconds(e.durationS).padStart(6)}  ${age}`);
+      lines.push(
+        `${EMOJI[e.emotion]} ${EMOTION_LABELS[lang][e.emotion].padEnd(lang === 'zh' ? 2 : 9)} ${formatPercent(e.confidence).padStart(4)}  ${formatSeconds(e.durationS).padStart(6)}  ${age}`,
+      );
     }
     const shares = weightedShares(all);
     const top = dominantOf(shares);
@@ -46,7 +48,9 @@ export function handleMe(ctx: CommandContext, s: Services, options: MeOptions = 
       const trend = d > 0.1 ? 'rising' : d < -0.1 ? 'falling' : 'steady';
       const o = dominantOf(older);
       const n = dominantOf(newer);
-      lines.push(`${strings.meTrend}${strings.trend[trend]} (${strings.trendMood(`${EMOJI[o]} ${EMOTION_LABELS[lang][o]}`, `${EMOJI[n]} ${EMOTION_LABELS[lang][n]}`)})`);
+      lines.push(
+        `${strings.meTrend}${strings.trend[trend]} (${strings.trendMood(`${EMOJI[o]} ${EMOTION_LABELS[lang][o]}`, `${EMOJI[n]} ${EMOTION_LABELS[lang][n]}`)})`,
+      );
     }
     return [text(lines.join('\n'), true)];
   });
@@ -63,5 +67,11 @@ async function exportFile(ctx: CommandContext, s: Services, caption: string): Pr
     ...data,
   };
   const safeId = ctx.user.id.replace(/[^0-9A-Za-z_-]/g, '_');
-  return { kind: 'file', filename: `voicemood-${ctx.platform}-${safeId}.json`, mimeType: 'application/json', bytes: new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`), caption };
+  return {
+    kind: 'file',
+    filename: `voicemood-${ctx.platform}-${safeId}.json`,
+    mimeType: 'application/json',
+    bytes: new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`),
+    caption,
+  };
 }

@@ -92,17 +92,37 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'me',
     description: { en: 'Your recent moods and trend', zh: '你最近的情绪和趋势' },
-    options: [{ name: 'export', type: 'boolean', description: { en: 'Send me a file of everything stored about me (only I see it)', zh: '以文件发送关于我的全部数据（仅我可见）' } }],
+    options: [
+      {
+        name: 'export',
+        type: 'boolean',
+        description: { en: 'Send me a file of everything stored about me (only I see it)', zh: '以文件发送关于我的全部数据（仅我可见）' },
+      },
+    ],
     handler: handleMe,
     discord: {},
-    telegram: { description: { en: 'Your recent moods and trend (/me export: all your data as a file)', zh: '你最近的情绪和趋势（/me export：以文件导出你的全部数据）' } },
+    telegram: {
+      description: { en: 'Your recent moods and trend (/me export: all your data as a file)', zh: '你最近的情绪和趋势（/me export：以文件导出你的全部数据）' },
+    },
   },
   {
     name: 'mood',
     description: { en: "The mood of your voice channel (or of this channel's voice messages)", zh: '你所在语音频道的情绪（或本频道语音消息的情绪）' },
     options: [
-      { name: 'window', type: 'integer', min: 1, max: 60, description: { en: `Minutes to look back when I am already listening (default ${MOOD_DEFAULT_WINDOW_MIN})` } },
-      { name: 'duration', type: 'integer', min: 5, max: MOOD_MAX_LISTEN_S, description: { en: `Seconds to listen when I am not listening yet (default ${MOOD_DEFAULT_LISTEN_S}, max ${MOOD_MAX_LISTEN_S})` } },
+      {
+        name: 'window',
+        type: 'integer',
+        min: 1,
+        max: 60,
+        description: { en: `Minutes to look back when I am already listening (default ${MOOD_DEFAULT_WINDOW_MIN})` },
+      },
+      {
+        name: 'duration',
+        type: 'integer',
+        min: 5,
+        max: MOOD_MAX_LISTEN_S,
+        description: { en: `Seconds to listen when I am not listening yet (default ${MOOD_DEFAULT_LISTEN_S}, max ${MOOD_MAX_LISTEN_S})` },
+      },
     ],
     handler: handleMood,
     discord: {},
@@ -141,7 +161,10 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'settings',
-    description: { en: 'Server settings: log channel, thresholds, language, consent mode (Manage Server)', zh: '服务器设置：日志频道、阈值、语言、同意模式（管理服务器）' },
+    description: {
+      en: 'Server settings: log channel, thresholds, language, consent mode (Manage Server)',
+      zh: '服务器设置：日志频道、阈值、语言、同意模式（管理服务器）',
+    },
     options: [
       { name: 'name', type: 'string', choices: SETTING_NAMES, description: { en: 'Setting to change (empty: show all)' } },
       { name: 'value', type: 'string', description: { en: 'New value' } },

@@ -10,8 +10,6 @@ import type { Lang } from '../domain/emotions.ts';
 import type { Platform } from '../domain/history.ts';
 import type { MoodCard, MoodSummary, ModerationSignal, Timeline } from '../domain/mood.ts';
 
-
-
 export interface CommandUser {
   /** Platform user id, as a string. */
   id: string;

@@ -44,7 +44,14 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     if (!limit.ok) {
       count('rate_limited');
       const isChat = limit.key.startsWith('chat:');
-      return [{ kind: 'error', code: 'rate_limited', retryAfterS: limit.retryAfterS, text: isChat ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS) }];
+      return [
+        {
+          kind: 'error',
+          code: 'rate_limited',
+          retryAfterS: limit.retryAfterS,
+          text: isChat ? strings.chatRateLimited(limit.retryAfterS) : strings.rateLimited(limit.retryAfterS),
+        },
+      ];
     }
 
     // One deadline for download + decode + inference: nothing may leave the handler hanging.
@@ -89,7 +96,15 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     if (ownVoice) {
       stored = await recordAnalysis(
         s,
-        { at: now, platform: ctx.platform, user: ctx.user, chatId: ctx.chat.id, ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}), source: 'voice_note', analysis },
+        {
+          at: now,
+          platform: ctx.platform,
+          user: ctx.user,
+          chatId: ctx.chat.id,
+          ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}),
+          source: 'voice_note',
+          analysis,
+        },
         forgetWatch.epoch,
       );
     }
@@ -106,7 +121,14 @@ export function handleVoice(ctx: CommandContext, s: Services, input: VoiceInput)
     }
 
     if (ctx.chat.kind === 'group' && stored) {
-      const { settings, signals } = await moderate(s, { platform: ctx.platform, chatId: ctx.chat.id, ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}), settingsScope: scope, memberId: ctx.user.id, now });
+      const { settings, signals } = await moderate(s, {
+        platform: ctx.platform,
+        chatId: ctx.chat.id,
+        ...(ctx.chat.guildId !== undefined ? { guildId: ctx.chat.guildId } : {}),
+        settingsScope: scope,
+        memberId: ctx.user.id,
+        now,
+      });
       for (const signal of signals) replies.push(buildAlertReply(signal, settings, settings.lang ?? lang, ctx.chat.title));
     }
     return replies;

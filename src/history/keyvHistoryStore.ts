@@ -101,10 +101,13 @@ export class KeyvHistoryStore implements HistoryStore {
       const every = options.pruneEveryMs;
       const run = () => void this.prune().catch(() => undefined);
       // First sweep a minute after start (restarts must not postpone it for ever), then regularly.
-      this.pruneTimer = setTimeout(() => {
-        run();
-        this.pruneTimer = setInterval(run, every).unref();
-      }, Math.min(60_000, every)).unref();
+      this.pruneTimer = setTimeout(
+        () => {
+          run();
+          this.pruneTimer = setInterval(run, every).unref();
+        },
+        Math.min(60_000, every),
+      ).unref();
     }
   }
 
@@ -150,13 +153,19 @@ export class KeyvHistoryStore implements HistoryStore {
     const base = userBase(platform, userId);
     const all = await this.readBuckets(base, options);
     // Belt and braces: an entry is only ever returned to its own user.
-    return finish(all.filter((e) => e.userId === userId && e.platform === platform), options);
+    return finish(
+      all.filter((e) => e.userId === userId && e.platform === platform),
+      options,
+    );
   }
 
   async listChat(platform: Platform, chatId: string, options: ListOptions = {}): Promise<HistoryEntry[]> {
     checkPlatform(platform);
     const all = await this.readBuckets(chatBase(platform, chatId), options);
-    return finish(all.filter((e) => e.chatId === chatId && e.platform === platform), options);
+    return finish(
+      all.filter((e) => e.chatId === chatId && e.platform === platform),
+      options,
+    );
   }
 
   private async readBuckets(base: string, options: ListOptions): Promise<HistoryEntry[]> {
@@ -187,7 +196,11 @@ export class KeyvHistoryStore implements HistoryStore {
 
   async exportUser(platform: Platform, userId: string): Promise<UserExport> {
     checkPlatform(platform);
-    const [settings, scopes, entries] = await Promise.all([this.getUserSettings(platform, userId), this.keyv.get(alertScopesKey(platform, userId)) as Promise<string[] | undefined>, this.listUser(platform, userId)]);
+    const [settings, scopes, entries] = await Promise.all([
+      this.getUserSettings(platform, userId),
+      this.keyv.get(alertScopesKey(platform, userId)) as Promise<string[] | undefined>,
+      this.listUser(platform, userId),
+    ]);
     return { platform, userId, settings, alertSubscriptions: scopes ?? [], entries };
   }
 
@@ -327,25 +340,25 @@ export class KeyvHistoryStore implements HistoryStore {
     checkPlatform(platform);
     const key = chatSettingsKey(platform, scopeId);
     return this.track(async () => {
-        const { before, after } = await this.mutex.withKeys([key], async () => {
-          const before = await this.getChatSettings(platform, scopeId);
-          const after = dropUndefined({ ...before, ...patch, moderation: { ...before.moderation, ...patch.moderation } }) as ChatSettings;
-          await this.keyv.set(key, after);
-          return { before, after };
+      const { before, after } = await this.mutex.withKeys([key], async () => {
+        const before = await this.getChatSettings(platform, scopeId);
+        const after = dropUndefined({ ...before, ...patch, moderation: { ...before.moderation, ...patch.moderation } }) as ChatSettings;
+        await this.keyv.set(key, after);
+        return { before, after };
+      });
+      // Keep each admin's list of alert subscriptions, so that forgetUser can remove them.
+      const added = after.alertAdmins.filter((a) => !before.alertAdmins.includes(a));
+      const gone = before.alertAdmins.filter((a) => !after.alertAdmins.includes(a));
+      for (const [uid, add] of [...added.map((a) => [a, true] as const), ...gone.map((a) => [a, false] as const)]) {
+        const ak = alertScopesKey(platform, uid);
+        await this.mutex.withKeys([ak], async () => {
+          const cur = ((await this.keyv.get(ak)) as string[] | undefined) ?? [];
+          const next = add ? addSorted(cur, scopeId) : cur.filter((s) => s !== scopeId);
+          if (next.length > 0) await this.keyv.set(ak, next);
+          else await this.keyv.delete(ak);
         });
-        // Keep each admin's list of alert subscriptions, so that forgetUser can remove them.
-        const added = after.alertAdmins.filter((a) => !before.alertAdmins.includes(a));
-        const gone = before.alertAdmins.filter((a) => !after.alertAdmins.includes(a));
-        for (const [uid, add] of [...added.map((a) => [a, true] as const), ...gone.map((a) => [a, false] as const)]) {
-          const ak = alertScopesKey(platform, uid);
-          await this.mutex.withKeys([ak], async () => {
-            const cur = ((await this.keyv.get(ak)) as string[] | undefined) ?? [];
-            const next = add ? addSorted(cur, scopeId) : cur.filter((s) => s !== scopeId);
-            if (next.length > 0) await this.keyv.set(ak, next);
-            else await this.keyv.delete(ak);
-          });
-        }
-        return after;
+      }
+      return after;
     });
   }
 

@@ -49,7 +49,12 @@ export async function openHistory(options: OpenHistoryOptions = {}): Promise<His
   const store = await storeFor(url, env, options.connectTimeoutMs);
   const keyv = new Keyv({ store, namespace: HISTORY_NAMESPACE, throwOnErrors: true });
   const lock = url && /^rediss?:\/\//i.test(url) ? await redisLock(url) : url && /^postgres(ql)?:\/\//i.test(url) ? await postgresLock(url) : undefined;
-  const history = new KeyvHistoryStore(keyv, { retentionDays, pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS, ...(options.now ? { now: options.now } : {}), ...(lock ? { lock } : {}) });
+  const history = new KeyvHistoryStore(keyv, {
+    retentionDays,
+    pruneEveryMs: options.pruneEveryMs ?? PRUNE_EVERY_MS,
+    ...(options.now ? { now: options.now } : {}),
+    ...(lock ? { lock } : {}),
+  });
   return Object.assign(history, { backend: describeHistoryBackend(url ? { ...env, KEYV_URL: url } : { ...env, KEYV_URL: undefined }) });
 }
 
@@ -82,10 +87,12 @@ async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: num
       const { default: KeyvPostgres } = await import('@keyv/postgres');
       const store = new KeyvPostgres({ uri: url });
       // Its own lazy CREATE TABLE may fail silently (server still starting): create it before use.
-      await ensurePostgresTable(store as unknown as PostgresAdapterLike, connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }).catch(async (e: unknown) => {
-        await store.disconnect().catch(() => undefined);
-        throw e;
-      });
+      await ensurePostgresTable(store as unknown as PostgresAdapterLike, connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }).catch(
+        async (e: unknown) => {
+          await store.disconnect().catch(() => undefined);
+          throw e;
+        },
+      );
       return store as unknown as KeyvStoreAdapter;
     }
   } catch (e) {

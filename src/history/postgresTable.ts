@@ -27,7 +27,21 @@ export interface EnsureTableOptions {
 // Connection-level failures worth retrying: refused/reset sockets, "the database system is
 // starting up" (57P03), "cannot connect now", too many clients (53300), a concurrent CREATE (23505
 // on pg_type, 42P07 duplicate table: the other creator wins; we verify the table afterwards).
-const TRANSIENT_CODES = new Set(['57P03', '53300', '08000', '08001', '08003', '08004', '08006', '23505', '42P07', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+const TRANSIENT_CODES = new Set([
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '23505',
+  '42P07',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
 
 function isTransient(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;

@@ -62,7 +62,11 @@ export class RedisKeyLock implements KeyLock {
     const deadline = Date.now() + this.#waitMs;
     for (let attempt = 0; ; attempt++) {
       if ((await this.#redis.set(key, token, 'PX', this.#ttlMs, 'NX')) === 'OK') return;
-      if (Date.now() > deadline) throw new VoicemoodError('busy', 'Your history is being written by another instance; please try again in a moment.', { retryAfterS: 5, details: { lock: key } });
+      if (Date.now() > deadline)
+        throw new VoicemoodError('busy', 'Your history is being written by another instance; please try again in a moment.', {
+          retryAfterS: 5,
+          details: { lock: key },
+        });
       const backoff = Math.min(200, 2 ** Math.min(attempt, 7));
       await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
     }

@@ -44,7 +44,7 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
       get: this.db.prepare('SELECT value FROM keyv WHERE key = ?'),
       set: this.db.prepare('INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       del: this.db.prepare('DELETE FROM keyv WHERE key = ?'),
-      clearNs: this.db.prepare("DELETE FROM keyv WHERE key >= ? AND key < ?"),
+      clearNs: this.db.prepare('DELETE FROM keyv WHERE key >= ? AND key < ?'),
       clearAll: this.db.prepare('DELETE FROM keyv'),
       iterNs: this.db.prepare('SELECT key, value FROM keyv WHERE key >= ? AND key < ? ORDER BY key'),
       iterAll: this.db.prepare('SELECT key, value FROM keyv ORDER BY key'),

@@ -88,9 +88,13 @@ function labelOrder(meta: ModelMetadata, path: string): number[] {
   const index = EMOTIONS.map((e) => meta.labelsEn.indexOf(e));
   const unknown = meta.labelsEn.filter((l) => !isEmotion(l) && !l.startsWith('unuse'));
   if (index.some((i) => i < 0) || unknown.length > 0) {
-    throw new VoicemoodError('model_invalid', `${path} has labels voicemood does not know (${meta.labelsEn.join(', ')}); expected the nine emotion2vec+ labels.`, {
-      details: { labels: meta.labelsEn },
-    });
+    throw new VoicemoodError(
+      'model_invalid',
+      `${path} has labels voicemood does not know (${meta.labelsEn.join(', ')}); expected the nine emotion2vec+ labels.`,
+      {
+        details: { labels: meta.labelsEn },
+      },
+    );
   }
   return index;
 }
@@ -140,7 +144,9 @@ export class Engine implements EmotionEngine {
     const cache = options.optimizedCacheDir === undefined ? cacheDir() : options.optimizedCacheDir || undefined;
     const sessionOptions = { threads: options.threads, cacheDir: cache };
     const { runner, optimizedCache }: OpenedSession =
-      options.inferenceThread === 'main' ? await (await import('./session.ts')).openSession(path, sessionOptions) : await openWorkerSession(path, sessionOptions);
+      options.inferenceThread === 'main'
+        ? await (await import('./session.ts')).openSession(path, sessionOptions)
+        : await openWorkerSession(path, sessionOptions);
     let engine: Engine;
     try {
       engine = new Engine(modelInfo(path, meta), runner, options);
@@ -165,9 +171,13 @@ export class Engine implements EmotionEngine {
     }
     if (samples.length < this.#minSamples) {
       return Promise.reject(
-        new VoicemoodError('too_short', `This clip is too short to judge: it needs at least ${(this.#minSamples / this.model.sampleRate).toFixed(3)} s of audio.`, {
-          details: { samples: samples.length },
-        }),
+        new VoicemoodError(
+          'too_short',
+          `This clip is too short to judge: it needs at least ${(this.#minSamples / this.model.sampleRate).toFixed(3)} s of audio.`,
+          {
+            details: { samples: samples.length },
+          },
+        ),
       );
     }
     for (let i = 0; i < samples.length; i++) {
@@ -184,7 +194,15 @@ export class Engine implements EmotionEngine {
       );
     }
     return new Promise<EmotionResult>((resolve, reject) => {
-      const pending: Pending = { samples, frames: options.frames === true, frameEmbeddings: options.frameEmbeddings !== false, signal, onAbort: undefined, resolve, reject };
+      const pending: Pending = {
+        samples,
+        frames: options.frames === true,
+        frameEmbeddings: options.frameEmbeddings !== false,
+        signal,
+        onAbort: undefined,
+        resolve,
+        reject,
+      };
       if (signal) {
         pending.onAbort = () => {
           const i = this.#queue.indexOf(pending);
@@ -281,7 +299,8 @@ export class Engine implements EmotionEngine {
     } finally {
       this.#inFlight = 0;
       this.#running = false;
-      if (this.#queue.length > 0) setImmediate(() => void this.#runNext()); // they already waited
+      if (this.#queue.length > 0)
+        setImmediate(() => void this.#runNext()); // they already waited
       else this.#settleIfDrained();
     }
   }

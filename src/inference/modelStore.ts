@@ -74,10 +74,16 @@ export function parseModelSpec(value: string | undefined, registry: Registry = l
   }
   const [id, quant, ...rest] = raw.split(':');
   if (rest.length > 0 || (quant !== undefined && quant !== 'int8' && quant !== 'fp32')) {
-    throw new VoicemoodError('bad_input', `"${raw}" is not a model choice: use a published id such as ${registry.defaultModel} (optionally with ":int8") or a path to a converted .onnx file.`);
+    throw new VoicemoodError(
+      'bad_input',
+      `"${raw}" is not a model choice: use a published id such as ${registry.defaultModel} (optionally with ":int8") or a path to a converted .onnx file.`,
+    );
   }
   if (!(id in registry.models)) {
-    throw new VoicemoodError('bad_input', `Unknown model "${id}". Published models: ${publishedIds(registry).join(', ')}; or give a path to a converted .onnx file.`);
+    throw new VoicemoodError(
+      'bad_input',
+      `Unknown model "${id}". Published models: ${publishedIds(registry).join(', ')}; or give a path to a converted .onnx file.`,
+    );
   }
   return { kind: 'published', id, quantization: quant === 'int8' ? 'int8' : 'fp32' };
 }
@@ -104,7 +110,10 @@ export function mirrorEndpoint(mirror: MirrorName, env: Env, baseUrl?: string, r
 }
 
 /** The URL of one official file on a mirror. */
-export function fileUrl(args: { mirror: MirrorName; endpoint: string; id: string; revision: string; file: string }, registry: Registry = loadRegistry()): string {
+export function fileUrl(
+  args: { mirror: MirrorName; endpoint: string; id: string; revision: string; file: string },
+  registry: Registry = loadRegistry(),
+): string {
   const spec = registry.mirrors[args.mirror];
   const repo = spec.repo.replace('{id}', args.id);
   return spec.url
@@ -161,7 +170,10 @@ export function olderConverterNotice(model: Pick<ModelMetadata, 'converterVersio
 export function existingModelFile(path: string): string {
   const abs = isAbsolute(path) ? path : resolve(path);
   if (!existsSync(abs)) {
-    throw new VoicemoodError('model_missing', `No model file at ${abs}. Convert one with \`voicemood model convert\` or choose a published model such as emotion2vec_plus_base.`);
+    throw new VoicemoodError(
+      'model_missing',
+      `No model file at ${abs}. Convert one with \`voicemood model convert\` or choose a published model such as emotion2vec_plus_base.`,
+    );
   }
   if (!statSync(abs).isFile()) throw new VoicemoodError('model_invalid', `${abs} is a folder, not an .onnx model file.`);
   return abs;

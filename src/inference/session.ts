@@ -96,8 +96,8 @@ export function optimizedCachePath(modelPath: string, cacheDir: string): string 
 /** Asks ORT to write the optimised graph with every initializer of 1 KiB or more in CACHED_WEIGHTS. */
 const SAVE_WEIGHTS_APART = {
   session: {
-    'optimized_model_external_initializers_file_name': CACHED_WEIGHTS,
-    'optimized_model_external_initializers_min_size_in_bytes': '1024',
+    optimized_model_external_initializers_file_name: CACHED_WEIGHTS,
+    optimized_model_external_initializers_min_size_in_bytes: '1024',
   },
 };
 
@@ -105,10 +105,14 @@ async function createSession(path: string, options: ort.InferenceSession.Session
   try {
     return await ort.InferenceSession.create(path, options);
   } catch (e) {
-    throw new VoicemoodError('model_invalid', `ONNX Runtime cannot load ${path}: it is not a valid ONNX model or is damaged. Convert it again with \`voicemood model convert\`.`, {
-      cause: e,
-      details: { path },
-    });
+    throw new VoicemoodError(
+      'model_invalid',
+      `ONNX Runtime cannot load ${path}: it is not a valid ONNX model or is damaged. Convert it again with \`voicemood model convert\`.`,
+      {
+        cause: e,
+        details: { path },
+      },
+    );
   }
 }
 
@@ -176,9 +180,13 @@ function checkSignature(session: ort.InferenceSession, path: string): void {
   const missingOut = REQUIRED_OUTPUTS.filter((n) => !session.outputNames.includes(n));
   if (missingIn.length > 0 || missingOut.length > 0) {
     void session.release();
-    throw new VoicemoodError('model_invalid', `${path} is an ONNX model but not a voicemood emotion model (it lacks ${[...missingIn, ...missingOut].join(', ')}). Convert the checkpoint with \`voicemood model convert\`.`, {
-      details: { path, inputs: session.inputNames, outputs: session.outputNames },
-    });
+    throw new VoicemoodError(
+      'model_invalid',
+      `${path} is an ONNX model but not a voicemood emotion model (it lacks ${[...missingIn, ...missingOut].join(', ')}). Convert the checkpoint with \`voicemood model convert\`.`,
+      {
+        details: { path, inputs: session.inputNames, outputs: session.outputNames },
+      },
+    );
   }
 }
 

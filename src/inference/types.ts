@@ -16,7 +16,6 @@
  */
 import type { Emotion, EmotionScores } from '../domain/emotions.ts';
 
-
 export interface ModelMetadata {
   /** English labels in output order, e.g. ["angry", …, "unknown"]. */
   labelsEn: string[];

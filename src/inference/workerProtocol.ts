@@ -22,7 +22,9 @@ export type ToWorker =
   | { type: 'release' };
 
 /** An error as it crosses the thread boundary (structured clone drops a class and its fields). */
-export type WireError = { voicemood: { code: ErrorCode; message: string; details: Record<string, unknown>; retryAfterS: number | undefined } } | { plain: { name: string; message: string } };
+export type WireError =
+  | { voicemood: { code: ErrorCode; message: string; details: Record<string, unknown>; retryAfterS: number | undefined } }
+  | { plain: { name: string; message: string } };
 
 export type FromWorker =
   | { type: 'opened'; optimizedCache: OpenedSession['optimizedCache'] }
@@ -37,7 +39,8 @@ export function toWire(e: unknown): WireError {
 }
 
 export function fromWire(w: WireError): Error {
-  if ('voicemood' in w) return new VoicemoodError(w.voicemood.code, w.voicemood.message, { details: w.voicemood.details, retryAfterS: w.voicemood.retryAfterS });
+  if ('voicemood' in w)
+    return new VoicemoodError(w.voicemood.code, w.voicemood.message, { details: w.voicemood.details, retryAfterS: w.voicemood.retryAfterS });
   const e = new Error(w.plain.message);
   e.name = w.plain.name;
   return e;

@@ -86,7 +86,10 @@ class Thread {
         this.ended = true;
         const cause = lastError ?? new Error(`the inference thread exited with code ${code}`);
         openFailed(
-          new VoicemoodError('internal', 'The emotion engine could not start: its inference thread stopped while loading the model.', { cause, details: { exitCode: code } }),
+          new VoicemoodError('internal', 'The emotion engine could not start: its inference thread stopped while loading the model.', {
+            cause,
+            details: { exitCode: code },
+          }),
         );
         if (this.running.size > 0) {
           const err = new VoicemoodError('internal', 'The emotion engine stopped unexpectedly while analysing this audio; please send it again.', {

@@ -37,7 +37,8 @@ export interface QueueSettings {
 export function queueUrlFromEnv(env: Env): string | undefined {
   const url = readSecret(env, 'VOICEMOOD_QUEUE_URL')?.trim();
   if (!url) return undefined;
-  if (!/^rediss?:\/\//i.test(url)) throw new VoicemoodError('bad_input', `VOICEMOOD_QUEUE_URL must start with redis:// or rediss:// (got "${redact(url.slice(0, 12))}…").`);
+  if (!/^rediss?:\/\//i.test(url))
+    throw new VoicemoodError('bad_input', `VOICEMOOD_QUEUE_URL must start with redis:// or rediss:// (got "${redact(url.slice(0, 12))}…").`);
   registerSecret(url);
   return url;
 }

@@ -212,7 +212,10 @@ export class QueueEngine implements EmotionEngine {
     const jobId = randomUUID();
     const added = Date.now();
     const answer = new Promise<EmotionResult>((resolve, reject) => {
-      const timer = setTimeout(() => this.#settle(jobId, 'timeout', new VoicemoodError('timeout', 'The analysis took too long; please try again.', { details: { jobId } })), this.#waitMs);
+      const timer = setTimeout(
+        () => this.#settle(jobId, 'timeout', new VoicemoodError('timeout', 'The analysis took too long; please try again.', { details: { jobId } })),
+        this.#waitMs,
+      );
       timer.unref();
       const onAbort = (): void => {
         this.#settle(jobId, 'aborted', abortError(signal!));
@@ -235,19 +238,26 @@ export class QueueEngine implements EmotionEngine {
     if (!this.#waiting.has(jobId)) return answer; // aborted while the depth was read
     try {
       await this.#bounded(this.#redis.set(pcmKey(jobId), encodeSamples(samples), 'EX', this.#settings.ttlS), signal);
-      await this.#bounded(this.#queue.add(
-        'analyze',
-        { samples: samples.length, frames: options.frames === true, addedAt: added },
-        {
-          jobId,
-          attempts: this.#settings.attempts,
-          backoff: { type: 'exponential', delay: this.#settings.backoffMs },
-          removeOnComplete: true,
-          removeOnFail: { age: 3600, count: 1000 },
-        },
-      ), signal);
+      await this.#bounded(
+        this.#queue.add(
+          'analyze',
+          { samples: samples.length, frames: options.frames === true, addedAt: added },
+          {
+            jobId,
+            attempts: this.#settings.attempts,
+            backoff: { type: 'exponential', delay: this.#settings.backoffMs },
+            removeOnComplete: true,
+            removeOnFail: { age: 3600, count: 1000 },
+          },
+        ),
+        signal,
+      );
     } catch (e) {
-      this.#settle(jobId, 'failed', new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10, cause: e }));
+      this.#settle(
+        jobId,
+        'failed',
+        new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10, cause: e }),
+      );
       void this.#redis.del(pcmKey(jobId)).catch(() => 0);
       return answer;
     }
@@ -264,7 +274,10 @@ export class QueueEngine implements EmotionEngine {
         reject(e);
       };
       const onAbort = (): void => fail(abortError(signal!));
-      const timer = setTimeout(() => fail(new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10 })), this.#waitMs);
+      const timer = setTimeout(
+        () => fail(new VoicemoodError('busy', 'The analysis queue cannot be reached right now; please try again in a moment.', { retryAfterS: 10 })),
+        this.#waitMs,
+      );
       timer.unref();
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -289,7 +302,11 @@ export class QueueEngine implements EmotionEngine {
       if (result.model !== this.#model.id) void this.refreshModel().catch(() => undefined);
       this.#settle(jobId, 'completed', undefined, result);
     } catch (e) {
-      this.#settle(jobId, 'failed', e instanceof VoicemoodError ? e : new VoicemoodError('internal', 'The analysis result could not be read.', { cause: e, details: { jobId } }));
+      this.#settle(
+        jobId,
+        'failed',
+        e instanceof VoicemoodError ? e : new VoicemoodError('internal', 'The analysis result could not be read.', { cause: e, details: { jobId } }),
+      );
     }
   }
 

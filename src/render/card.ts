@@ -31,9 +31,7 @@ export function renderCardTitle(card: MoodCard): string {
 /** The 9 bars, one per line, for a monospace block: `😠 Angry      ███▍         31.2%`. */
 export function renderCardBars(card: MoodCard, width = CARD_BAR_WIDTH): string {
   const labelW = Math.max(...card.bars.map((b) => displayWidth(b.label)));
-  return card.bars
-    .map((b) => `${b.emoji} ${padEnd(b.label, labelW)} ${bar(b.score, width)} ${padStart(`${(b.score * 100).toFixed(1)}%`, 6)}`)
-    .join('\n');
+  return card.bars.map((b) => `${b.emoji} ${padEnd(b.label, labelW)} ${bar(b.score, width)} ${padStart(`${(b.score * 100).toFixed(1)}%`, 6)}`).join('\n');
 }
 
 /** Title, blank line, bars: the whole card as plain text (CLI, logs-free previews). */

@@ -41,7 +41,7 @@ const H = 380;
 const PLOT = { x: 50, y: 40, w: 680, h: 290 };
 
 /** Font families tried in order; CJK ones come after DejaVu so Latin text keeps its look. */
-const FONT_FAMILIES = "DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, WenQuanYi Micro Hei, WenQuanYi Zen Hei, AR PL UMing CN, Droid Sans Fallback, sans-serif";
+const FONT_FAMILIES = 'DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, WenQuanYi Micro Hei, WenQuanYi Zen Hei, AR PL UMing CN, Droid Sans Fallback, sans-serif';
 
 let cjkFont: boolean | undefined;
 /**
@@ -87,7 +87,9 @@ export function renderSharesChartSvg(chart: SharesChart): string {
       const h = (Math.max(0, col[e] || 0) / total) * PLOT.h;
       if (h <= 0) continue;
       y -= h;
-      parts.push(`<rect x="${fmt(PLOT.x + i * colW + gap / 2)}" y="${fmt(y)}" width="${fmt(Math.max(0.5, colW - gap))}" height="${fmt(h)}" fill="${EMOTION_COLORS[e]}"/>`);
+      parts.push(
+        `<rect x="${fmt(PLOT.x + i * colW + gap / 2)}" y="${fmt(y)}" width="${fmt(Math.max(0.5, colW - gap))}" height="${fmt(h)}" fill="${EMOTION_COLORS[e]}"/>`,
+      );
     }
   });
   for (const pct of [0, 50, 100]) {

@@ -56,8 +56,13 @@ const en = {
     `OK: I may analyse your voice in the server ${server}, including its voice channels when I listen there. This is for ${server} only: every other server needs its own /privacy in.`,
   privacyInDm: 'OK: your opt-out for every server is lifted. Being analysed in a server’s voice channels still needs /privacy in in that server.',
   privacyGlobalOutNote: 'Note: you opted out everywhere (/privacy out in a private chat with me), and that still applies; /privacy in there lifts it.',
-  privacyStatusGuild: (server: string, state: string) => `Voice analysis for you in the server ${server}: ${state}. Use /privacy out or /privacy in here (this server only).`,
-  privacyGuildStates: { in: 'on (you agreed for this server)', out: 'off (you opted out)', default: 'not chosen (voice channels: only if this server listens to everyone)' },
+  privacyStatusGuild: (server: string, state: string) =>
+    `Voice analysis for you in the server ${server}: ${state}. Use /privacy out or /privacy in here (this server only).`,
+  privacyGuildStates: {
+    in: 'on (you agreed for this server)',
+    out: 'off (you opted out)',
+    default: 'not chosen (voice channels: only if this server listens to everyone)',
+  },
   privacyIn: 'OK: I will analyse your voice notes again.',
   privacyStatus: (state: string) => `Voice analysis for you: ${state}. Use /privacy out or /privacy in.`,
   privacyStates: { in: 'on (opted in)', out: 'off (opted out)', default: 'on (default)' },
@@ -162,7 +167,8 @@ const zh: Strings = {
   privacyOut: '好的：我不会再分析你的语音。/privacy in 可重新开启。（/forget 删除已存储的数据，只保留这项退出设置，以便继续忽略你的语音。）',
   privacyOutGuild: (server: string) =>
     `好的：我不会再在服务器 ${server} 中分析你的语音（语音消息和语音频道）。在这里使用 /privacy in 可重新开启；在与我的私聊中使用 /privacy out 则对所有服务器生效。/forget 会保留这项退出设置。`,
-  privacyInGuild: (server: string) => `好的：我可以在服务器 ${server} 中分析你的语音，包括我在那里收听语音频道时。这只适用于 ${server}：其他服务器需要各自的 /privacy in。`,
+  privacyInGuild: (server: string) =>
+    `好的：我可以在服务器 ${server} 中分析你的语音，包括我在那里收听语音频道时。这只适用于 ${server}：其他服务器需要各自的 /privacy in。`,
   privacyInDm: '好的：已撤销你对所有服务器的退出设置。要在某个服务器的语音频道中被分析，仍需在该服务器中使用 /privacy in。',
   privacyGlobalOutNote: '注意：你已在与我的私聊中退出所有分析（/privacy out），该设置仍然有效；在私聊中使用 /privacy in 可撤销。',
   privacyStatusGuild: (server: string, state: string) => `你在服务器 ${server} 的语音分析：${state}。在这里使用 /privacy out 或 /privacy in（仅限本服务器）。`,

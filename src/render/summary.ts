@@ -20,7 +20,9 @@ export function renderSummaryBody(summary: MoodSummary, lang: Lang, options: { m
   if (summary.count === 0 || !summary.overall) return s.moodEmpty;
   const lines: string[] = [];
   const o = summary.overall;
-  lines.push(`${s.moodOverall}${EMOJI[o]} ${EMOTION_LABELS[lang][o]} ${formatPercent(summary.shares[o])} · ${s.notes(summary.count)} · ${formatSeconds(summary.talkS)} ${s.talk}`);
+  lines.push(
+    `${s.moodOverall}${EMOJI[o]} ${EMOTION_LABELS[lang][o]} ${formatPercent(summary.shares[o])} · ${s.notes(summary.count)} · ${formatSeconds(summary.talkS)} ${s.talk}`,
+  );
   lines.push(sharesLine(summary.shares));
   const shown = summary.members.slice(0, options.maxMembers ?? 20);
   const nameW = Math.min(18, Math.max(...shown.map((m) => displayWidth(m.name))));
@@ -39,12 +41,22 @@ export async function renderSummaryPng(summary: MoodSummary, lang: Lang, title?:
   const span = summary.toMs - summary.fromMs;
   // Tick labels stay language-neutral ("-6 h", "0") so that they render with any font.
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((at) => ({ at, label: at === 1 ? '0' : `-${formatWindow(span * (1 - at))}` }));
-  return renderSharesChartPng({ title: title ?? t(lang).chartTitle, fallbackTitle: t('en').chartTitle, lang, columns: summary.buckets.map((b) => b.shares), ticks });
+  return renderSharesChartPng({
+    title: title ?? t(lang).chartTitle,
+    fallbackTitle: t('en').chartTitle,
+    lang,
+    columns: summary.buckets.map((b) => b.shares),
+    ticks,
+  });
 }
 
-
 function sharesLine(shares: EmotionScores): string {
-  return '   ' + topShares(shares, 3).map((x) => `${EMOJI[x.emotion]} ${bar(x.share, 5)} ${formatPercent(x.share).padStart(4)}`).join('  ');
+  return (
+    '   ' +
+    topShares(shares, 3)
+      .map((x) => `${EMOJI[x.emotion]} ${bar(x.share, 5)} ${formatPercent(x.share).padStart(4)}`)
+      .join('  ')
+  );
 }
 
 function truncate(name: string, maxWidth: number): string {

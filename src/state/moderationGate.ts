@@ -20,7 +20,10 @@ export class InMemoryModerationGate {
 
   constructor(options: { clock?: () => number; limits?: Partial<GateLimits>; maxSignals?: number } = {}) {
     this.clock = options.clock ?? Date.now;
-    this.defaults = { cooldownS: options.limits?.cooldownS ?? DEFAULT_MODERATION.cooldownS, maxPerHour: options.limits?.maxPerHour ?? DEFAULT_MODERATION.maxPerHour };
+    this.defaults = {
+      cooldownS: options.limits?.cooldownS ?? DEFAULT_MODERATION.cooldownS,
+      maxPerHour: options.limits?.maxPerHour ?? DEFAULT_MODERATION.maxPerHour,
+    };
     this.maxSignals = options.maxSignals ?? 1000;
   }
 

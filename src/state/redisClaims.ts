@@ -45,7 +45,11 @@ export class RedisSharedKv {
   }
 
   async addMember(setKey: string, member: string, ttlS: number): Promise<void> {
-    await this.#redis.multi().sadd(setKey, member).expire(setKey, Math.max(1, Math.round(ttlS))).exec();
+    await this.#redis
+      .multi()
+      .sadd(setKey, member)
+      .expire(setKey, Math.max(1, Math.round(ttlS)))
+      .exec();
   }
 
   members(setKey: string): Promise<string[]> {

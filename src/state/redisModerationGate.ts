@@ -44,14 +44,22 @@ export class RedisModerationGate {
   constructor(redis: Redis, options: { clock?: () => number; limits?: Partial<GateLimits>; prefix?: string } = {}) {
     this.#redis = redis;
     this.#clock = options.clock ?? Date.now;
-    this.#defaults = { cooldownS: options.limits?.cooldownS ?? DEFAULT_MODERATION.cooldownS, maxPerHour: options.limits?.maxPerHour ?? DEFAULT_MODERATION.maxPerHour };
+    this.#defaults = {
+      cooldownS: options.limits?.cooldownS ?? DEFAULT_MODERATION.cooldownS,
+      maxPerHour: options.limits?.maxPerHour ?? DEFAULT_MODERATION.maxPerHour,
+    };
     this.#prefix = options.prefix ?? 'voicemood:mod:';
   }
 
   async admit(sig: ModerationSignal, limits: Partial<GateLimits> = {}): Promise<boolean> {
     const { cooldownS, maxPerHour } = { ...this.#defaults, ...limits };
     const chat = chatKey(sig);
-    const keys = [this.#key('snooze', chat), this.#key('sent', chat), this.#key('sig', sig.id), ...sig.members.map((m) => this.#key('last', `${chat}:${m.userId}`))];
+    const keys = [
+      this.#key('snooze', chat),
+      this.#key('sent', chat),
+      this.#key('sig', sig.id),
+      ...sig.members.map((m) => this.#key('last', `${chat}:${m.userId}`)),
+    ];
     try {
       return (await this.#redis.eval(ADMIT, keys.length, ...keys, this.#clock(), cooldownS * 1000, maxPerHour, sig.id, JSON.stringify(sig))) === 1;
     } catch {

@@ -17,8 +17,15 @@ export class RedisRateLimiter {
   constructor(redis: Redis, options: { rules?: Partial<Record<string, BucketRule>>; prefix?: string } = {}) {
     const rules = { ...DEFAULT_RATE_RULES, ...(options.rules as Record<string, BucketRule>) };
     for (const [kind, rule] of Object.entries(rules)) {
-      const opts = { points: rule.capacity, duration: Math.max(1, Math.round((60 * rule.capacity) / rule.perMinute)), keyPrefix: `${options.prefix ?? 'voicemood:rl'}:${kind}` };
-      this.#limiters.set(kind, new RateLimiterRedis({ ...opts, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(opts) }));
+      const opts = {
+        points: rule.capacity,
+        duration: Math.max(1, Math.round((60 * rule.capacity) / rule.perMinute)),
+        keyPrefix: `${options.prefix ?? 'voicemood:rl'}:${kind}`,
+      };
+      this.#limiters.set(
+        kind,
+        new RateLimiterRedis({ ...opts, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(opts) }),
+      );
     }
   }
 

@@ -31,7 +31,9 @@ export interface TimelineStore<T> {
 
 /** 12 base-36 characters at most: random, so that keys never collide across instances or restarts, and cannot be guessed. */
 export function newTimelineKey(): string {
-  return BigInt(`0x${randomBytes(8).toString('hex')}`).toString(36).slice(0, 12);
+  return BigInt(`0x${randomBytes(8).toString('hex')}`)
+    .toString(36)
+    .slice(0, 12);
 }
 
 export interface MemoryTimelineOptions<T> {

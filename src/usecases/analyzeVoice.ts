@@ -80,12 +80,22 @@ function limitsFor(partial: Partial<AudioLimits> | undefined): AudioLimits {
 
 export async function analyzeVoice(engine: EmotionEngine, bytes: Uint8Array, options: AnalyzeVoiceOptions = {}): Promise<VoiceAnalysis> {
   const limits = limitsFor(options.limits);
-  const audio = await decodeAudio(bytes, { filename: options.filename, mimeType: options.mimeType, limits, signal: options.signal, ...(options.logger ? { logger: options.logger } : {}) });
+  const audio = await decodeAudio(bytes, {
+    filename: options.filename,
+    mimeType: options.mimeType,
+    limits,
+    signal: options.signal,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   return analyzeSamples(engine, audio, { ...options, limits });
 }
 
 /** The same use case for audio that is already decoded (e.g. Discord voice receive). */
-export async function analyzeSamples(engine: EmotionEngine, audio: DecodedAudio, options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'frameEmbeddings' | 'signal'> = {}): Promise<VoiceAnalysis> {
+export async function analyzeSamples(
+  engine: EmotionEngine,
+  audio: DecodedAudio,
+  options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'frameEmbeddings' | 'signal'> = {},
+): Promise<VoiceAnalysis> {
   const limits = limitsFor(options.limits);
   assertAnalysable(audio.samples, SAMPLE_RATE, limits);
   const segments: SegmentAnalysis[] = [];
@@ -106,8 +116,19 @@ export async function analyzeSamples(engine: EmotionEngine, audio: DecodedAudio,
  * One utterance of a voice channel (16 kHz mono, cut by the VAD): the same checks, segmentation
  * and combination as a voice note, without the decoding.
  */
-export function analyseUtterance(engine: EmotionEngine, samples: Float32Array, options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'frameEmbeddings' | 'signal'> = {}): Promise<VoiceAnalysis> {
-  const audio: DecodedAudio = { samples, sampleRate: SAMPLE_RATE, durationS: samples.length / SAMPLE_RATE, format: 'pcm', sourceSampleRate: SAMPLE_RATE, sourceChannels: 1 };
+export function analyseUtterance(
+  engine: EmotionEngine,
+  samples: Float32Array,
+  options: Pick<AnalyzeVoiceOptions, 'limits' | 'frames' | 'frameEmbeddings' | 'signal'> = {},
+): Promise<VoiceAnalysis> {
+  const audio: DecodedAudio = {
+    samples,
+    sampleRate: SAMPLE_RATE,
+    durationS: samples.length / SAMPLE_RATE,
+    format: 'pcm',
+    sourceSampleRate: SAMPLE_RATE,
+    sourceChannels: 1,
+  };
   return analyzeSamples(engine, audio, options);
 }
 

@@ -45,7 +45,13 @@ function trendOf(items: readonly ModerationItem[], fromMs: number, toMs: number)
  * repeated_negative: has `member` sent ≥ repeatCount angry/disgusted notes or utterances within
  * the window ending now? `items` may contain anything (other members, older notes): the rule filters.
  */
-export function checkRepeatedNegative(items: readonly ModerationItem[], memberId: string, scope: ModerationScope, now: number, th: ModerationThresholds = DEFAULT_MODERATION): ModerationSignal | undefined {
+export function checkRepeatedNegative(
+  items: readonly ModerationItem[],
+  memberId: string,
+  scope: ModerationScope,
+  now: number,
+  th: ModerationThresholds = DEFAULT_MODERATION,
+): ModerationSignal | undefined {
   const fromMs = now - th.repeatWindowS * 1000;
   const mine = items.filter((i) => i.userId === memberId && i.at >= fromMs && i.at <= now);
   const negative = mine.filter((i) => NEGATIVE.includes(i.emotion));
@@ -66,7 +72,12 @@ export function checkRepeatedNegative(items: readonly ModerationItem[], memberId
  * speech and anger+disgust share ≥ heatedShare is heated; ≥ groupSpeakers heated at once → one
  * heated_group signal, otherwise one heated_speaker signal per heated speaker.
  */
-export function checkHeated(items: readonly ModerationItem[], scope: ModerationScope, now: number, th: ModerationThresholds = DEFAULT_MODERATION): ModerationSignal[] {
+export function checkHeated(
+  items: readonly ModerationItem[],
+  scope: ModerationScope,
+  now: number,
+  th: ModerationThresholds = DEFAULT_MODERATION,
+): ModerationSignal[] {
   const fromMs = now - th.heatedWindowS * 1000;
   const recent = items.filter((i) => i.at >= fromMs && i.at <= now);
   const bySpeaker = new Map<string, ModerationItem[]>();
@@ -82,12 +93,34 @@ export function checkHeated(items: readonly ModerationItem[], scope: ModerationS
   if (heated.length >= th.groupSpeakers) {
     const all = heated.flatMap((h) => h.list);
     const scores = weightedShares(all);
-    return [signal('heated_group', scope, now, th.heatedWindowS, { members: heated.map(member), count: all.length, scores, negativeShare: negativeOf(scores), trend: trendOf(all, fromMs, now) })];
+    return [
+      signal('heated_group', scope, now, th.heatedWindowS, {
+        members: heated.map(member),
+        count: all.length,
+        scores,
+        negativeShare: negativeOf(scores),
+        trend: trendOf(all, fromMs, now),
+      }),
+    ];
   }
-  return heated.map((h) => signal('heated_speaker', scope, now, th.heatedWindowS, { members: [member(h)], count: h.list.length, scores: weightedShares(h.list), negativeShare: h.share, trend: trendOf(h.list, fromMs, now) }));
+  return heated.map((h) =>
+    signal('heated_speaker', scope, now, th.heatedWindowS, {
+      members: [member(h)],
+      count: h.list.length,
+      scores: weightedShares(h.list),
+      negativeShare: h.share,
+      trend: trendOf(h.list, fromMs, now),
+    }),
+  );
 }
 
-function signal(kind: ModerationSignal['kind'], scope: ModerationScope, at: number, windowS: number, rest: Pick<ModerationSignal, 'members' | 'count' | 'scores' | 'negativeShare' | 'trend'>): ModerationSignal {
+function signal(
+  kind: ModerationSignal['kind'],
+  scope: ModerationScope,
+  at: number,
+  windowS: number,
+  rest: Pick<ModerationSignal, 'members' | 'count' | 'scores' | 'negativeShare' | 'trend'>,
+): ModerationSignal {
   return {
     id: randomUUID().slice(0, 18),
     kind,
@@ -99,7 +132,6 @@ function signal(kind: ModerationSignal['kind'], scope: ModerationScope, at: numb
     ...rest,
   };
 }
-
 
 /** Where an analysed note or utterance was heard, and whose it was. */
 export interface ModerateInput extends ModerationScope {
@@ -122,7 +154,10 @@ function endOf(e: HistoryEntry): number {
  * signals admitted, with the settings the alerts are built from. Nothing happens (and no cooldown
  * is spent) when nobody asked for alerts. Members who opted out meanwhile are left out.
  */
-export async function moderate(s: Pick<Services, 'history' | 'settings' | 'moderation'>, input: ModerateInput): Promise<{ settings: ChatSettings; signals: ModerationSignal[] }> {
+export async function moderate(
+  s: Pick<Services, 'history' | 'settings' | 'moderation'>,
+  input: ModerateInput,
+): Promise<{ settings: ChatSettings; signals: ModerationSignal[] }> {
   const settings = await s.settings.getChatSettings(input.platform, input.settingsScope);
   if (settings.alertAdmins.length === 0 && !settings.logChannelId) return { settings, signals: [] };
   const th = resolveThresholds(settings.moderation);

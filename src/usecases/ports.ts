@@ -13,7 +13,6 @@ import type { TimelineKv } from '../state/timelines.ts';
 /** Current time in ms since the epoch. Injected everywhere time matters (tests control it). */
 export type Clock = () => number;
 
-
 /**
  * Rate limiter keyed by strings (e.g. "user:telegram:42"): in memory (TokenBucketLimiter) or
  * shared on Redis (RedisRateLimiter), hence sync or async.
@@ -83,4 +82,3 @@ export interface AnalysisMetrics {
   /** `platform`: telegram, discord, web or voice_channel; `outcome`: 'ok' or the VoicemoodError code. */
   analysis(platform: string, outcome: string, seconds?: number): void;
 }
-

@@ -19,9 +19,13 @@ export interface RequestDeadline {
 }
 
 export function timeoutError(timeoutMs: number): VoicemoodError {
-  return new VoicemoodError('timeout', `This voice note took longer than ${Math.max(1, Math.round(timeoutMs / 1000))} s to process, so I stopped. Please try again in a moment.`, {
-    details: { requestTimeoutMs: timeoutMs },
-  });
+  return new VoicemoodError(
+    'timeout',
+    `This voice note took longer than ${Math.max(1, Math.round(timeoutMs / 1000))} s to process, so I stopped. Please try again in a moment.`,
+    {
+      details: { requestTimeoutMs: timeoutMs },
+    },
+  );
 }
 
 export function requestDeadline(timeoutMs: number, caller?: AbortSignal): RequestDeadline {

@@ -109,4 +109,3 @@ export function topShares(shares: EmotionScores, n: number): { emotion: Emotion;
     .sort((a, b) => b.share - a.share)
     .slice(0, n);
 }
-

@@ -45,7 +45,10 @@ export function numberFromEnv(env: Env, name: string, fallback: number, bounds: 
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || (bounds.min !== undefined && n < bounds.min) || (bounds.max !== undefined && n > bounds.max)) {
-    throw new VoicemoodError('bad_input', `${name}=${raw} is not a valid number${bounds.min !== undefined ? ` (min ${bounds.min})` : ''}${bounds.max !== undefined ? ` (max ${bounds.max})` : ''}.`);
+    throw new VoicemoodError(
+      'bad_input',
+      `${name}=${raw} is not a valid number${bounds.min !== undefined ? ` (min ${bounds.min})` : ''}${bounds.max !== undefined ? ` (max ${bounds.max})` : ''}.`,
+    );
   }
   return n;
 }

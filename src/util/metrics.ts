@@ -41,15 +41,57 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
-  const analyses = new Counter({ name: 'voicemood_analyses_total', help: 'Analyses asked for, by platform and outcome (ok or the error code).', labelNames: ['platform', 'outcome'], registers });
-  const busy = new Counter({ name: 'voicemood_busy_answers_total', help: 'Analyses answered "busy" (the engine or the queue was full), by platform.', labelNames: ['platform'], registers });
-  const limited = new Counter({ name: 'voicemood_rate_limited_total', help: 'Analyses refused by a rate limit, by platform.', labelNames: ['platform'], registers });
-  const seconds = new Histogram({ name: 'voicemood_analysis_seconds', help: 'Seconds one successful analysis took (decode and inference).', labelNames: ['platform'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
-  const inference = new Histogram({ name: 'voicemood_inference_seconds', help: 'Seconds one engine batch (a model session run) took.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+  const analyses = new Counter({
+    name: 'voicemood_analyses_total',
+    help: 'Analyses asked for, by platform and outcome (ok or the error code).',
+    labelNames: ['platform', 'outcome'],
+    registers,
+  });
+  const busy = new Counter({
+    name: 'voicemood_busy_answers_total',
+    help: 'Analyses answered "busy" (the engine or the queue was full), by platform.',
+    labelNames: ['platform'],
+    registers,
+  });
+  const limited = new Counter({
+    name: 'voicemood_rate_limited_total',
+    help: 'Analyses refused by a rate limit, by platform.',
+    labelNames: ['platform'],
+    registers,
+  });
+  const seconds = new Histogram({
+    name: 'voicemood_analysis_seconds',
+    help: 'Seconds one successful analysis took (decode and inference).',
+    labelNames: ['platform'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const inference = new Histogram({
+    name: 'voicemood_inference_seconds',
+    help: 'Seconds one engine batch (a model session run) took.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
   const batchRows = new Counter({ name: 'voicemood_inference_clips_total', help: 'Clips run through the model (rows of all batches).', registers });
-  const jobSeconds = new Histogram({ name: 'voicemood_queue_job_seconds', help: 'Gateway: seconds from adding a job to its answer, by outcome.', labelNames: ['outcome'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
-  const waitSeconds = new Histogram({ name: 'voicemood_queue_wait_seconds', help: 'Worker: seconds a job waited in the queue (added → started).', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
-  const workerJobs = new Counter({ name: 'voicemood_queue_jobs_total', help: 'Worker: jobs run, by outcome (completed or failed).', labelNames: ['outcome'], registers });
+  const jobSeconds = new Histogram({
+    name: 'voicemood_queue_job_seconds',
+    help: 'Gateway: seconds from adding a job to its answer, by outcome.',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const waitSeconds = new Histogram({
+    name: 'voicemood_queue_wait_seconds',
+    help: 'Worker: seconds a job waited in the queue (added → started).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const workerJobs = new Counter({
+    name: 'voicemood_queue_jobs_total',
+    help: 'Worker: jobs run, by outcome (completed or failed).',
+    labelNames: ['outcome'],
+    registers,
+  });
   let queueStats: (() => { depth: number; waiting: number }) | undefined;
   new Gauge({
     name: 'voicemood_queue_depth',
@@ -61,7 +103,7 @@ export function createMetrics(): Metrics {
   });
   new Gauge({
     name: 'voicemood_queue_waiting',
-    help: 'Gateway: this gateway\'s jobs not answered yet.',
+    help: "Gateway: this gateway's jobs not answered yet.",
     registers,
     collect() {
       this.set(queueStats?.().waiting ?? 0);

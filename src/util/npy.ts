@@ -64,7 +64,10 @@ export function decodeNpy(bytes: Uint8Array): { shape: number[]; data: Float32Ar
   if (!/'descr':\s*'<f4'/.test(dict) || !/'fortran_order':\s*False/.test(dict)) throw bad(`unsupported header ${dict.trim()}`);
   const m = /'shape':\s*\(([^)]*)\)/.exec(dict);
   if (!m) throw bad('no shape');
-  const dims = m[1].split(',').map((s) => s.trim()).filter(Boolean);
+  const dims = m[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   // Whole non-negative numbers only: "-2" or "1e3" in a damaged header is not a shape.
   if (!dims.every((d) => /^\d{1,15}$/.test(d))) throw bad(`bad shape (${m[1]})`);
   const shape = dims.map(Number);

@@ -81,7 +81,10 @@ function trustProxyFromEnv(env: Env): boolean | string[] {
   const v = env.VOICEMOOD_TRUST_PROXY?.trim();
   if (!v || v === 'false' || v === '0') return false;
   if (v === 'true') return true;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function parseQuery(q: Record<string, unknown>): AnalyzeQuery {
@@ -154,9 +157,19 @@ export function buildWebApp(options: WebAppOptions): WebApp {
     const userFacing = isUserCaused(e) || e.details.userFacing === true;
     if (!userFacing) logger.error({ err, code: e.code, url: request.routeOptions.url }, 'web: request failed');
     else logger.info({ code: e.code, status, url: request.routeOptions.url }, 'web: request refused');
-    return sendError(reply, status, { error: userFacing ? e.message : t('en').errors[e.code], code: e.code }, status === 429 ? (e.retryAfterS ?? 1) : undefined);
+    return sendError(
+      reply,
+      status,
+      { error: userFacing ? e.message : t('en').errors[e.code], code: e.code },
+      status === 429 ? (e.retryAfterS ?? 1) : undefined,
+    );
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, { error: `Nothing here: ${request.method} ${request.url.split('?')[0]!.slice(0, 100)}. See /api/v1/openapi.json.`, code: 'not_found' }));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, {
+      error: `Nothing here: ${request.method} ${request.url.split('?')[0]!.slice(0, 100)}. See /api/v1/openapi.json.`,
+      code: 'not_found',
+    }),
+  );
 
   // Once closing, answers in flight end their connection, so that close() does not wait for keep-alive.
   let closing = false;
@@ -169,7 +182,10 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    logger.debug({ method: request.method, url: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'web: request');
+    logger.debug(
+      { method: request.method, url: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'web: request',
+    );
   });
 
   if (options.api !== false) registerApi(app, { engine, logger, keys, limiter, limits, metrics, sendError });
@@ -229,10 +245,15 @@ function registerApi(app: FastifyInstance, { engine, logger, keys, limiter, limi
           who = `apikey:${id}`;
         }
         const taken = await limiter.take([who]);
-        if (!taken.ok) throw new VoicemoodError('rate_limited', `Too many requests; please wait ${taken.retryAfterS} s and try again.`, { retryAfterS: taken.retryAfterS });
-        if (!engine) throw new VoicemoodError('model_missing', 'No emotion model is loaded on this server yet; please try again later.', { details: { userFacing: true } });
+        if (!taken.ok)
+          throw new VoicemoodError('rate_limited', `Too many requests; please wait ${taken.retryAfterS} s and try again.`, { retryAfterS: taken.retryAfterS });
+        if (!engine)
+          throw new VoicemoodError('model_missing', 'No emotion model is loaded on this server yet; please try again later.', {
+            details: { userFacing: true },
+          });
         const load = engine.load();
-        if (load.inFlight + load.queued >= load.capacity || analysing >= load.capacity) throw new VoicemoodError('busy', 'The server is busy analysing other recordings; please try again in a moment.', { retryAfterS: 2 });
+        if (load.inFlight + load.queued >= load.capacity || analysing >= load.capacity)
+          throw new VoicemoodError('busy', 'The server is busy analysing other recordings; please try again in a moment.', { retryAfterS: 2 });
         analysing++;
         reply.raw.once('close', () => void analysing--);
         return undefined;
@@ -249,7 +270,15 @@ function registerApi(app: FastifyInstance, { engine, logger, keys, limiter, limi
       const started = performance.now();
       let analysis;
       try {
-        analysis = await analyzeVoice(engine!, audio.bytes, { filename: audio.filename, mimeType: audio.mimeType, limits, frames: query.granularity === 'frame', frameEmbeddings: query.embedding, signal: abort.signal, logger });
+        analysis = await analyzeVoice(engine!, audio.bytes, {
+          filename: audio.filename,
+          mimeType: audio.mimeType,
+          limits,
+          frames: query.granularity === 'frame',
+          frameEmbeddings: query.embedding,
+          signal: abort.signal,
+          logger,
+        });
       } catch (e) {
         if (abort.signal.aborted) throw new VoicemoodError('bad_input', 'The caller went away before the analysis finished.', { cause: e });
         throw e;

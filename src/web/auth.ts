@@ -37,7 +37,10 @@ export function apiKeys(keys: readonly string[]): ApiKeys {
 
 export function apiKeysFromEnv(env: Env): ApiKeys {
   const raw = readSecret(env, 'VOICEMOOD_API_KEYS') ?? '';
-  const keys = raw.split(',').map((k) => k.trim()).filter(Boolean);
+  const keys = raw
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   for (const k of keys) registerSecret(k); // each key on its own is a secret too
   return apiKeys(keys);
 }

@@ -40,19 +40,26 @@ export interface ErrorBody {
 export function fromFrameworkError(e: unknown, maxBytes: number): VoicemoodError {
   if (e instanceof VoicemoodError) return e;
   const err = e as { code?: string; statusCode?: number; validation?: unknown } | undefined;
-  const tooLarge = () => new VoicemoodError('too_large', `This upload is larger than ${formatBytes(maxBytes)}, the most we accept. Please send a shorter recording.`, { details: { maxBytes } });
+  const tooLarge = () =>
+    new VoicemoodError('too_large', `This upload is larger than ${formatBytes(maxBytes)}, the most we accept. Please send a shorter recording.`, {
+      details: { maxBytes },
+    });
   switch (err?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':
     case 'FST_PARTS_LIMIT':
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
-      return err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE' ? tooLarge() : new VoicemoodError('bad_input', 'This form has too many parts: send one audio file in the field "file".');
+      return err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE'
+        ? tooLarge()
+        : new VoicemoodError('bad_input', 'This form has too many parts: send one audio file in the field "file".');
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new VoicemoodError('bad_input', 'The request body could not be read: send the audio as the raw body or as the multipart field "file".', { cause: e });
+      return new VoicemoodError('bad_input', 'The request body could not be read: send the audio as the raw body or as the multipart field "file".', {
+        cause: e,
+      });
   }
   if (err?.statusCode === 413) return tooLarge();
   if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {

@@ -13,7 +13,8 @@ import { PAGE_STRINGS } from './pageStrings.ts';
 const file = (name: string): string => readFileSync(new URL(`./page/${name}`, import.meta.url), 'utf8');
 
 /** Only our own files: no inline script, no third-party origin. */
-const CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function registerPage(app: FastifyInstance, options: { maxBytes: number; authRequired: boolean }): void {
   const files: Record<string, { type: string; body: string }> = {

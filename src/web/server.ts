@@ -57,7 +57,15 @@ export function prepareWebServer(options: WebServerOptions): PreparedWebServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? webPortFromEnv(env);
   const say = options.say ?? ((line: string) => process.stderr.write(`voicemood: ${line}\n`));
-  const { app, apiKeys } = buildWebApp({ engine: options.engine, logger: options.logger, env, page: options.page, api: options.api, ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.health ? { health: options.health } : {}) });
+  const { app, apiKeys } = buildWebApp({
+    engine: options.engine,
+    logger: options.logger,
+    env,
+    page: options.page,
+    api: options.api,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.health ? { health: options.health } : {}),
+  });
   let listening: Promise<WebServer> | undefined;
   const listen = async (): Promise<WebServer> => {
     try {
@@ -65,7 +73,12 @@ export function prepareWebServer(options: WebServerOptions): PreparedWebServer {
     } catch (e) {
       await app.close().catch(() => {});
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'EADDRINUSE' ? `port ${port} is already in use (set PORT or --port)` : code === 'EACCES' ? `port ${port} needs privileges (use one above 1023)` : `cannot listen on ${host}:${port}`;
+      const why =
+        code === 'EADDRINUSE'
+          ? `port ${port} is already in use (set PORT or --port)`
+          : code === 'EACCES'
+            ? `port ${port} needs privileges (use one above 1023)`
+            : `cannot listen on ${host}:${port}`;
       throw new VoicemoodError('bad_input', `The web server could not start: ${why}.`, { cause: e });
     }
     const address = app.server.address();

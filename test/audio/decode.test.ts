@@ -66,7 +66,13 @@ for (const c of cases) {
       assert.ok(w >= c.wave, `waveform correlation ${w.toFixed(5)} < ${c.wave}`);
     }
     for (const v of d.samples) assert.ok(v >= -1 && v <= 1 && Number.isFinite(v));
-    if (process.env.VOICEMOOD_TEST_VERBOSE) console.log(c.file, { duration: d.durationS, level: level.toFixed(3), env: env.toFixed(4), wave: c.wave === undefined ? '-' : bestCorrelation(got, ref, 8).toFixed(5) });
+    if (process.env.VOICEMOOD_TEST_VERBOSE)
+      console.log(c.file, {
+        duration: d.durationS,
+        level: level.toFixed(3),
+        env: env.toFixed(4),
+        wave: c.wave === undefined ? '-' : bestCorrelation(got, ref, 8).toFixed(5),
+      });
   });
 }
 

@@ -49,18 +49,26 @@ test('a long decode runs off the event loop: the loop keeps turning while it dec
   const inThread = loopWatch();
   await decodeInThread(long, { limits });
   const blocked = inThread.stop();
-  console.log(`loop turns while decoding 90 s of 48 kHz stereo: worker ${turns} (longest gap ${maxGapMs.toFixed(0)} ms), in-thread ${blocked.turns} (longest gap ${blocked.maxGapMs.toFixed(0)} ms)`);
+  console.log(
+    `loop turns while decoding 90 s of 48 kHz stereo: worker ${turns} (longest gap ${maxGapMs.toFixed(0)} ms), in-thread ${blocked.turns} (longest gap ${blocked.maxGapMs.toFixed(0)} ms)`,
+  );
   assert.ok(turns > 20, `only ${turns} loop turns`);
   assert.ok(maxGapMs < 1000, `the loop stalled ${maxGapMs} ms`);
 });
 
 test('errors come back typed, with their code, sentence and details', async () => {
-  const e = await decodeAudio(new Uint8Array(1000).fill(7), { filename: 'x.wav' }).then(() => undefined, (err: unknown) => err);
+  const e = await decodeAudio(new Uint8Array(1000).fill(7), { filename: 'x.wav' }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(e instanceof VoicemoodError);
   assert.equal(e.code, 'undecodable');
   assert.match(e.message, /does not look like audio.*name ends in \.wav/);
   assert.equal(e.details.format, 'unknown');
-  const short = await decodeAudio(fixture('voice_telegram.ogg'), { limits: { maxDecodeS: 0.5 } }).then(() => undefined, (err: unknown) => err);
+  const short = await decodeAudio(fixture('voice_telegram.ogg'), { limits: { maxDecodeS: 0.5 } }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(isVoicemoodError(short, 'too_long'));
   assert.equal(short.details.maxDecodeS, 0.5);
 });
@@ -135,7 +143,10 @@ test('VOICEMOOD_DECODE_CONCURRENCY sizes the pool (default: the cores)', async (
   const { availableParallelism } = await import('node:os');
   assert.equal(decodeConcurrencyFromEnv({}), availableParallelism());
   assert.equal(decodeConcurrencyFromEnv({ VOICEMOOD_DECODE_CONCURRENCY: '3' }), 3);
-  assert.throws(() => decodeConcurrencyFromEnv({ VOICEMOOD_DECODE_CONCURRENCY: '0' }), (e) => isVoicemoodError(e, 'bad_input'));
+  assert.throws(
+    () => decodeConcurrencyFromEnv({ VOICEMOOD_DECODE_CONCURRENCY: '0' }),
+    (e) => isVoicemoodError(e, 'bad_input'),
+  );
 });
 
 test('idle decode workers do not keep a process alive', async () => {
@@ -161,10 +172,16 @@ test('Node Buffers decode too: pooled small ones, file reads, and views (copied,
 
 test('in-process decoders give the event loop a turn now and then, so an abort arriving as a message stops them', async () => {
   const ogg = new Uint8Array(readFileSync(new URL('../fixtures/telegram/voice-long.ogg', import.meta.url))); // > 250 packets
-  for (const [name, bytes] of [['wav', long], ['ogg', ogg]] as const) {
+  for (const [name, bytes] of [
+    ['wav', long],
+    ['ogg', ogg],
+  ] as const) {
     const controller = new AbortController();
     setImmediate(() => controller.abort()); // fires on the next turn of the loop, as the worker's abort message would
-    const outcome = await decodeInThread(bytes, { limits, signal: controller.signal }).then(() => 'decoded to the end', (e: unknown) => (isVoicemoodError(e, 'timeout') ? 'stopped' : String(e)));
+    const outcome = await decodeInThread(bytes, { limits, signal: controller.signal }).then(
+      () => 'decoded to the end',
+      (e: unknown) => (isVoicemoodError(e, 'timeout') ? 'stopped' : String(e)),
+    );
     assert.equal(outcome, 'stopped', name);
   }
 });

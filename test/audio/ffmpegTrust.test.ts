@@ -69,7 +69,10 @@ test('a self-referencing ffconcat list behind an ID3 tag is refused fast (no rec
 test('ffmpeg failures keep their stderr out of the sentence and hand it to the logger', async () => {
   const logged: object[] = [];
   const bytes = id3(`${'\u0001'.repeat(64)}not audio at all`);
-  await assert.rejects(decodeAudio(bytes, { logger: { warn: (obj) => void logged.push(obj) } }), (e) => isVoicemoodError(e, 'undecodable') && !/\/tmp|voicemood-/.test(e.message));
+  await assert.rejects(
+    decodeAudio(bytes, { logger: { warn: (obj) => void logged.push(obj) } }),
+    (e) => isVoicemoodError(e, 'undecodable') && !/\/tmp|voicemood-/.test(e.message),
+  );
   assert.equal(logged.length, 1);
   const stderr = (logged[0] as { ffmpegStderr?: unknown }).ffmpegStderr;
   assert.equal(typeof stderr, 'string');
@@ -91,7 +94,18 @@ test('every container we hand to ffmpeg still decodes with its explicit demuxer'
   ];
   for (const [format, codec, name] of made) {
     const file = join(dir, name);
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=1.5', ...codec, file]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=44100:duration=1.5',
+      ...codec,
+      file,
+    ]);
     const d = await decodeAudio(new Uint8Array(readFileSync(file)));
     assert.equal(d.format, format, name);
     assert.ok(Math.abs(d.durationS - 1.5) < 0.1, `${name}: ${d.durationS} s`);

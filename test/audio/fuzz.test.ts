@@ -183,12 +183,18 @@ test(`npy writer: ${RUNS} random shapes and values round-trip with a valid heade
 });
 
 test(`npy writer and reader: ${RUNS} arbitrary shapes, data and damaged files end in a valid result or a VoicemoodError`, () => {
-  const dim = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 0.5, Number.NaN, Infinity, 2 ** 53, -0) });
+  const dim = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 6 }) },
+    { weight: 1, arbitrary: fc.constantFrom(-1, 0.5, Number.NaN, Infinity, 2 ** 53, -0) },
+  );
   // Mostly data that fits the shape (when the shape is valid), sometimes any length.
   const shaped = fc.array(dim, { maxLength: 5 }).chain((shape) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const fits = Number.isSafeInteger(n) && n >= 0 && n <= 400 ? fc.float32Array({ minLength: n, maxLength: n }) : fc.float32Array({ maxLength: 40 });
-    return fc.record({ shape: fc.constant(shape), data: fc.oneof({ weight: 3, arbitrary: fits }, { weight: 1, arbitrary: fc.float32Array({ maxLength: 40 }) }) });
+    return fc.record({
+      shape: fc.constant(shape),
+      data: fc.oneof({ weight: 3, arbitrary: fits }, { weight: 1, arbitrary: fc.float32Array({ maxLength: 40 }) }),
+    });
   });
   const input = fc.record({
     shaped,
@@ -197,8 +203,14 @@ test(`npy writer and reader: ${RUNS} arbitrary shapes, data and damaged files en
   });
   const outcomes = new Map<string, number>();
   const validDecoded = (d: { shape: number[]; data: Float32Array }): void => {
-    assert.ok(d.shape.every((n) => Number.isSafeInteger(n) && n >= 0), `decoded shape ${d.shape}`);
-    assert.equal(d.data.length, d.shape.reduce((a, b) => a * b, 1));
+    assert.ok(
+      d.shape.every((n) => Number.isSafeInteger(n) && n >= 0),
+      `decoded shape ${d.shape}`,
+    );
+    assert.equal(
+      d.data.length,
+      d.shape.reduce((a, b) => a * b, 1),
+    );
   };
   fc.assert(
     fc.property(input, ({ shaped: { shape, data }, changes, cut }) => {

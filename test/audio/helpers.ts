@@ -14,7 +14,12 @@ const BYTES: Record<SampleEncoding, number> = { u8: 1, s16: 2, s24: 3, s32: 4, f
  * A WAV file from per-channel float signals. `extensible` writes WAVE_FORMAT_EXTENSIBLE;
  * `extraChunks` go between "fmt " and "data" (LIST, odd sizes …).
  */
-export function makeWav(channels: Float32Array[], rate: number, enc: SampleEncoding, options: { extensible?: boolean; extraChunks?: { id: string; body: Uint8Array }[]; claimedDataBytes?: number } = {}): Uint8Array {
+export function makeWav(
+  channels: Float32Array[],
+  rate: number,
+  enc: SampleEncoding,
+  options: { extensible?: boolean; extraChunks?: { id: string; body: Uint8Array }[]; claimedDataBytes?: number } = {},
+): Uint8Array {
   const bps = BYTES[enc];
   const frames = channels[0].length;
   const nch = channels.length;
@@ -60,12 +65,28 @@ export function makeWav(channels: Float32Array[], rate: number, enc: SampleEncod
       const x = Math.max(-1, Math.min(1, channels[c][f]));
       const at = pos + (f * nch + c) * bps;
       switch (enc) {
-        case 'u8': v.setUint8(at, Math.round(x * 127) + 128); break;
-        case 's16': v.setInt16(at, Math.round(x * 32767), true); break;
-        case 's24': { const n = Math.round(x * 8388607); v.setUint8(at, n & 0xff); v.setUint8(at + 1, (n >> 8) & 0xff); v.setInt8(at + 2, n >> 16); break; }
-        case 's32': v.setInt32(at, Math.round(x * 2147483647), true); break;
-        case 'f32': v.setFloat32(at, channels[c][f], true); break;
-        case 'f64': v.setFloat64(at, channels[c][f], true); break;
+        case 'u8':
+          v.setUint8(at, Math.round(x * 127) + 128);
+          break;
+        case 's16':
+          v.setInt16(at, Math.round(x * 32767), true);
+          break;
+        case 's24': {
+          const n = Math.round(x * 8388607);
+          v.setUint8(at, n & 0xff);
+          v.setUint8(at + 1, (n >> 8) & 0xff);
+          v.setInt8(at + 2, n >> 16);
+          break;
+        }
+        case 's32':
+          v.setInt32(at, Math.round(x * 2147483647), true);
+          break;
+        case 'f32':
+          v.setFloat32(at, channels[c][f], true);
+          break;
+        case 'f64':
+          v.setFloat64(at, channels[c][f], true);
+          break;
       }
     }
   }
@@ -84,7 +105,11 @@ export function noise(n: number, amplitude: number, seed = 1): Float32Array {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = ((s / 0xffffffff) * 2 - 1) * amplitude;
   }
   return out;
@@ -104,24 +129,35 @@ export function spectrumDb(x: Float32Array, size: number): Float64Array {
     let bit = size >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
-    if (i < j) { [re[i], re[j]] = [re[j], re[i]]; [im[i], im[j]] = [im[j], im[i]]; }
+    if (i < j) {
+      [re[i], re[j]] = [re[j], re[i]];
+      [im[i], im[j]] = [im[j], im[i]];
+    }
   }
   for (let len = 2; len <= size; len <<= 1) {
     const ang = (-2 * Math.PI) / len;
     for (let i = 0; i < size; i += len) {
       for (let k = 0; k < len / 2; k++) {
-        const cr = Math.cos(ang * k), ci = Math.sin(ang * k);
-        const ar = re[i + k + len / 2], ai = im[i + k + len / 2];
-        const tr = ar * cr - ai * ci, ti = ar * ci + ai * cr;
-        re[i + k + len / 2] = re[i + k] - tr; im[i + k + len / 2] = im[i + k] - ti;
-        re[i + k] += tr; im[i + k] += ti;
+        const cr = Math.cos(ang * k),
+          ci = Math.sin(ang * k);
+        const ar = re[i + k + len / 2],
+          ai = im[i + k + len / 2];
+        const tr = ar * cr - ai * ci,
+          ti = ar * ci + ai * cr;
+        re[i + k + len / 2] = re[i + k] - tr;
+        im[i + k + len / 2] = im[i + k] - ti;
+        re[i + k] += tr;
+        im[i + k] += ti;
       }
     }
   }
   const half = size / 2;
   const mag = new Float64Array(half);
   let max = 0;
-  for (let i = 0; i < half; i++) { mag[i] = Math.hypot(re[i], im[i]); max = Math.max(max, mag[i]); }
+  for (let i = 0; i < half; i++) {
+    mag[i] = Math.hypot(re[i], im[i]);
+    max = Math.max(max, mag[i]);
+  }
   for (let i = 0; i < half; i++) mag[i] = 20 * Math.log10(mag[i] / max + 1e-300);
   return mag;
 }
@@ -150,11 +186,24 @@ export function rms(x: Float32Array): number {
 /** Pearson correlation of two equally long arrays. */
 export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = Math.min(a.length, b.length);
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] - ma,
+      y = b[i] - mb;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
   return sab / Math.sqrt(saa * sbb || 1);
 }
 
@@ -178,8 +227,19 @@ export function envelope(x: Float32Array, frame = 320): Float64Array {
 
 export function modelInfo(id = 'fake'): ModelInfo {
   return {
-    labelsEn: [...EMOTIONS], labelsZh: [...EMOTIONS], sampleRate: 16000, frameRate: 50, embedDim: 4, sourceModel: id, sourceRevision: 'test',
-    checkpointSha256: '0'.repeat(64), converterVersion: 'test', quantization: 'fp32', convSpec: [], path: '/dev/null', id,
+    labelsEn: [...EMOTIONS],
+    labelsZh: [...EMOTIONS],
+    sampleRate: 16000,
+    frameRate: 50,
+    embedDim: 4,
+    sourceModel: id,
+    sourceRevision: 'test',
+    checkpointSha256: '0'.repeat(64),
+    converterVersion: 'test',
+    quantization: 'fp32',
+    convSpec: [],
+    path: '/dev/null',
+    id,
   };
 }
 

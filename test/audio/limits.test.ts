@@ -16,7 +16,10 @@ async function rejects(p: Promise<unknown>, code: ErrorCode, message: RegExp): P
 }
 
 test('defaults are the documented ones', () => {
-  assert.deepEqual({ ...DEFAULT_LIMITS }, { maxBytes: 20 * 1024 * 1024, maxDecodeS: 600, minDurationS: 0.5, segmentS: 60, silenceFloorDb: -50, timeoutMs: 30_000 });
+  assert.deepEqual(
+    { ...DEFAULT_LIMITS },
+    { maxBytes: 20 * 1024 * 1024, maxDecodeS: 600, minDurationS: 0.5, segmentS: 60, silenceFloorDb: -50, timeoutMs: 30_000 },
+  );
   assert.equal(resolveLimits({ segmentS: 10 }).segmentS, 10);
   assert.equal(resolveLimits({ segmentS: undefined }).segmentS, 60);
 });
@@ -35,12 +38,21 @@ test('too long: every decoder path stops at the hard bound', async () => {
 test('too short and silent are judged on the decoded audio', async () => {
   const limits = resolveLimits();
   const short = await decodeAudio(makeWav([tone(300, 16000, 0.3)], 16000, 's16'));
-  assert.throws(() => assertAnalysable(short.samples, 16000, limits), (e) => isVoicemoodError(e, 'too_short') && /only 0\.3 s long; I need at least 0\.5 s/.test(e.message));
+  assert.throws(
+    () => assertAnalysable(short.samples, 16000, limits),
+    (e) => isVoicemoodError(e, 'too_short') && /only 0\.3 s long; I need at least 0\.5 s/.test(e.message),
+  );
   const zeros = await decodeAudio(makeWav([new Float32Array(16000)], 16000, 's16'));
-  assert.throws(() => assertAnalysable(zeros.samples, 16000, limits), (e) => isVoicemoodError(e, 'silent') && /silent/.test(e.message));
+  assert.throws(
+    () => assertAnalysable(zeros.samples, 16000, limits),
+    (e) => isVoicemoodError(e, 'silent') && /silent/.test(e.message),
+  );
   // Faint hiss at about -66 dBFS is still "silent"; the same hiss at -40 dBFS is not.
   const hiss = await decodeAudio(makeWav([noise(16000, 0.0009)], 16000, 'f32'));
-  assert.throws(() => assertAnalysable(hiss.samples, 16000, limits), (e) => isVoicemoodError(e, 'silent') && /-6\d dBFS/.test(e.message));
+  assert.throws(
+    () => assertAnalysable(hiss.samples, 16000, limits),
+    (e) => isVoicemoodError(e, 'silent') && /-6\d dBFS/.test(e.message),
+  );
   const louder = await decodeAudio(makeWav([noise(16000, 0.017)], 16000, 'f32'));
   assert.doesNotThrow(() => assertAnalysable(louder.samples, 16000, limits));
   const speech = await decodeAudio(fixture('voice_telegram.ogg'));
@@ -116,7 +128,10 @@ test('limits from the environment, with the defaults for what is unset', async (
   assert.equal(l.maxBytes, 5 * 1024 * 1024);
   assert.equal(l.segmentS, 30);
   assert.equal(l.silenceFloorDb, -60);
-  assert.throws(() => audioLimitsFromEnv({ VOICEMOOD_AUDIO_TIMEOUT_MS: 'soon' }), (e) => isVoicemoodError(e, 'bad_input') && /VOICEMOOD_AUDIO_TIMEOUT_MS=soon/.test(e.message));
+  assert.throws(
+    () => audioLimitsFromEnv({ VOICEMOOD_AUDIO_TIMEOUT_MS: 'soon' }),
+    (e) => isVoicemoodError(e, 'bad_input') && /VOICEMOOD_AUDIO_TIMEOUT_MS=soon/.test(e.message),
+  );
 });
 
 test('the default longest audio is 10 min; longer is refused before decoding when the container tells the duration', async () => {
@@ -125,7 +140,10 @@ test('the default longest audio is 10 min; longer is refused before decoding whe
   const ogg = fixture('voice_telegram.ogg').slice();
   const last = Buffer.from(ogg).lastIndexOf('OggS');
   new DataView(ogg.buffer).setBigInt64(last + 6, BigInt(48000 * 660 + 312), true);
-  const e = await decodeAudio(ogg).then(() => undefined, (err: unknown) => err);
+  const e = await decodeAudio(ogg).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(isVoicemoodError(e, 'too_long'), String(e));
   assert.match(e.message, /longer than 10 min 0 s, the most we accept/);
   assert.ok(Math.abs(Number(e.details.durationS) - 660) < 1, `${String(e.details.durationS)}`); // the container's figure, not the decoded ~3 s

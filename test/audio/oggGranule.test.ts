@@ -77,7 +77,7 @@ test('Ogg/Opus: packets past the last granule position are not decoded (a short 
   assert.ok(Math.abs(audio.durationS - 1) < 0.01, `decoded ${audio.durationS} s`);
 });
 
-test('Ogg/Opus: a damaged packet is explained in our words; the decoder\'s own message goes to the details (logs)', async () => {
+test("Ogg/Opus: a damaged packet is explained in our words; the decoder's own message goes to the details (logs)", async () => {
   const bytes = oggOf([...packets(10), new Uint8Array(5000).fill(0x7c), ...packets(10)], 1);
   await assert.rejects(decodeInThread(bytes), (e: unknown) => {
     assert.ok(e instanceof VoicemoodError && e.code === 'undecodable', String(e));

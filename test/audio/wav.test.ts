@@ -35,7 +35,12 @@ for (const [enc, tolerance, label] of [
 }
 
 test('metadata chunks (LIST, odd sizes) before the data are skipped', async () => {
-  const wav = makeWav([ramp], 16000, 's16', { extraChunks: [{ id: 'LIST', body: new Uint8Array(33).fill(65) }, { id: 'junk', body: new Uint8Array(1) }] });
+  const wav = makeWav([ramp], 16000, 's16', {
+    extraChunks: [
+      { id: 'LIST', body: new Uint8Array(33).fill(65) },
+      { id: 'junk', body: new Uint8Array(1) },
+    ],
+  });
   const header = parseWavHeader(wav);
   assert.ok(header !== 'incomplete');
   assert.equal(header.dataOffset, wav.length - ramp.length * 2);

@@ -27,9 +27,14 @@ interface Run {
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'analyze', '--model', model, ...args], { cwd: root, env: { ...process.env, VOICEMOOD_CACHE_DIR: join(root, 'cache'), NODE_ENV: 'test', ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, 'analyze', '--model', model, ...args],
+      { cwd: root, env: { ...process.env, VOICEMOOD_CACHE_DIR: join(root, 'cache'), NODE_ENV: 'test', ...env }, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -72,7 +77,10 @@ test('a batch with --json: one valid JSON line per input on stdout, nothing else
   assert.match(String(byInput.get(join(inputs, 'broken_hours.wav'))?.error), /promises 1 h/);
 
   const good = objects.filter((o) => !('error' in o));
-  assert.deepEqual(good.map((o) => o.input).sort(), [join(inputs, 'sub', 'deeper', 'speech.wav'), join(inputs, 'sub', 'speech.mp3'), join(inputs, 'sub', 'speech.wav'), join(inputs, 'voice.ogg')].sort());
+  assert.deepEqual(
+    good.map((o) => o.input).sort(),
+    [join(inputs, 'sub', 'deeper', 'speech.wav'), join(inputs, 'sub', 'speech.mp3'), join(inputs, 'sub', 'speech.wav'), join(inputs, 'voice.ogg')].sort(),
+  );
   const dirs = new Set<string>();
   for (const o of good) {
     assert.ok(EMOTIONS.includes(o.emotion as never));
@@ -96,7 +104,10 @@ test('a batch with --json: one valid JSON line per input on stdout, nothing else
     for (const key of ['emotion', 'confidence', 'scores', 'granularity', 'timestamp', 'duration_s', 'model']) assert.deepEqual(result[key], o[key], key);
     const npy = decodeNpy(new Uint8Array(readFileSync(join(dir, 'embedding.npy'))));
     assert.deepEqual(npy.shape, [1, 32]);
-    assert.deepEqual([...npy.data], embedding.map((v) => Math.fround(v)));
+    assert.deepEqual(
+      [...npy.data],
+      embedding.map((v) => Math.fround(v)),
+    );
     const wav = await decodeAudio(new Uint8Array(readFileSync(join(dir, 'processed_audio.wav'))));
     assert.equal(wav.format, 'wav/pcm16');
     assert.equal(wav.sourceSampleRate, 16000);
@@ -122,7 +133,10 @@ test('--granularity frame: per-frame times, emotions and scores; embedding.npy i
   result.frames.forEach((f: { time: number; emotion: string; scores: Record<string, number> }, i: number) => {
     assert.ok(Math.abs(f.time - i / 50) < 1e-3);
     assert.deepEqual(Object.keys(f.scores), [...EMOTIONS]);
-    assert.equal(f.emotion, EMOTIONS.reduce((best, e) => (f.scores[e] > f.scores[best] ? e : best), EMOTIONS[0]));
+    assert.equal(
+      f.emotion,
+      EMOTIONS.reduce((best, e) => (f.scores[e] > f.scores[best] ? e : best), EMOTIONS[0]),
+    );
   });
   const npy = decodeNpy(new Uint8Array(readFileSync(join(out, dir, 'embedding.npy'))));
   assert.deepEqual(npy.shape, [result.frames.length, 32]);

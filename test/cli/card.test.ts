@@ -20,7 +20,10 @@ test('with frames: a timeline with one symbol per 0.5 s', () => {
   const count = 100;
   const frameScores = new Float32Array(count * 9);
   for (let t = 0; t < count; t++) frameScores[t * 9 + (t < 50 ? 3 : 6)] = 1;
-  const text = renderTerminalCard({ emotion: 'happy', confidence: 0.6, scores, durationS: 2, frames: { count, frameRate: 50, scores: frameScores } }, { timeline: true });
+  const text = renderTerminalCard(
+    { emotion: 'happy', confidence: 0.6, scores, durationS: 2, frames: { count, frameRate: 50, scores: frameScores } },
+    { timeline: true },
+  );
   const strip = text.split('\n').find((l) => /^\s*0s /.test(l));
   assert.ok(strip, text);
   assert.equal(strip.replace(/^\s*0s /, '').replace(/ /g, ''), '😊😊😢😢');

@@ -25,7 +25,14 @@ function sink(isTTY: boolean): Writable & { isTTY: boolean; text: () => string }
   return w;
 }
 
-const options = (out: string, more: Partial<AnalyzeCliOptions> = {}): AnalyzeCliOptions => ({ granularity: 'utterance', embedding: false, out: join(root, out), json: false, lang: 'en', ...more });
+const options = (out: string, more: Partial<AnalyzeCliOptions> = {}): AnalyzeCliOptions => ({
+  granularity: 'utterance',
+  embedding: false,
+  out: join(root, out),
+  json: false,
+  lang: 'en',
+  ...more,
+});
 
 test('on a terminal, each input prints the card (and the timeline with frames)', async () => {
   const stdout = sink(true);

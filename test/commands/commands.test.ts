@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { handleAlerts, handleForget, handleHelp, handleLang, handleMe, handleMood, handlePrivacy, handleSettings, handleStart, handleVoice } from '../../src/commands/index.ts';
+import {
+  handleAlerts,
+  handleForget,
+  handleHelp,
+  handleLang,
+  handleMe,
+  handleMood,
+  handlePrivacy,
+  handleSettings,
+  handleStart,
+  handleVoice,
+} from '../../src/commands/index.ts';
 import type { AlertReply, CardReply, ErrorReply, Reply, SummaryReply, TextReply } from '../../src/commands/types.ts';
 import { harness, scoresFor, wavBytes } from './helpers.ts';
 
@@ -8,20 +19,26 @@ const voice = (trigger: 'auto' | 'request' = 'auto') => ({ bytes: wavBytes(), fi
 const only = <K extends Reply['kind']>(replies: Reply[], kind: K) => replies.filter((r) => r.kind === kind) as Extract<Reply, { kind: K }>[];
 const textOf = (replies: Reply[]) => replies.map((r) => ('text' in r ? r.text : 'body' in r ? `${r.title}\n${r.body}` : '')).join('\n');
 
-test('a voice note gets its card (the engine\'s scores), a timeline, one privacy notice, and is stored', async () => {
+test("a voice note gets its card (the engine's scores), a timeline, one privacy notice, and is stored", async () => {
   const h = await harness();
   h.engine.next = 'angry';
   const replies = await handleVoice(h.ctx(), h.services, voice());
   const [card] = only(replies, 'card') as CardReply[];
   assert.ok(card);
-  assert.deepEqual(card.card.bars.map((b) => b.score), Object.values(scoresFor('angry')));
+  assert.deepEqual(
+    card.card.bars.map((b) => b.score),
+    Object.values(scoresFor('angry')),
+  );
   assert.equal(card.card.emotion, 'angry');
   assert.equal(card.title, '😠 Angry · 60% confidence · 1.5 s');
   assert.equal(card.body.split('\n').length, 9);
   assert.equal(card.timeline!.windows.length, 3);
   assert.ok(card.timeline!.windows.every((w) => w.emotion === 'angry'));
   // The timeline needs the per-frame scores only: the engine is asked not to send frame embeddings.
-  assert.deepEqual(h.engine.options.map((o) => [o.frames, o.frameEmbeddings]), [[true, false]]);
+  assert.deepEqual(
+    h.engine.options.map((o) => [o.frames, o.frameEmbeddings]),
+    [[true, false]],
+  );
   assert.match(textOf(only(replies, 'text')), /Privacy: .* kept for 90 days/);
   const stored = await h.services.history.listUser('telegram', 'u1');
   assert.equal(stored.length, 1);
@@ -30,11 +47,14 @@ test('a voice note gets its card (the engine\'s scores), a timeline, one privacy
   assert.equal(stored[0]!.durationS, 1.5);
   // Second note: no second privacy notice.
   const again = await handleVoice(h.ctx(), h.services, voice());
-  assert.deepEqual(again.map((r) => r.kind), ['card']);
+  assert.deepEqual(
+    again.map((r) => r.kind),
+    ['card'],
+  );
   await h.close();
 });
 
-test('/me shows only the caller\'s notes, on the caller\'s platform; /mood only this chat', async () => {
+test("/me shows only the caller's notes, on the caller's platform; /mood only this chat", async () => {
   const h = await harness();
   h.engine.next = 'happy';
   await handleVoice(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services, voice());
@@ -60,9 +80,18 @@ test('/me shows only the caller\'s notes, on the caller\'s platform; /mood only 
   assert.match(moodX!.title, /last 24 h/);
   assert.ok(moodX!.png && moodX!.png.length > 1000);
   const [moodY] = only(await handleMood(h.ctx({ userId: 'cat', chatId: 'Y', kind: 'group' }), h.services), 'summary') as SummaryReply[];
-  assert.deepEqual(moodY!.summary.members.map((m) => m.name), ['CAT']);
-  const [moodDiscord] = only(await handleMood(h.ctx({ platform: 'discord', userId: 'ann', chatId: 'X', guildId: 'G', kind: 'group' }), h.services), 'summary') as SummaryReply[];
-  assert.deepEqual(moodDiscord!.summary.members.map((m) => m.dominant), ['fearful']);
+  assert.deepEqual(
+    moodY!.summary.members.map((m) => m.name),
+    ['CAT'],
+  );
+  const [moodDiscord] = only(
+    await handleMood(h.ctx({ platform: 'discord', userId: 'ann', chatId: 'X', guildId: 'G', kind: 'group' }), h.services),
+    'summary',
+  ) as SummaryReply[];
+  assert.deepEqual(
+    moodDiscord!.summary.members.map((m) => m.dominant),
+    ['fearful'],
+  );
   // A day later the window is empty.
   h.clock.now += 25 * 3_600_000;
   const [later] = only(await handleMood(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
@@ -80,7 +109,10 @@ test('/forget deletes everything about the caller and says so with counts', asyn
   assert.equal(out, 'Done: I deleted everything I stored about you — 3 analysed voice notes, 3 copies in chat summaries and 1 settings record.');
   assert.match(textOf(await handleMe(h.ctx({ userId: 'ann' }), h.services)), /no voice notes of yours/);
   const [mood] = only(await handleMood(h.ctx({ userId: 'bob', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
-  assert.deepEqual(mood!.summary.members.map((m) => m.userId), ['bob']);
+  assert.deepEqual(
+    mood!.summary.members.map((m) => m.userId),
+    ['bob'],
+  );
   assert.equal(textOf(await handleForget(h.ctx({ userId: 'ann' }), h.services)), 'I had nothing stored about you. Nothing to delete.');
   await h.close();
 });
@@ -115,7 +147,10 @@ test('/settings: refused to non-admins with a sentence; admins see, change and a
   const h = await harness();
   const group = { chatId: 'G1', kind: 'group' as const };
   const refused = await handleSettings(h.ctx({ ...group, userId: 'pleb' }), h.services, ['reply', 'on_demand']);
-  assert.deepEqual(refused.map((r) => [r.kind, (r as ErrorReply).code]), [['error', 'forbidden']]);
+  assert.deepEqual(
+    refused.map((r) => [r.kind, (r as ErrorReply).code]),
+    [['error', 'forbidden']],
+  );
   assert.equal((refused[0] as ErrorReply).text, 'Only admins of this chat can change its settings.');
   const refusedZh = await handleSettings(h.ctx({ ...group, userId: 'pleb', lang: 'zh' }), h.services, []);
   assert.equal((refusedZh[0] as ErrorReply).text, '只有本群管理员可以修改设置。');
@@ -143,7 +178,10 @@ test('/settings: refused to non-admins with a sentence; admins see, change and a
   assert.equal(only(await handleVoice(h.ctx({ ...group, userId: 'ann' }), h.services, voice('request')), 'card').length, 1);
 
   // Discord: settings are per guild, whatever the channel.
-  await handleSettings(h.ctx({ platform: 'discord', chatId: 'chan-1', guildId: 'guild', kind: 'group', admin: true }), h.services, ['logchannel', '<#123456789>']);
+  await handleSettings(h.ctx({ platform: 'discord', chatId: 'chan-1', guildId: 'guild', kind: 'group', admin: true }), h.services, [
+    'logchannel',
+    '<#123456789>',
+  ]);
   assert.equal((await h.services.settings.getChatSettings('discord', 'guild')).logChannelId, '123456789');
   await h.close();
 });
@@ -176,7 +214,7 @@ test('moderation: an admin who opted in is alerted when one member sends 3 angry
   await h.close();
 });
 
-test('rate limits per user and per chat answer politely with seconds; the engine\'s busy too', async () => {
+test("rate limits per user and per chat answer politely with seconds; the engine's busy too", async () => {
   const h = await harness();
   for (let i = 0; i < 10; i++) assert.equal(only(await handleVoice(h.ctx(), h.services, voice()), 'card').length, 1);
   const limited = (await handleVoice(h.ctx(), h.services, voice()))[0] as ErrorReply;
@@ -200,7 +238,9 @@ test('rate limits per user and per chat answer politely with seconds; the engine
 
 test('broken audio gets its error sentence (en: the specific one, zh: translated) and nothing is stored', async () => {
   const h = await harness();
-  const en = (await handleVoice(h.ctx(), h.services, { bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), filename: 'x.ogg', trigger: 'auto' }))[0] as ErrorReply;
+  const en = (
+    await handleVoice(h.ctx(), h.services, { bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), filename: 'x.ogg', trigger: 'auto' })
+  )[0] as ErrorReply;
   assert.equal(en.kind, 'error');
   assert.ok(['undecodable', 'too_short'].includes(en.code), en.code);
   assert.ok(en.text.length > 10);
@@ -221,10 +261,15 @@ test('error sentences: user-caused ones keep their precise English text, operato
   const missing = new VoicemoodError('model_missing', 'No model at /srv/secret/models/x.onnx.');
   assert.equal(errorReply(missing, 'en').text, 'The emotion model is not available right now.');
   assert.equal(errorReply(new Error('ECONNREFUSED 10.0.0.5:6379'), 'en').text, 'Something went wrong on my side. Please try again later.');
-  assert.deepEqual(errorReply(new VoicemoodError('busy', 'x', { retryAfterS: 2.2 }), 'en'), { kind: 'error', code: 'busy', text: 'I am busy with other voice right now. Please try again in 3 s.', retryAfterS: 3 });
+  assert.deepEqual(errorReply(new VoicemoodError('busy', 'x', { retryAfterS: 2.2 }), 'en'), {
+    kind: 'error',
+    code: 'busy',
+    text: 'I am busy with other voice right now. Please try again in 3 s.',
+    retryAfterS: 3,
+  });
 });
 
-test('a voice that is not the sender\'s own (a forwarded note) gets its card but is neither stored nor counted for moderation', async () => {
+test("a voice that is not the sender's own (a forwarded note) gets its card but is neither stored nor counted for moderation", async () => {
   const h = await harness();
   h.engine.next = 'angry';
   for (let i = 0; i < 4; i++) {

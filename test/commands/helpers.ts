@@ -39,7 +39,14 @@ export function fakeEngine(): FakeEngine {
       engine.calls++;
       engine.options.push(opts);
       const scores = scoresFor(engine.next);
-      const result: EmotionResult = { ...topEmotion(scores), scores, logits: [], embedding: new Float32Array(4), durationS: samples.length / 16000, model: model.id };
+      const result: EmotionResult = {
+        ...topEmotion(scores),
+        scores,
+        logits: [],
+        embedding: new Float32Array(4),
+        durationS: samples.length / 16000,
+        model: model.id,
+      };
       if (opts.frames) {
         const count = Math.floor(samples.length / 320);
         const fs = new Float32Array(count * 9);
@@ -80,7 +87,18 @@ export interface Harness {
   services: Services;
   engine: FakeEngine;
   clock: { now: number };
-  ctx(over?: { platform?: Platform; userId?: string; name?: string; chatId?: string; kind?: 'private' | 'group'; guildId?: string; guildName?: string; lang?: Lang; admin?: boolean; anonymous?: boolean }): CommandContext;
+  ctx(over?: {
+    platform?: Platform;
+    userId?: string;
+    name?: string;
+    chatId?: string;
+    kind?: 'private' | 'group';
+    guildId?: string;
+    guildName?: string;
+    lang?: Lang;
+    admin?: boolean;
+    anonymous?: boolean;
+  }): CommandContext;
   close(): Promise<void>;
 }
 
@@ -105,7 +123,13 @@ export async function harness(): Promise<Harness> {
     ctx: (o = {}) => ({
       platform: o.platform ?? 'telegram',
       user: { id: o.userId ?? 'u1', name: o.name ?? o.userId?.toUpperCase() ?? 'U1', ...(o.anonymous ? { anonymous: true } : {}) },
-      chat: { id: o.chatId ?? o.userId ?? 'u1', kind: o.kind ?? 'private', ...(o.guildId ? { guildId: o.guildId } : {}), ...(o.guildName ? { guildName: o.guildName } : {}), title: 'Test chat' },
+      chat: {
+        id: o.chatId ?? o.userId ?? 'u1',
+        kind: o.kind ?? 'private',
+        ...(o.guildId ? { guildId: o.guildId } : {}),
+        ...(o.guildName ? { guildName: o.guildName } : {}),
+        title: 'Test chat',
+      },
       lang: o.lang ?? 'en',
       isAdmin: async () => o.admin ?? false,
       now,

@@ -14,7 +14,8 @@ import { harness } from './helpers.ts';
 import { wavBytes } from './helpers.ts';
 
 /** Voice-channel consent (the use case's rule for source voice_channel). */
-const mayAnalyseVoice = (settings: SettingsStore, guildId: string, userId: string) => mayAnalyse(settings, { platform: 'discord', userId, guildId }, 'voice_channel');
+const mayAnalyseVoice = (settings: SettingsStore, guildId: string, userId: string) =>
+  mayAnalyse(settings, { platform: 'discord', userId, guildId }, 'voice_channel');
 
 const voice = (trigger: 'auto' | 'request' = 'auto') => ({ bytes: wavBytes(), filename: 'note.wav', trigger });
 const textOf = (replies: Reply[]) => replies.map((r) => ('text' in r ? r.text : 'body' in r ? `${r.title}\n${r.body}` : '')).join('\n');
@@ -131,7 +132,7 @@ test('/forget while a note is being analysed: the result is dropped, nothing is 
   assert.equal((await h.services.history.listUser('telegram', 'slow')).length, 1);
 });
 
-test('someone else\'s note (reply-/mood): shown, never stored or counted for the author; the requester is rate-limited; the author\'s opt-out applies', async () => {
+test("someone else's note (reply-/mood): shown, never stored or counted for the author; the requester is rate-limited; the author's opt-out applies", async () => {
   const h = await harness();
   const group = { chatId: 'G', kind: 'group' as const };
   await h.services.settings.setChatSettings('telegram', 'G', { alertAdmins: ['boss'], moderation: { repeatCount: 2 } });
@@ -150,7 +151,8 @@ test('someone else\'s note (reply-/mood): shown, never stored or counted for the
   for (const who of ['r1', 'r2', 'r3']) assert.deepEqual(await h.services.history.listUser('telegram', who), []);
   // The requester's bucket pays (10 per minute by default), not the author's.
   let limited: Reply[] = [];
-  for (let i = 0; i < 12 && limited.every((r) => r.kind !== 'error'); i++) limited = await handleVoice(h.ctx({ ...group, userId: 'greedy', chatId: `G${i}` }), h.services, { ...voice('request'), voiceOf: author });
+  for (let i = 0; i < 12 && limited.every((r) => r.kind !== 'error'); i++)
+    limited = await handleVoice(h.ctx({ ...group, userId: 'greedy', chatId: `G${i}` }), h.services, { ...voice('request'), voiceOf: author });
   assert.match(textOf(limited), /You are sending a lot/);
   assert.equal(cards(await handleVoice(h.ctx({ ...group, userId: 'author', chatId: 'G99' }), h.services, voice())).length, 1, 'the author is not limited');
   // The author opts out: others can no longer have their notes analysed.

@@ -76,9 +76,18 @@ function assertSlash(entry: CommandEntry, c: SlashJson | undefined): void {
     const got: SlashOptionJson = c.options![k]!;
     assert.equal(got.type, OPTION_TYPE[o.type], `${entry.name} ${o.name}`);
     assert.equal(got.description, o.description.en, `${entry.name} ${o.name}`);
-    assert.deepEqual(got.description_localizations, o.description.zh ? { 'zh-CN': o.description.zh, 'zh-TW': o.description.zh } : undefined, `${entry.name} ${o.name}`);
+    assert.deepEqual(
+      got.description_localizations,
+      o.description.zh ? { 'zh-CN': o.description.zh, 'zh-TW': o.description.zh } : undefined,
+      `${entry.name} ${o.name}`,
+    );
     if (o.type !== 'subcommand') assert.equal(got.required, o.required ?? false, `${entry.name} ${o.name}`);
-    if (o.type === 'string') assert.deepEqual(got.choices?.map((x) => x.value), o.choices?.map(String), `${entry.name} ${o.name}`);
+    if (o.type === 'string')
+      assert.deepEqual(
+        got.choices?.map((x) => x.value),
+        o.choices?.map(String),
+        `${entry.name} ${o.name}`,
+      );
     if (o.type === 'integer') assert.deepEqual([got.min_value, got.max_value], [o.min, o.max], `${entry.name} ${o.name}`);
   }
 }
@@ -86,8 +95,14 @@ function assertSlash(entry: CommandEntry, c: SlashJson | undefined): void {
 /** Each menu (en, zh) lists exactly the registry's Telegram entries, in order, with that language's descriptions. */
 function assertMenus(registry: readonly CommandEntry[], en: MenuJson[], zh: MenuJson[]): void {
   const wanted = registry.filter((c) => c.telegram);
-  assert.deepEqual(en.map((c) => c.command), wanted.map((c) => c.name));
-  assert.deepEqual(zh.map((c) => c.command), wanted.map((c) => c.name));
+  assert.deepEqual(
+    en.map((c) => c.command),
+    wanted.map((c) => c.name),
+  );
+  assert.deepEqual(
+    zh.map((c) => c.command),
+    wanted.map((c) => c.name),
+  );
   for (const [k, c] of wanted.entries()) {
     const text = c.telegram?.description ?? c.description;
     assert.equal(en[k]!.description, text.en, c.name);
@@ -117,7 +132,18 @@ test('the registry: unique names, each offered somewhere, valid for both platfor
 test('every Discord entry of the registry is in the slash commands the bot registers, and nothing else', async () => {
   const token = 'registry-test-discord-token';
   const guildId = '100000000000000001';
-  const fake = await new FakeDiscord({ token, guilds: [{ id: guildId, name: 'G', ownerId: '200000000000000001', channels: [{ id: '300000000000000001', name: 'general', type: 0 }], members: [{ id: '200000000000000001', username: 'alice' }] }] }).start();
+  const fake = await new FakeDiscord({
+    token,
+    guilds: [
+      {
+        id: guildId,
+        name: 'G',
+        ownerId: '200000000000000001',
+        channels: [{ id: '300000000000000001', name: 'general', type: 0 }],
+        members: [{ id: '200000000000000001', username: 'alice' }],
+      },
+    ],
+  }).start();
   try {
     const started = await startDiscordBot(services, { token, env: { DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: guildId } });
     await started.stop();
@@ -125,10 +151,19 @@ test('every Discord entry of the registry is in the slash commands the bot regis
     const registered = put.body as SlashJson[];
     const wanted = COMMANDS.filter((c) => c.discord);
     assert.deepEqual(registered.map((c) => c.name).sort(), wanted.map((c) => c.name).sort());
-    for (const entry of wanted) assertSlash(entry, registered.find((c) => c.name === entry.name));
+    for (const entry of wanted)
+      assertSlash(
+        entry,
+        registered.find((c) => c.name === entry.name),
+      );
     // Each one has its handler file, exporting the registry's definition.
     const handlers = commandsByName();
-    for (const entry of wanted) assert.deepEqual(handlers.get(entry.name)?.definition, commandDefinitions().find((d) => d.name === entry.name), entry.name);
+    for (const entry of wanted)
+      assert.deepEqual(
+        handlers.get(entry.name)?.definition,
+        commandDefinitions().find((d) => d.name === entry.name),
+        entry.name,
+      );
   } finally {
     await fake.close();
   }
@@ -164,10 +199,16 @@ test('one more registry entry is all it takes: it is in the Discord commands and
   const definitions = commandDefinitions(registry);
   const slash = definitions as SlashJson[];
   assert.equal(slash.length, COMMANDS.filter((c) => c.discord).length + 1);
-  assertSlash(ping, slash.find((c) => c.name === 'ping'));
+  assertSlash(
+    ping,
+    slash.find((c) => c.name === 'ping'),
+  );
 
   const installs = menuRegistrations(registry);
-  assert.deepEqual(installs.map((r) => r.language_code), [undefined, 'zh']);
+  assert.deepEqual(
+    installs.map((r) => r.language_code),
+    [undefined, 'zh'],
+  );
   assertMenus(registry, installs[0]!.commands, installs[1]!.commands);
   assert.deepEqual(commandMenus(registry).zh.at(-1), { command: 'ping', description: '检查机器人是否在线（/ping）' });
 

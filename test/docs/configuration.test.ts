@@ -96,7 +96,9 @@ export function envNamesIn(rawSources: string[]): { names: Set<string>; problems
 }
 
 function sourcesUnder(dir: string): { files: string[]; sources: string[] } {
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).sort();
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   return { files, sources: files.map((f) => readFileSync(join(dir, f), 'utf8')) };
 }
 
@@ -138,7 +140,7 @@ test('the extractor finds every way this codebase reads a variable, and ignores 
     'const c = options.env?.CHARLIE;',
     "const d = env['DELTA'];",
     "const e = readSecret(env, 'ECHO');",
-    "const g = integerFromEnv(options.env, \"GOLF\", 1);",
+    'const g = integerFromEnv(options.env, "GOLF", 1);',
     "const h = ['HOTEL', 'HOTEL_FILE'].some((name) => Boolean(env[name]?.trim()));",
     'const { INDIA, juliet } = process.env;',
     "childEnv.KILO = 'x';",

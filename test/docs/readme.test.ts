@@ -22,7 +22,9 @@ export function relativeLinks(markdown: string): string[] {
 }
 
 function markdownFiles(): string[] {
-  const docs = readdirSync(join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f));
+  const docs = readdirSync(join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(ROOT, 'docs', f));
   return [join(ROOT, 'README.md'), ...docs];
 }
 

@@ -45,7 +45,13 @@ if (port) {
       }
       const scores = new Float32Array(m.rows * 9);
       for (let r = 0; r < m.rows; r++) scores[r * 9 + 3] = 1;
-      const out = { scores, logits: scores.slice(), embedding: new Float32Array(m.rows * FAKE_D).fill(start), frameLengths: new BigInt64Array(m.rows), frameCount: 0 };
+      const out = {
+        scores,
+        logits: scores.slice(),
+        embedding: new Float32Array(m.rows * FAKE_D).fill(start),
+        frameLengths: new BigInt64Array(m.rows),
+        frameCount: 0,
+      };
       post({ type: 'result', id: m.id, out }, outputBuffers(out));
     });
     post({ type: 'opened', optimizedCache: undefined });

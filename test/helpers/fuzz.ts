@@ -24,6 +24,7 @@ export function withoutStackTraces(): void {
  */
 export function fcParams<T extends object>(seed: number, more: T = {} as T): T & { seed: number } {
   const fromEnv = process.env.VOICEMOOD_FC_SEED;
-  if (fromEnv !== undefined && fromEnv !== '' && !Number.isSafeInteger(Number(fromEnv))) throw new RangeError(`VOICEMOOD_FC_SEED must be an integer, not ${fromEnv}`);
+  if (fromEnv !== undefined && fromEnv !== '' && !Number.isSafeInteger(Number(fromEnv)))
+    throw new RangeError(`VOICEMOOD_FC_SEED must be an integer, not ${fromEnv}`);
   return { ...more, seed: fromEnv ? Number(fromEnv) : seed };
 }

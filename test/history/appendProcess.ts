@@ -15,7 +15,11 @@ while (!existsSync(goFile)) await new Promise((r) => setTimeout(r, 5));
 const count = Number(countArg);
 let done = 0;
 for (let i = 0; i < count; i += 50) {
-  await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => history.append(entry({ userId, chatId: `chat-${(i + k) % 3}`, userName: tag, at: Date.now() })).then(() => done++)));
+  await Promise.all(
+    Array.from({ length: Math.min(50, count - i) }, (_, k) =>
+      history.append(entry({ userId, chatId: `chat-${(i + k) % 3}`, userName: tag, at: Date.now() })).then(() => done++),
+    ),
+  );
 }
 await history.close();
 process.stdout.write(`appended ${done}\n`);

@@ -40,7 +40,13 @@ test('every acknowledged entry survives SIGKILL, and the store reopens cleanly',
   assert.ok(acked.length >= 105, `acked ${acked.length}`);
 
   const db = new DatabaseSync(join(dir, 'history.sqlite'));
-  assert.deepEqual(db.prepare('PRAGMA integrity_check').all().map((r) => ({ ...r })), [{ integrity_check: 'ok' }]);
+  assert.deepEqual(
+    db
+      .prepare('PRAGMA integrity_check')
+      .all()
+      .map((r) => ({ ...r })),
+    [{ integrity_check: 'ok' }],
+  );
   db.close();
 
   const h = await openHistory({ env: { VOICEMOOD_DATA_DIR: dir } });

@@ -27,9 +27,21 @@ test('random histories: /me and /mood views never cross users, chats or platform
           for (const p of ['telegram', 'discord'] as const) {
             for (const id of new Set(ops.flatMap((o) => [o.userId, o.chatId]))) {
               const byUser = (await h.listUser(p, id)).map((e) => e.id).sort();
-              assert.deepEqual(byUser, expected.filter((e) => e.platform === p && e.userId === id).map((e) => e.id).sort());
+              assert.deepEqual(
+                byUser,
+                expected
+                  .filter((e) => e.platform === p && e.userId === id)
+                  .map((e) => e.id)
+                  .sort(),
+              );
               const byChat = (await h.listChat(p, id)).map((e) => e.id).sort();
-              assert.deepEqual(byChat, expected.filter((e) => e.platform === p && e.chatId === id).map((e) => e.id).sort());
+              assert.deepEqual(
+                byChat,
+                expected
+                  .filter((e) => e.platform === p && e.chatId === id)
+                  .map((e) => e.id)
+                  .sort(),
+              );
             }
           }
         };

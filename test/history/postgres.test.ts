@@ -43,7 +43,6 @@ let url = '';
 let port = 0;
 let socketDir = '';
 
-
 before(async () => {
   if (skip) return;
   const dir = tempDir('vm-pg-');
@@ -116,8 +115,14 @@ test('postgres: append, reopen, isolation, forget, concurrency, prune', { skip }
   await h.append(entry({ platform: 'discord', userId: '42', chatId: '7', userName: 'dc42' }));
   await h.close();
   h = await openHistory({ url, pruneEveryMs: 0 });
-  assert.deepEqual((await h.listUser('telegram', '42')).map((e) => e.userName), ['tg42']);
-  assert.deepEqual((await h.listChat('discord', '7')).map((e) => e.userName), ['dc42']);
+  assert.deepEqual(
+    (await h.listUser('telegram', '42')).map((e) => e.userName),
+    ['tg42'],
+  );
+  assert.deepEqual(
+    (await h.listChat('discord', '7')).map((e) => e.userName),
+    ['dc42'],
+  );
   await Promise.all(Array.from({ length: 100 }, (_, i) => h.append(entry({ userId: 'busy', chatId: '7', at: Date.now() + i }))));
   assert.equal((await h.listUser('telegram', 'busy')).length, 100);
   assert.equal((await h.listChat('telegram', '7')).length, 101);
@@ -139,7 +144,9 @@ test('postgres: many concurrent first operations right after open, on fresh data
         ...Array.from({ length: 10 }, (_, i) => h.listUser('telegram', `r${i % 4}`)),
         h.listChat('telegram', 'first'),
       ]);
-      const failed = ops.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason?.cause ?? (o as PromiseRejectedResult).reason));
+      const failed = ops
+        .filter((o) => o.status === 'rejected')
+        .map((o) => String((o as PromiseRejectedResult).reason?.cause ?? (o as PromiseRejectedResult).reason));
       assert.deepEqual(failed, [], `round ${round}`);
       assert.equal((await h.listChat('telegram', 'first')).length, 20, `round ${round}`);
     } finally {

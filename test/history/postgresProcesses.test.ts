@@ -53,7 +53,9 @@ function child(url: string, userId: string, count: number, go: string, tag: stri
     if (out.includes('ready')) onReady();
   });
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<string>((resolve, reject) => proc.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out}`)))));
+  const done = new Promise<string>((resolve, reject) =>
+    proc.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out}`)))),
+  );
   return { ready, done };
 }
 
@@ -80,35 +82,45 @@ test('two processes appending for the same user on one Postgres lose nothing', {
   }
 });
 
-test('a lock held elsewhere fails the write with a typed "busy" error after waitMs; a throwing write gives back its connection and locks', { skip: skipWithoutPostgres, timeout: 30_000 }, async () => {
-  const other = await pool({ max: 2 });
-  const lockPool = await pool({ max: 2, lock_timeout: 300, connectionTimeoutMillis: 5_000 });
-  const lock = new PostgresKeyLock(lockPool, { waitMs: 300 });
-  try {
-    // Another session (another gateway) holds the key's lock.
-    const holder = await other.connect();
-    await holder.query('SELECT pg_advisory_lock($1::bigint)', [advisoryLockId('u/telegram/x/meta').toString()]);
-    let ran = false;
-    const t0 = Date.now();
-    await assert.rejects(
-      lock.withKeys(['c/telegram/y/meta', 'u/telegram/x/meta'], async () => void (ran = true)),
-      (e: unknown) => e instanceof VoicemoodError && e.code === 'busy' && /another instance/.test(e.message),
-    );
-    assert.equal(ran, false, 'the write did not run without its lock');
-    assert.ok(Date.now() - t0 < 10_000, 'the wait is bounded');
-    // The waiter gave back the other key it had taken: only the holder's lock is left.
-    const held = async (): Promise<number> => Number((await other.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows[0]!.n);
-    assert.equal(await held(), 1);
-    await holder.query('SELECT pg_advisory_unlock_all()');
-    holder.release();
-    // A write that throws: its error comes through, its locks and connection are given back.
-    await assert.rejects(lock.withKeys(['u/telegram/x/meta'], async () => { throw new Error('write failed'); }), /write failed/);
-    assert.equal(await held(), 0);
-    assert.equal(lockPool.idleCount, lockPool.totalCount, 'no client left checked out');
-    // And the key can be taken again.
-    assert.equal(await lock.withKeys(['u/telegram/x/meta'], async () => 'ok'), 'ok');
-  } finally {
-    await lock.close();
-    await other.end();
-  }
-});
+test(
+  'a lock held elsewhere fails the write with a typed "busy" error after waitMs; a throwing write gives back its connection and locks',
+  { skip: skipWithoutPostgres, timeout: 30_000 },
+  async () => {
+    const other = await pool({ max: 2 });
+    const lockPool = await pool({ max: 2, lock_timeout: 300, connectionTimeoutMillis: 5_000 });
+    const lock = new PostgresKeyLock(lockPool, { waitMs: 300 });
+    try {
+      // Another session (another gateway) holds the key's lock.
+      const holder = await other.connect();
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [advisoryLockId('u/telegram/x/meta').toString()]);
+      let ran = false;
+      const t0 = Date.now();
+      await assert.rejects(
+        lock.withKeys(['c/telegram/y/meta', 'u/telegram/x/meta'], async () => void (ran = true)),
+        (e: unknown) => e instanceof VoicemoodError && e.code === 'busy' && /another instance/.test(e.message),
+      );
+      assert.equal(ran, false, 'the write did not run without its lock');
+      assert.ok(Date.now() - t0 < 10_000, 'the wait is bounded');
+      // The waiter gave back the other key it had taken: only the holder's lock is left.
+      const held = async (): Promise<number> =>
+        Number((await other.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows[0]!.n);
+      assert.equal(await held(), 1);
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      holder.release();
+      // A write that throws: its error comes through, its locks and connection are given back.
+      await assert.rejects(
+        lock.withKeys(['u/telegram/x/meta'], async () => {
+          throw new Error('write failed');
+        }),
+        /write failed/,
+      );
+      assert.equal(await held(), 0);
+      assert.equal(lockPool.idleCount, lockPool.totalCount, 'no client left checked out');
+      // And the key can be taken again.
+      assert.equal(await lock.withKeys(['u/telegram/x/meta'], async () => 'ok'), 'ok');
+    } finally {
+      await lock.close();
+      await other.end();
+    }
+  },
+);

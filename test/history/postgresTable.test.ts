@@ -25,7 +25,12 @@ function adapter(script: Array<Error | 'ok'>, opts: PostgresAdapterLike['opts'] 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 
 test('ensurePostgresTable: retries "starting up", refused and dropped connections, then verifies the table', async () => {
-  const { a, sql, listeners } = adapter([coded('57P03', 'the database system is starting up'), coded('ECONNREFUSED'), new Error('Connection terminated unexpectedly'), 'ok']);
+  const { a, sql, listeners } = adapter([
+    coded('57P03', 'the database system is starting up'),
+    coded('ECONNREFUSED'),
+    new Error('Connection terminated unexpectedly'),
+    'ok',
+  ]);
   let t = 0;
   const sleeps: number[] = [];
   await ensurePostgresTable(a, { now: () => t, sleep: async (ms) => void (sleeps.push(ms), (t += ms)) });
@@ -33,7 +38,7 @@ test('ensurePostgresTable: retries "starting up", refused and dropped connection
   assert.match(sql.at(-2)!, /^CREATE TABLE IF NOT EXISTS "public"\."keyv"\(key VARCHAR\(255\) PRIMARY KEY, value TEXT \)$/);
   assert.equal(sql.at(-1), 'SELECT to_regclass($1) AS t');
   assert.deepEqual(sleeps, [50, 100, 200]);
-  assert.equal(listeners(), 1, 'an error listener keeps the adapter\'s own failed CREATE from poisoning later queries');
+  assert.equal(listeners(), 1, "an error listener keeps the adapter's own failed CREATE from poisoning later queries");
 });
 
 test('ensurePostgresTable: a concurrent creator (23505) is fine once the table is there', async () => {
@@ -43,7 +48,10 @@ test('ensurePostgresTable: a concurrent creator (23505) is fine once the table i
 
 test('ensurePostgresTable: a non-transient error (bad password) fails at once with a sentence', async () => {
   const { a, sql } = adapter([coded('28P01', 'password authentication failed for user "x"')]);
-  await assert.rejects(ensurePostgresTable(a, { sleep: async () => assert.fail('no retry') }), (e) => isVoicemoodError(e, 'internal') && /cannot be reached/.test(e.message));
+  await assert.rejects(
+    ensurePostgresTable(a, { sleep: async () => assert.fail('no retry') }),
+    (e) => isVoicemoodError(e, 'internal') && /cannot be reached/.test(e.message),
+  );
   assert.equal(sql.length, 1);
 });
 

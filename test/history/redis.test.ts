@@ -35,8 +35,14 @@ test('redis: append, reopen, isolation, forget, concurrency', { skip }, async ()
   await h.close();
 
   const h2 = await open();
-  assert.deepEqual((await h2.listUser('telegram', '42')).map((e) => e.userName), ['tg42']);
-  assert.deepEqual((await h2.listUser('discord', '42')).map((e) => e.userName), ['dc42']);
+  assert.deepEqual(
+    (await h2.listUser('telegram', '42')).map((e) => e.userName),
+    ['tg42'],
+  );
+  assert.deepEqual(
+    (await h2.listUser('discord', '42')).map((e) => e.userName),
+    ['dc42'],
+  );
   assert.deepEqual((await h2.listChat('telegram', '7')).map((e) => e.userName).sort(), ['tg42', 'tg43']);
   assert.deepEqual(await h2.getUserSettings('telegram', '42'), { lang: 'zh' });
 
@@ -46,7 +52,10 @@ test('redis: append, reopen, isolation, forget, concurrency', { skip }, async ()
 
   assert.deepEqual(await h2.forgetUser('telegram', '42'), { entries: 1, chatEntries: 1, settings: 1, alertSubscriptions: 0 });
   assert.deepEqual(await h2.listUser('telegram', '42'), []);
-  assert.deepEqual((await h2.listChat('telegram', '7')).map((e) => e.userName), ['tg43']);
+  assert.deepEqual(
+    (await h2.listChat('telegram', '7')).map((e) => e.userName),
+    ['tg43'],
+  );
   assert.equal((await h2.listUser('discord', '42')).length, 1);
   assert.equal(await h2.prune(Date.now() + 400 * 86_400_000), 202, 'prune scans redis keys');
   await h2.close();

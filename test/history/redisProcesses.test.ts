@@ -36,7 +36,9 @@ function child(url: string, userId: string, count: number, go: string, tag: stri
     if (out.includes('ready')) onReady();
   });
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<string>((resolve, reject) => proc.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out}`)))));
+  const done = new Promise<string>((resolve, reject) =>
+    proc.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out}`)))),
+  );
   return { ready, done };
 }
 

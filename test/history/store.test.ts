@@ -43,17 +43,38 @@ test('isolation: users, chats and platforms never see each other', async () => {
   await h.append(entry({ platform: 'telegram', userId: '4/d/2', chatId: '7/meta', userName: 'tricky' }));
 
   const tg42 = await h.listUser('telegram', '42');
-  assert.deepEqual(tg42.map((e) => [e.platform, e.userId]), [['telegram', '42'], ['telegram', '42']]);
+  assert.deepEqual(
+    tg42.map((e) => [e.platform, e.userId]),
+    [
+      ['telegram', '42'],
+      ['telegram', '42'],
+    ],
+  );
   const dc42 = await h.listUser('discord', '42');
-  assert.deepEqual(dc42.map((e) => e.userName), ['dc42']);
-  assert.deepEqual((await h.listUser('telegram', '43')).map((e) => e.userName), ['tg43']);
+  assert.deepEqual(
+    dc42.map((e) => e.userName),
+    ['dc42'],
+  );
+  assert.deepEqual(
+    (await h.listUser('telegram', '43')).map((e) => e.userName),
+    ['tg43'],
+  );
   assert.deepEqual((await h.listUser('telegram', '4')).length, 0);
 
   const chat7 = await h.listChat('telegram', '7');
   assert.deepEqual(chat7.map((e) => e.userName).sort(), ['tg42', 'tg43']);
-  assert.deepEqual((await h.listChat('discord', '7')).map((e) => e.userName), ['dc42']);
-  assert.deepEqual((await h.listChat('telegram', '8')).map((e) => e.userName), ['tg42']);
-  assert.deepEqual((await h.listChat('telegram', '7/meta')).map((e) => e.userName), ['tricky']);
+  assert.deepEqual(
+    (await h.listChat('discord', '7')).map((e) => e.userName),
+    ['dc42'],
+  );
+  assert.deepEqual(
+    (await h.listChat('telegram', '8')).map((e) => e.userName),
+    ['tg42'],
+  );
+  assert.deepEqual(
+    (await h.listChat('telegram', '7/meta')).map((e) => e.userName),
+    ['tricky'],
+  );
 
   await h.setUserSettings('telegram', '42', { lang: 'zh' });
   assert.deepEqual(await h.getUserSettings('discord', '42'), {});
@@ -72,7 +93,10 @@ test('forgetUser deletes entries, chat copies, settings and alert subscriptions,
   const report = await h.forgetUser('telegram', 'a');
   assert.deepEqual(report, { entries: 4, chatEntries: 4, settings: 1, alertSubscriptions: 1, keptOptOut: true });
   assert.deepEqual(await h.listUser('telegram', 'a'), []);
-  assert.deepEqual((await h.listChat('telegram', 'x')).map((e) => e.userId), ['b']);
+  assert.deepEqual(
+    (await h.listChat('telegram', 'x')).map((e) => e.userId),
+    ['b'],
+  );
   assert.deepEqual(await h.listChat('telegram', 'y'), []);
   // Only the opt-out marker is kept: /forget must not switch analysis back on.
   assert.deepEqual(await h.getUserSettings('telegram', 'a'), { privacy: 'out' });
@@ -115,14 +139,22 @@ test('exportUser returns what forgetUser would delete: settings, alert subscript
   assert.equal(data.userId, 'a');
   assert.deepEqual(data.settings, { lang: 'zh', privacy: 'out' });
   assert.deepEqual(data.alertSubscriptions, ['x']);
-  assert.deepEqual(data.entries.map((e) => [e.userId, e.chatId]), [['a', 'x'], ['a', 'y']]);
+  assert.deepEqual(
+    data.entries.map((e) => [e.userId, e.chatId]),
+    [
+      ['a', 'x'],
+      ['a', 'y'],
+    ],
+  );
   assert.deepEqual(await h.exportUser('discord', 'a'), { platform: 'discord', userId: 'a', settings: {}, alertSubscriptions: [], entries: [] });
   await h.close();
 });
 
 test('200 concurrent appends for one user (and one chat) lose nothing', async () => {
   const h = await openHistory({ env: { VOICEMOOD_DATA_DIR: tempDir() } });
-  const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => h.append(entry({ userId: 'busy', chatId: i % 2 ? 'c1' : 'c2', at: Date.now() + i })).then((e) => e.id)));
+  const ids = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => h.append(entry({ userId: 'busy', chatId: i % 2 ? 'c1' : 'c2', at: Date.now() + i })).then((e) => e.id)),
+  );
   assert.equal(new Set(ids).size, 200);
   const mine = await h.listUser('telegram', 'busy');
   assert.equal(mine.length, 200);
@@ -175,7 +207,10 @@ test('forget racing with appends: user and chat views stay consistent, later not
   const after = Array.from({ length: 40 }, (_, i) => h.append(entry({ userId: 'r', chatId: `c${i % 4}`, at: Date.now() + 100 + i })));
   const [report] = await Promise.all([forget, ...before, ...after]);
   const mine = (await h.listUser('telegram', 'r')).map((e) => e.id).sort();
-  const inChats = (await Promise.all(['c0', 'c1', 'c2', 'c3'].map((c) => h.listChat('telegram', c)))).flat().map((e) => e.id).sort();
+  const inChats = (await Promise.all(['c0', 'c1', 'c2', 'c3'].map((c) => h.listChat('telegram', c))))
+    .flat()
+    .map((e) => e.id)
+    .sort();
   assert.deepEqual(mine, inChats, 'every surviving entry is in both views, nothing else');
   assert.equal((report as { entries: number }).entries + mine.length, 80, 'each entry was either forgotten or kept');
   await h.close();

@@ -42,7 +42,13 @@ function assertNoPassword(out: string): void {
 
 test('a start with an unreachable KEYV_URL fails naming host and port, never the password', async () => {
   const port = await freePort();
-  const bot = await spawnBot({ TELEGRAM_BOT_TOKEN: '123:unreachable-keyv', KEYV_URL: `redis://user:${PASSWORD}@127.0.0.1:${port}`, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, LOG_LEVEL: 'debug' });
+  const bot = await spawnBot({
+    TELEGRAM_BOT_TOKEN: '123:unreachable-keyv',
+    KEYV_URL: `redis://user:${PASSWORD}@127.0.0.1:${port}`,
+    VOICEMOOD_MODEL: ws.modelPath,
+    VOICEMOOD_DATA_DIR: ws.dataDir,
+    LOG_LEVEL: 'debug',
+  });
   const code = await bot.exited;
   const out = bot.output();
   assert.equal(code, 1, out);
@@ -54,29 +60,38 @@ const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 let redis: ChildProcess | undefined;
 after(() => redis?.kill('SIGKILL'));
 
-test('a start against a real Redis with a password logs host and port, never the password', { skip: hasRedis ? false : 'redis-server is not installed' }, async () => {
-  const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD], { stdio: 'ignore' });
-  for (let i = 0; i < 400; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const c = connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
-      c.on('error', () => resolve(false));
+test(
+  'a start against a real Redis with a password logs host and port, never the password',
+  { skip: hasRedis ? false : 'redis-server is not installed' },
+  async () => {
+    const port = await freePort();
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD], {
+      stdio: 'ignore',
     });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  // Services start (the history is reachable); the Telegram bot's API is not there, and we stop once services are ready.
-  const tgPort = await freePort();
-  const bot = await spawnBot({
-    TELEGRAM_BOT_TOKEN: '123:keyv-password',
-    TELEGRAM_API_ROOT: `http://127.0.0.1:${tgPort}`,
-    KEYV_URL: `redis://default:${PASSWORD}@127.0.0.1:${port}`,
-    VOICEMOOD_MODEL: ws.modelPath,
-    VOICEMOOD_DATA_DIR: ws.dataDir,
-    LOG_LEVEL: 'debug',
-  }, { waitFor: /services ready/, timeoutMs: 120_000 });
-  await bot.stop('SIGKILL');
-  const out = bot.output();
-  assert.match(out, new RegExp(`"history":"redis://default:\\[redacted\\]@127\\.0\\.0\\.1:${port}"`), out);
-  assertNoPassword(out);
-});
+    for (let i = 0; i < 400; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const c = connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
+        c.on('error', () => resolve(false));
+      });
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // Services start (the history is reachable); the Telegram bot's API is not there, and we stop once services are ready.
+    const tgPort = await freePort();
+    const bot = await spawnBot(
+      {
+        TELEGRAM_BOT_TOKEN: '123:keyv-password',
+        TELEGRAM_API_ROOT: `http://127.0.0.1:${tgPort}`,
+        KEYV_URL: `redis://default:${PASSWORD}@127.0.0.1:${port}`,
+        VOICEMOOD_MODEL: ws.modelPath,
+        VOICEMOOD_DATA_DIR: ws.dataDir,
+        LOG_LEVEL: 'debug',
+      },
+      { waitFor: /services ready/, timeoutMs: 120_000 },
+    );
+    await bot.stop('SIGKILL');
+    const out = bot.output();
+    assert.match(out, new RegExp(`"history":"redis://default:\\[redacted\\]@127\\.0\\.0\\.1:${port}"`), out);
+    assertNoPassword(out);
+  },
+);

@@ -4,7 +4,15 @@ import fc from 'fast-check';
 import { fcParams } from '../helpers/fuzz.ts';
 import { framesFor, minSamplesFor, packBatch, pickBatch, type BatchLimits } from '../../src/inference/batcher.ts';
 
-const PUBLISHED: [number, number, number][] = [[512, 10, 5], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 2, 2], [512, 2, 2]];
+const PUBLISHED: [number, number, number][] = [
+  [512, 10, 5],
+  [512, 3, 2],
+  [512, 3, 2],
+  [512, 3, 2],
+  [512, 3, 2],
+  [512, 2, 2],
+  [512, 2, 2],
+];
 const limits: BatchLimits = { maxBatch: 4, maxPaddedSamples: 16000 * 40, maxPadRatio: 1.5, padSlackSamples: 16000 };
 
 describe('pickBatch', () => {
@@ -34,7 +42,10 @@ describe('pickBatch', () => {
           assert.ok(picked.length * max <= limits.maxPaddedSamples);
           assert.ok(max <= min * limits.maxPadRatio + limits.padSlackSamples);
         }
-        assert.deepEqual(picked, [...picked].sort((a, b) => a - b));
+        assert.deepEqual(
+          picked,
+          [...picked].sort((a, b) => a - b),
+        );
       }),
       fcParams(20261203),
     );

@@ -18,7 +18,8 @@ function clip(samples: number, seed: number): Float32Array {
   const out = new Float32Array(samples);
   for (let i = 0; i < samples; i++) {
     const t = i / 16000;
-    out[i] = 0.3 * Math.sin(2 * Math.PI * (110 + 40 * seed) * t) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t)) + 0.05 * Math.sin(2 * Math.PI * (900 + 100 * seed) * t);
+    out[i] =
+      0.3 * Math.sin(2 * Math.PI * (110 + 40 * seed) * t) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3 * t)) + 0.05 * Math.sin(2 * Math.PI * (900 + 100 * seed) * t);
   }
   return out;
 }
@@ -55,7 +56,12 @@ describe('Engine on the tiny model', () => {
   const opened: Engine[] = [];
   async function open(options: EngineOptions = {}): Promise<{ engine: Engine; batches: { rows: number; width: number }[] }> {
     const batches: { rows: number; width: number }[] = [];
-    const engine = await Engine.open(modelPath, { optimizedCacheDir: join(dir, 'cache'), threads: 1, ...options, onBatch: (b) => batches.push({ rows: b.rows, width: b.width }) });
+    const engine = await Engine.open(modelPath, {
+      optimizedCacheDir: join(dir, 'cache'),
+      threads: 1,
+      ...options,
+      onBatch: (b) => batches.push({ rows: b.rows, width: b.width }),
+    });
     opened.push(engine);
     return { engine, batches };
   }

@@ -3,7 +3,16 @@ import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { isVoicemoodError } from '../../src/domain/errors.ts';
 import { CONVERTER_VERSION } from '../../src/inference/convert/version.ts';
-import { checkpointDirFor, fileUrl, loadRegistry, mirrorEndpoint, olderConverterNotice, onnxPathFor, parseModelSpec, publishedIds } from '../../src/inference/modelStore.ts';
+import {
+  checkpointDirFor,
+  fileUrl,
+  loadRegistry,
+  mirrorEndpoint,
+  olderConverterNotice,
+  onnxPathFor,
+  parseModelSpec,
+  publishedIds,
+} from '../../src/inference/modelStore.ts';
 
 describe('model store', () => {
   it('knows the three published models, base by default', () => {
@@ -18,15 +27,25 @@ describe('model store', () => {
     assert.deepEqual(parseModelSpec('emotion2vec_plus_large:int8'), { kind: 'published', id: 'emotion2vec_plus_large', quantization: 'int8' });
     assert.deepEqual(parseModelSpec('model.onnx'), { kind: 'path', path: resolve('model.onnx') });
     assert.deepEqual(parseModelSpec('/m/x'), { kind: 'path', path: '/m/x' });
-    assert.throws(() => parseModelSpec('emotion2vec_plus_huge'), (e) => isVoicemoodError(e, 'bad_input') && /emotion2vec_plus_seed, emotion2vec_plus_base, emotion2vec_plus_large/.test(e.message));
-    assert.throws(() => parseModelSpec('emotion2vec_plus_base:int4'), (e) => isVoicemoodError(e, 'bad_input'));
+    assert.throws(
+      () => parseModelSpec('emotion2vec_plus_huge'),
+      (e) => isVoicemoodError(e, 'bad_input') && /emotion2vec_plus_seed, emotion2vec_plus_base, emotion2vec_plus_large/.test(e.message),
+    );
+    assert.throws(
+      () => parseModelSpec('emotion2vec_plus_base:int4'),
+      (e) => isVoicemoodError(e, 'bad_input'),
+    );
   });
 
   it('lays files out as <id>/<revision>/ and <id>[.int8].onnx, refusing odd revisions', () => {
     assert.equal(onnxPathFor('/m', 'emotion2vec_plus_base'), '/m/emotion2vec_plus_base.onnx');
     assert.equal(onnxPathFor('/m', 'emotion2vec_plus_base', 'int8'), '/m/emotion2vec_plus_base.int8.onnx');
     assert.equal(checkpointDirFor('/m', 'emotion2vec_plus_base', 'main'), '/m/emotion2vec_plus_base/main');
-    for (const bad of ['..', '.', 'a/b', 'x y', '']) assert.throws(() => checkpointDirFor('/m', 'emotion2vec_plus_base', bad), (e) => isVoicemoodError(e, 'bad_input'));
+    for (const bad of ['..', '.', 'a/b', 'x y', ''])
+      assert.throws(
+        () => checkpointDirFor('/m', 'emotion2vec_plus_base', bad),
+        (e) => isVoicemoodError(e, 'bad_input'),
+      );
   });
 
   it('builds Hugging Face and ModelScope URLs, with host overrides', () => {
@@ -40,8 +59,14 @@ describe('model store', () => {
     );
     assert.equal(mirrorEndpoint('huggingface', { VOICEMOOD_HF_ENDPOINT: 'https://hf-mirror.com/' }), 'https://hf-mirror.com');
     assert.equal(mirrorEndpoint('huggingface', { VOICEMOOD_HF_ENDPOINT: 'https://hf-mirror.com' }, 'http://127.0.0.1:9'), 'http://127.0.0.1:9');
-    assert.throws(() => mirrorEndpoint('huggingface', {}, 'file:///etc'), (e) => isVoicemoodError(e, 'bad_input'));
-    assert.throws(() => mirrorEndpoint('huggingface', {}, 'not a url'), (e) => isVoicemoodError(e, 'bad_input'));
+    assert.throws(
+      () => mirrorEndpoint('huggingface', {}, 'file:///etc'),
+      (e) => isVoicemoodError(e, 'bad_input'),
+    );
+    assert.throws(
+      () => mirrorEndpoint('huggingface', {}, 'not a url'),
+      (e) => isVoicemoodError(e, 'bad_input'),
+    );
   });
 });
 

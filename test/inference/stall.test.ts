@@ -57,7 +57,12 @@ describe('main-thread stall while the engine analyses 60 s of audio', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** The longest stall and run time of each of `runs` analyses of `clip` (fewer if `enough` says so). */
-  async function measure(inferenceThread: 'worker' | 'main', clip: Float32Array, runs: number, enough: (stallMs: number) => boolean): Promise<{ stallMs: number; runMs: number }[]> {
+  async function measure(
+    inferenceThread: 'worker' | 'main',
+    clip: Float32Array,
+    runs: number,
+    enough: (stallMs: number) => boolean,
+  ): Promise<{ stallMs: number; runMs: number }[]> {
     let runMs = 0;
     const engine = await Engine.open(modelPath, { optimizedCacheDir: join(dir, 'cache'), inferenceThread, onBatch: (b) => (runMs = b.ms) });
     const figures: { stallMs: number; runMs: number }[] = [];
@@ -86,8 +91,14 @@ describe('main-thread stall while the engine analyses 60 s of audio', () => {
     const show = (f: { stallMs: number; runMs: number }): string => `${f.stallMs.toFixed(1)} ms during a ${f.runMs.toFixed(0)} ms run`;
     t.diagnostic(`inference thread: longest stall ${worker.map(show).join('; ')}`);
     t.diagnostic(`main thread:      longest stall ${show(main)}`);
-    assert.ok([...worker, main].every((f) => f.runMs > 2 * BOUND_MS), 'the runs are long enough for the comparison to mean something');
-    assert.ok(worker.some((f) => f.stallMs < BOUND_MS), `inference thread: the main thread stalled ${worker.map((f) => f.stallMs.toFixed(1)).join(', ')} ms`);
+    assert.ok(
+      [...worker, main].every((f) => f.runMs > 2 * BOUND_MS),
+      'the runs are long enough for the comparison to mean something',
+    );
+    assert.ok(
+      worker.some((f) => f.stallMs < BOUND_MS),
+      `inference thread: the main thread stalled ${worker.map((f) => f.stallMs.toFixed(1)).join(', ')} ms`,
+    );
     assert.ok(main.stallMs > BOUND_MS, `in-thread session: the main thread stalled only ${main.stallMs.toFixed(1)} ms`);
   });
 });

@@ -27,7 +27,8 @@ const ENGINE_TS = fileURLToPath(new URL('../../src/inference/engine.ts', import.
 
 function clip(samples: number, seed: number): Float32Array {
   const out = new Float32Array(samples);
-  for (let i = 0; i < samples; i++) out[i] = 0.3 * Math.sin((2 * Math.PI * (120 + 30 * seed) * i) / 16000) * (0.6 + 0.4 * Math.sin((2 * Math.PI * 3 * i) / 16000));
+  for (let i = 0; i < samples; i++)
+    out[i] = 0.3 * Math.sin((2 * Math.PI * (120 + 30 * seed) * i) / 16000) * (0.6 + 0.4 * Math.sin((2 * Math.PI * 3 * i) / 16000));
   return out;
 }
 
@@ -67,7 +68,10 @@ describe('the session on its own thread', () => {
   it('answers what the in-thread session answers, and leaves the caller its samples', async () => {
     const worker = await Engine.open(modelPath, { optimizedCacheDir: join(dir, 'cache'), threads: 1 });
     const main = await Engine.open(modelPath, { optimizedCacheDir: join(dir, 'cache'), threads: 1, inferenceThread: 'main' });
-    cleanups.push(() => worker.close(), () => main.close());
+    cleanups.push(
+      () => worker.close(),
+      () => main.close(),
+    );
     const clips = [clip(16000, 1), clip(21000, 2), clip(9000, 3)];
     const copies = clips.map((c) => c.slice());
     const together = await Promise.all(clips.map((c) => worker.analyze(c, { frames: true })));
@@ -131,7 +135,10 @@ describe('the session on its own thread', () => {
     await writeModel(foreign, identity, { metadata });
     await assert.rejects(Engine.open(foreign, { optimizedCacheDir: false }), (e) => {
       assert.ok(isVoicemoodError(e, 'model_invalid'));
-      assert.equal(e.message, `${foreign} is an ONNX model but not a voicemood emotion model (it lacks waveform, lengths, scores, logits, embedding, frame_lengths). Convert the checkpoint with \`voicemood model convert\`.`);
+      assert.equal(
+        e.message,
+        `${foreign} is an ONNX model but not a voicemood emotion model (it lacks waveform, lengths, scores, logits, embedding, frame_lengths). Convert the checkpoint with \`voicemood model convert\`.`,
+      );
       assert.deepEqual(e.details.outputs, ['y']);
       return true;
     });
@@ -142,7 +149,10 @@ describe('the session on its own thread', () => {
     for (const optimizedCacheDir of [false, join(dir, 'cache-broken')] as const) {
       await assert.rejects(Engine.open(unloadable, { optimizedCacheDir }), (e) => {
         assert.ok(isVoicemoodError(e, 'model_invalid'));
-        assert.equal(e.message, `ONNX Runtime cannot load ${unloadable}: it is not a valid ONNX model or is damaged. Convert it again with \`voicemood model convert\`.`);
+        assert.equal(
+          e.message,
+          `ONNX Runtime cannot load ${unloadable}: it is not a valid ONNX model or is damaged. Convert it again with \`voicemood model convert\`.`,
+        );
         return true;
       });
     }

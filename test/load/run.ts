@@ -32,7 +32,6 @@ const SECONDS = Number(values.seconds);
 const SETTLE_S = Number(values['settle-seconds']);
 const ROUNDS = Number(values.rounds);
 
-
 function rssKb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -67,10 +66,12 @@ async function main(): Promise<number> {
     const warm = user(1, 'Warm');
     const warmNote = fileMessage(tg, privateChat(warm), warm, 'hello');
     tg.pushUpdate(messageUpdate(warmNote));
-    await tg.waitForCall((c) => c.method === 'sendMessage' && (c.params.reply_parameters as { message_id?: number } | undefined)?.message_id === warmNote.message_id, 60_000);
+    await tg.waitForCall(
+      (c) => c.method === 'sendMessage' && (c.params.reply_parameters as { message_id?: number } | undefined)?.message_id === warmNote.message_id,
+      60_000,
+    );
     await sleep(2000);
     const baselineKb = rssKb(pid);
-
 
     // 50 users; a quarter of them talk in 5 groups, the rest in private.
     const users = Array.from({ length: USERS }, (_, i) => user(1000 + i, `User${i}`));
@@ -88,7 +89,11 @@ async function main(): Promise<number> {
 
     /** One round: the whole schedule, then wait for every answer, then settle. */
     async function round(): Promise<{ results: Outcome[]; unanswered: number; afterKb: number }> {
-      const schedule = Array.from({ length: NOTES }, (_, i) => ({ at: random() * SECONDS * 1000, userIndex: i % USERS, file: random() < 0.5 ? 'hello' : 'angry' })).sort((a, b) => a.at - b.at);
+      const schedule = Array.from({ length: NOTES }, (_, i) => ({
+        at: random() * SECONDS * 1000,
+        userIndex: i % USERS,
+        file: random() < 0.5 ? 'hello' : 'angry',
+      })).sort((a, b) => a.at - b.at);
       const sentAt = new Map<number, number>();
       const outcome = new Map<number, Outcome>();
       const unsubscribe = tg.onCall((c: RecordedCall) => {
@@ -125,7 +130,10 @@ async function main(): Promise<number> {
       const cards = results.filter((x) => x.kind === 'card');
       const refused = results.filter((x) => x.kind === 'refused');
       const errors = results.filter((x) => x.kind === 'error');
-      const latencies = results.filter((x) => x.kind !== 'error').map((x) => x.latencyMs).sort((a, b) => a - b);
+      const latencies = results
+        .filter((x) => x.kind !== 'error')
+        .map((x) => x.latencyMs)
+        .sort((a, b) => a - b);
       const cardLatencies = cards.map((x) => x.latencyMs).sort((a, b) => a - b);
       process.stdout.write(
         [

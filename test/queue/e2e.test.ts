@@ -152,94 +152,110 @@ function noteUpdate(from: ReturnType<typeof user>, fileId: string): Update {
 const isCard = (c: RecordedCall): boolean => c.method === 'sendMessage' && /<pre>/.test(String(c.params.text)) && c.params.reply_parameters !== undefined;
 const repliedTo = (c: RecordedCall): number => (c.params.reply_parameters as { message_id: number }).message_id;
 
-test('two gateways + two workers on one Redis: 20 notes (5 delivered twice, a worker killed mid-job) → exactly 20 cards; 12 notes of one user over both gateways → 10 cards, 2 refusals', { skip: skipWithoutRedis, timeout: 110_000 }, async () => {
-  const [victim, survivor] = workers as [Worker, Worker];
-  const users = [user(201, 'Ann'), user(202, 'Ben'), user(203, 'Cat'), user(204, 'Dan')];
-  const updates = Array.from({ length: 20 }, (_, i) => noteUpdate(users[i % 4]!, i % 2 ? 'hello' : 'angry'));
-  const noteIds = new Set(updates.map((u) => u.message!.message_id));
+test(
+  'two gateways + two workers on one Redis: 20 notes (5 delivered twice, a worker killed mid-job) → exactly 20 cards; 12 notes of one user over both gateways → 10 cards, 2 refusals',
+  { skip: skipWithoutRedis, timeout: 110_000 },
+  async () => {
+    const [victim, survivor] = workers as [Worker, Worker];
+    const users = [user(201, 'Ann'), user(202, 'Ben'), user(203, 'Cat'), user(204, 'Dan')];
+    const updates = Array.from({ length: 20 }, (_, i) => noteUpdate(users[i % 4]!, i % 2 ? 'hello' : 'angry'));
+    const noteIds = new Set(updates.map((u) => u.message!.message_id));
 
-  // The survivor is paused, so the victim takes the first note; it is killed as soon as it says so.
-  survivor.proc.kill('SIGSTOP');
-  const killedJob = new Promise<string>((resolve) => {
-    victim.onOutput = () => {
-      const m = /"jobId":"([^"]+)"[^\n]*"msg":"worker: job started"/.exec(victim.output());
-      if (m) {
-        victim.proc.kill('SIGKILL');
-        victim.onOutput = undefined;
-        resolve(m[1]!);
-      }
-    };
-  });
-  await post(0, updates[0]!);
-  const jobId = await killedJob;
-  await victim.exited;
-  survivor.proc.kill('SIGCONT');
+    // The survivor is paused, so the victim takes the first note; it is killed as soon as it says so.
+    survivor.proc.kill('SIGSTOP');
+    const killedJob = new Promise<string>((resolve) => {
+      victim.onOutput = () => {
+        const m = /"jobId":"([^"]+)"[^\n]*"msg":"worker: job started"/.exec(victim.output());
+        if (m) {
+          victim.proc.kill('SIGKILL');
+          victim.onOutput = undefined;
+          resolve(m[1]!);
+        }
+      };
+    });
+    await post(0, updates[0]!);
+    const jobId = await killedJob;
+    await victim.exited;
+    survivor.proc.kill('SIGCONT');
 
-  // The rest round-robin; every fourth note is delivered again to the other gateway.
-  await Promise.all(
-    updates.slice(1).map(async (u, k) => {
-      const i = k + 1;
-      await post(i % 2, u);
-      if (i % 4 === 0) await post((i + 1) % 2, u);
-    }),
-  );
-  await post(1, updates[0]!); // and the first one too, while its job is still waiting to be taken over
-  const cards = await tg.waitForCalls((c) => isCard(c) && noteIds.has(repliedTo(c)), 20, 90_000, '20 cards');
-  assert.deepEqual(new Set(cards.map(repliedTo)), noteIds, 'every note got its card');
+    // The rest round-robin; every fourth note is delivered again to the other gateway.
+    await Promise.all(
+      updates.slice(1).map(async (u, k) => {
+        const i = k + 1;
+        await post(i % 2, u);
+        if (i % 4 === 0) await post((i + 1) % 2, u);
+      }),
+    );
+    await post(1, updates[0]!); // and the first one too, while its job is still waiting to be taken over
+    const cards = await tg.waitForCalls((c) => isCard(c) && noteIds.has(repliedTo(c)), 20, 90_000, '20 cards');
+    assert.deepEqual(new Set(cards.map(repliedTo)), noteIds, 'every note got its card');
 
-  // The killed worker's job ran again on the survivor (stalled-job recovery), and one gateway logged the same job id.
-  assert.ok(!victim.output().includes(`"jobId":"${jobId}","runMs"`), 'the victim was killed before it finished the job');
-  assert.match(survivor.output(), new RegExp(`"jobId":"${jobId}"[^\\n]*"msg":"worker: job done"`));
-  assert.ok(gateways.some((g) => g.bot.output().includes(`"jobId":"${jobId}"`)), 'the gateway logs the job id too');
+    // The killed worker's job ran again on the survivor (stalled-job recovery), and one gateway logged the same job id.
+    assert.ok(!victim.output().includes(`"jobId":"${jobId}","runMs"`), 'the victim was killed before it finished the job');
+    assert.match(survivor.output(), new RegExp(`"jobId":"${jobId}"[^\\n]*"msg":"worker: job done"`));
+    assert.ok(
+      gateways.some((g) => g.bot.output().includes(`"jobId":"${jobId}"`)),
+      'the gateway logs the job id too',
+    );
 
-  // The Timeline button of a card sent by gateway 1 (all of Ben's notes went there only), tapped
-  // through gateway 0, then again through gateway 1: one edit.
-  const card1 = cards.find((c) => repliedTo(c) === updates[1]!.message!.message_id)!;
-  const data = (card1.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
-  const cardMessage = { message_id: card1.resultMessageId!, date: 0, chat: updates[1]!.message!.chat, text: String(card1.params.text) } as Message;
-  const tap = (id: string): Update => ({ update_id: nextUpdateId++, ...callbackUpdate(users[1]!, cardMessage, data, id) }) as Update;
-  await post(0, tap('cb-q-1'));
-  const edit = await tg.waitForCall((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId, 30_000, 'the timeline edit');
-  assert.ok(String(edit.params.text).startsWith(String(card1.params.text)), 'the card stays above the timeline');
-  await post(1, tap('cb-q-2'));
-  await tg.waitForCalls((c) => c.method === 'answerCallbackQuery' && /^cb-q-/.test(String(c.params.callback_query_id)), 2, 30_000, 'both taps answered');
+    // The Timeline button of a card sent by gateway 1 (all of Ben's notes went there only), tapped
+    // through gateway 0, then again through gateway 1: one edit.
+    const card1 = cards.find((c) => repliedTo(c) === updates[1]!.message!.message_id)!;
+    const data = (card1.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+    const cardMessage = { message_id: card1.resultMessageId!, date: 0, chat: updates[1]!.message!.chat, text: String(card1.params.text) } as Message;
+    const tap = (id: string): Update => ({ update_id: nextUpdateId++, ...callbackUpdate(users[1]!, cardMessage, data, id) }) as Update;
+    await post(0, tap('cb-q-1'));
+    const edit = await tg.waitForCall(
+      (c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId,
+      30_000,
+      'the timeline edit',
+    );
+    assert.ok(String(edit.params.text).startsWith(String(card1.params.text)), 'the card stays above the timeline');
+    await post(1, tap('cb-q-2'));
+    await tg.waitForCalls((c) => c.method === 'answerCallbackQuery' && /^cb-q-/.test(String(c.params.callback_query_id)), 2, 30_000, 'both taps answered');
 
-  // 2. One user, 12 notes, both gateways, 10 per minute.
-  const zoe = user(301, 'Zoe');
-  const zoeNotes = Array.from({ length: 12 }, () => noteUpdate(zoe, 'hello'));
-  const zoeIds = new Set(zoeNotes.map((u) => u.message!.message_id));
-  await Promise.all(zoeNotes.map((u, i) => post(i % 2, u)));
-  const isRefusal = (c: RecordedCall): boolean => c.method === 'sendMessage' && /^You are sending a lot right now\. Please try again in \d+ s\.$/.test(plain(String(c.params.text)));
-  const zoeAnswer = (c: RecordedCall): boolean => (isCard(c) || isRefusal(c)) && c.params.reply_parameters !== undefined && zoeIds.has(repliedTo(c));
-  const answers = await tg.waitForCalls(zoeAnswer, 12, 60_000, "Zoe's 12 answers");
-  assert.equal(answers.filter(isCard).length, 10, 'ten cards');
-  assert.equal(answers.filter(isRefusal).length, 2, 'two polite refusals');
+    // 2. One user, 12 notes, both gateways, 10 per minute.
+    const zoe = user(301, 'Zoe');
+    const zoeNotes = Array.from({ length: 12 }, () => noteUpdate(zoe, 'hello'));
+    const zoeIds = new Set(zoeNotes.map((u) => u.message!.message_id));
+    await Promise.all(zoeNotes.map((u, i) => post(i % 2, u)));
+    const isRefusal = (c: RecordedCall): boolean =>
+      c.method === 'sendMessage' && /^You are sending a lot right now\. Please try again in \d+ s\.$/.test(plain(String(c.params.text)));
+    const zoeAnswer = (c: RecordedCall): boolean => (isCard(c) || isRefusal(c)) && c.params.reply_parameters !== undefined && zoeIds.has(repliedTo(c));
+    const answers = await tg.waitForCalls(zoeAnswer, 12, 60_000, "Zoe's 12 answers");
+    assert.equal(answers.filter(isCard).length, 10, 'ten cards');
+    assert.equal(answers.filter(isRefusal).length, 2, 'two polite refusals');
 
-  // Settle, then count again: nothing answered twice.
-  await new Promise((r) => setTimeout(r, 1500));
-  const allCards = tg.calls.filter((c) => isCard(c) && noteIds.has(repliedTo(c)));
-  assert.equal(allCards.length, 20, `exactly 20 cards (got ${allCards.length})`);
-  assert.equal(tg.calls.filter(zoeAnswer).length, 12, 'each of Zoe\'s notes answered once');
-  assert.equal(tg.calls.filter((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId).length, 1, 'two taps, one edit');
+    // Settle, then count again: nothing answered twice.
+    await new Promise((r) => setTimeout(r, 1500));
+    const allCards = tg.calls.filter((c) => isCard(c) && noteIds.has(repliedTo(c)));
+    assert.equal(allCards.length, 20, `exactly 20 cards (got ${allCards.length})`);
+    assert.equal(tg.calls.filter(zoeAnswer).length, 12, "each of Zoe's notes answered once");
+    assert.equal(
+      tg.calls.filter((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId).length,
+      1,
+      'two taps, one edit',
+    );
 
-  // SIGTERM while the survivor holds a job (in its 1 s batching window): it finishes it, the card
-  // is sent, and it exits 0; so do the gateways.
-  const last = noteUpdate(users[2]!, 'hello');
-  const started = survivor.output().split('worker: job started').length;
-  const terminated = new Promise<void>((resolve) => {
-    survivor.onOutput = () => {
-      if (survivor.output().split('worker: job started').length > started) {
-        survivor.proc.kill('SIGTERM');
-        survivor.onOutput = undefined;
-        resolve();
-      }
-    };
-  });
-  await post(0, last);
-  await terminated;
-  assert.equal(await survivor.exited, 0);
-  assert.match(survivor.output(), /SIGTERM: taking no new job, finishing the running ones/);
-  await tg.waitForCall((c) => isCard(c) && repliedTo(c) === last.message!.message_id, 30_000, 'the card of the note the worker finished after SIGTERM');
-  for (const g of gateways) assert.equal(await g.bot.stop('SIGTERM'), 0);
-  for (const out of [...gateways.map((g) => g.bot.output()), survivor.output()]) assert.ok(!out.includes(TOKEN.split(':')[1]!), 'token leaked');
-});
+    // SIGTERM while the survivor holds a job (in its 1 s batching window): it finishes it, the card
+    // is sent, and it exits 0; so do the gateways.
+    const last = noteUpdate(users[2]!, 'hello');
+    const started = survivor.output().split('worker: job started').length;
+    const terminated = new Promise<void>((resolve) => {
+      survivor.onOutput = () => {
+        if (survivor.output().split('worker: job started').length > started) {
+          survivor.proc.kill('SIGTERM');
+          survivor.onOutput = undefined;
+          resolve();
+        }
+      };
+    });
+    await post(0, last);
+    await terminated;
+    assert.equal(await survivor.exited, 0);
+    assert.match(survivor.output(), /SIGTERM: taking no new job, finishing the running ones/);
+    await tg.waitForCall((c) => isCard(c) && repliedTo(c) === last.message!.message_id, 30_000, 'the card of the note the worker finished after SIGTERM');
+    for (const g of gateways) assert.equal(await g.bot.stop('SIGTERM'), 0);
+    for (const out of [...gateways.map((g) => g.bot.output()), survivor.output()]) assert.ok(!out.includes(TOKEN.split(':')[1]!), 'token leaked');
+  },
+);

@@ -14,7 +14,10 @@ test('card: winner, confidence, duration and all 9 bars in model order', () => {
   assert.equal(card.emotion, 'happy');
   assert.equal(card.emoji, '😊');
   assert.equal(card.label, 'Happy');
-  assert.deepEqual(card.bars.map((b) => b.emotion), [...EMOTIONS]);
+  assert.deepEqual(
+    card.bars.map((b) => b.emotion),
+    [...EMOTIONS],
+  );
   assert.equal(renderCardTitle(card), '😊 Happy · 40% confidence · 3.2 s');
   const lines = renderCardBars(card).split('\n');
   assert.equal(lines.length, 9);

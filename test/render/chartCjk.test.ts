@@ -42,7 +42,8 @@ test('a Chinese chart has its Chinese title and labels, not the English fallback
   const withText = pixels(svg);
   const withoutText = pixels(svg.replace(/[\u4e00-\u9fff]/g, '\ue000'));
   let differing = 0;
-  for (let i = 0; i < withText.length; i += 4) if (withText[i] !== withoutText[i] || withText[i + 1] !== withoutText[i + 1] || withText[i + 2] !== withoutText[i + 2]) differing++;
+  for (let i = 0; i < withText.length; i += 4)
+    if (withText[i] !== withoutText[i] || withText[i + 1] !== withoutText[i + 1] || withText[i + 2] !== withoutText[i + 2]) differing++;
   assert.ok(differing > 300, `only ${differing} pixels differ: the Chinese glyphs were not drawn`);
   const png = await renderSharesChartPng(chart);
   assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);

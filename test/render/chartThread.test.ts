@@ -18,7 +18,10 @@ test('charts drawn in order on the worker are the in-place PNGs; a chart that ca
     assert.ok(Buffer.from(a).equals(Buffer.from(svgToPng(renderSharesChartSvg(chart)))));
     assert.ok(Buffer.from(b).equals(Buffer.from(svgToPng(renderSharesChartSvg(other)))));
     const broken = { ...chart, columns: null } as unknown as SharesChart;
-    await assert.rejects(thread.render(broken), (e) => isVoicemoodError(e, 'internal') && /chart could not be drawn/.test(e.message) && !/columns|null/.test(e.message));
+    await assert.rejects(
+      thread.render(broken),
+      (e) => isVoicemoodError(e, 'internal') && /chart could not be drawn/.test(e.message) && !/columns|null/.test(e.message),
+    );
     assert.ok((await thread.render(chart)).length > 1000);
   } finally {
     await thread.close();

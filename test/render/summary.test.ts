@@ -11,7 +11,19 @@ function e(userId: string, at: number, emotion: Emotion, durationS: number, chat
   const row = Array(9).fill(0.02);
   const idx = ['angry', 'disgusted', 'fearful', 'happy', 'neutral', 'other', 'sad', 'surprised', 'unknown'].indexOf(emotion);
   row[idx] = 0.84;
-  return { id: `${userId}${at}`, at, platform: 'telegram', userId, userName: userId.toUpperCase(), chatId, source: 'voice_note', durationS, emotion, confidence: 0.84, scores: namedScores(row) };
+  return {
+    id: `${userId}${at}`,
+    at,
+    platform: 'telegram',
+    userId,
+    userName: userId.toUpperCase(),
+    chatId,
+    source: 'voice_note',
+    durationS,
+    emotion,
+    confidence: 0.84,
+    scores: namedScores(row),
+  };
 }
 
 test('summary: per member dominant emotion, counts, talk time; overall mood; window and chat filters', async () => {
@@ -26,7 +38,10 @@ test('summary: per member dominant emotion, counts, talk time; overall mood; win
   const s = summarize(entries, { platform: 'telegram', chatId: 'g', fromMs: T0, toMs: T0 + 24 * H });
   assert.equal(s.count, 4);
   assert.equal(s.talkS, 17);
-  assert.deepEqual(s.members.map((m) => m.name), ['ANN', 'BOB']); // most talk first
+  assert.deepEqual(
+    s.members.map((m) => m.name),
+    ['ANN', 'BOB'],
+  ); // most talk first
   const ann = s.members[0]!;
   assert.equal(ann.dominant, 'angry', 'talk-time weighted: 10 s angry beat 4 s happy');
   assert.equal(ann.counts.happy, 2);

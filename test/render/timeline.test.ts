@@ -20,8 +20,19 @@ test('timeline: one window per 0.5 s with the dominant emotion of its frames', (
   const tl = buildTimeline(frames(100, (i) => (i < 45 ? 'angry' : 'happy')));
   assert.equal(tl.windowS, 0.5);
   assert.equal(tl.durationS, 2);
-  assert.deepEqual(tl.windows.map((w) => w.emotion), ['angry', 'happy', 'happy', 'happy'].map((e, i) => (i === 0 ? 'angry' : i === 1 ? 'angry' : e)));
-  assert.deepEqual(tl.windows.map((w) => [w.startS, w.endS]), [[0, 0.5], [0.5, 1], [1, 1.5], [1.5, 2]]);
+  assert.deepEqual(
+    tl.windows.map((w) => w.emotion),
+    ['angry', 'happy', 'happy', 'happy'].map((e, i) => (i === 0 ? 'angry' : i === 1 ? 'angry' : e)),
+  );
+  assert.deepEqual(
+    tl.windows.map((w) => [w.startS, w.endS]),
+    [
+      [0, 0.5],
+      [0.5, 1],
+      [1, 1.5],
+      [1.5, 2],
+    ],
+  );
   const mixed = tl.windows[1]!.shares;
   assert.ok(Math.abs(mixed.angry - (20 * 0.8 + 5 * 0.025) / 25) < 1e-6);
   assert.ok(Math.abs(EMOTIONS.reduce((s, e) => s + mixed[e], 0) - 1) < 1e-5);
@@ -32,7 +43,10 @@ test('timeline: frames with start times (concatenated segments) land in the righ
   const times = new Float32Array(50);
   for (let i = 0; i < 50; i++) times[i] = i < 25 ? i / 50 : 2 + (i - 25) / 50; // a gap from 0.5 s to 2 s
   const tl = buildTimeline({ ...f, times }, { durationS: 2.5 });
-  assert.deepEqual(tl.windows.map((w) => w.emotion), ['sad', 'unknown', 'unknown', 'unknown', 'surprised']);
+  assert.deepEqual(
+    tl.windows.map((w) => w.emotion),
+    ['sad', 'unknown', 'unknown', 'unknown', 'surprised'],
+  );
 });
 
 test('timeline text: rows of 10 s with a time axis, a space every 5 s, and a legend', () => {
@@ -115,7 +129,15 @@ test('a 10-minute timeline chart is drawn off the event loop, and its PNG is the
   // Drawn in place this stalls the loop ~200–250 ms (the whole draw); off the loop, a few ms.
   assert.ok(best < 100, `main thread stalled ${best} ms while the chart was drawn`);
   // Same bytes as drawing the same chart in place (the old path).
-  const inPlace = svgToPng(renderSharesChartSvg({ title: strings('en').chartTitle, fallbackTitle: strings('en').chartTitle, lang: 'en', columns: tl.windows.map((w) => w.shares), axis: { start: 0, end: tl.durationS, unit: 's' } }));
+  const inPlace = svgToPng(
+    renderSharesChartSvg({
+      title: strings('en').chartTitle,
+      fallbackTitle: strings('en').chartTitle,
+      lang: 'en',
+      columns: tl.windows.map((w) => w.shares),
+      axis: { start: 0, end: tl.durationS, unit: 's' },
+    }),
+  );
   assert.ok(png && png.length > 2000);
   assert.ok(Buffer.from(png).equals(Buffer.from(inPlace)), 'the PNG drawn on the worker is the PNG drawn in place');
 });

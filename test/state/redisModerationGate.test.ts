@@ -86,6 +86,9 @@ test('the Redis gate answers as the in-memory one; two instances share its state
   const c2 = { t: 1_000_000 };
   assert.deepEqual(await script([new RedisModerationGate(await client(), { clock: () => c2.t, prefix: 'm1:' })], c2), expected);
   const c3 = { t: 1_000_000 };
-  const shared = [new RedisModerationGate(await client(), { clock: () => c3.t, prefix: 'm2:' }), new RedisModerationGate(await client(), { clock: () => c3.t, prefix: 'm2:' })];
+  const shared = [
+    new RedisModerationGate(await client(), { clock: () => c3.t, prefix: 'm2:' }),
+    new RedisModerationGate(await client(), { clock: () => c3.t, prefix: 'm2:' }),
+  ];
   assert.deepEqual(await script(shared, c3), expected);
 });

@@ -45,7 +45,10 @@ test('rate limits: two instances share the buckets; a refused request costs no t
   const keys = (u: string): string[] => [`user:telegram:${u}`, 'chat:telegram:room'];
   const results = [];
   for (let i = 0; i < 4; i++) results.push(await (i % 2 ? b : a).take(keys('1')));
-  assert.deepEqual(results.map((r) => r.ok), [true, true, true, false]);
+  assert.deepEqual(
+    results.map((r) => r.ok),
+    [true, true, true, false],
+  );
   const refused = results[3]!;
   assert.ok(!refused.ok && refused.key === 'user:telegram:1' && refused.retryAfterS >= 1 && refused.retryAfterS <= 60);
   // The refused request took nothing from the chat: one more user fits it exactly.

@@ -50,7 +50,7 @@ test('a timeline put by one instance is served by another, once; /forget on eith
   assert.deepEqual(await Promise.all([a.markShown(key!), b.markShown(key!), b.markShown(key!)]), [true, false, false]);
   await b.forgetUser('u1');
   assert.equal(await a.get(key!), undefined);
-  assert.equal((await a.get(other!))?.cardHtml, '<b>other</b>', 'another person\'s timeline stays');
+  assert.equal((await a.get(other!))?.cardHtml, '<b>other</b>', "another person's timeline stays");
   epochs.set('u2', 1); // u2 said /forget while a note of theirs was analysed
   assert.equal(await b.put({ timeline, cardHtml: 'x', chatId: 7 }, { userId: 'u2', epoch: 0 }), undefined);
   assert.equal(await a.get('nosuchkey'), undefined);

@@ -15,7 +15,10 @@ import { embeddingMatrix } from '../../src/render/resultJson.ts';
 test('segmentBounds: equal pieces no longer than the limit, covering every sample once', () => {
   assert.deepEqual(segmentBounds(100, 10, 60), [{ start: 0, end: 100 }]);
   const parts = segmentBounds(16000 * 61, 16000, 60); // 61 s → two halves of 30.5 s, not 60 + 1
-  assert.deepEqual(parts.map((p) => (p.end - p.start) / 16000), [30.5, 30.5]);
+  assert.deepEqual(
+    parts.map((p) => (p.end - p.start) / 16000),
+    [30.5, 30.5],
+  );
   const odd = segmentBounds(1_000_003, 16000, 7.3);
   assert.equal(odd[0].start, 0);
   assert.equal(odd.at(-1)!.end, 1_000_003);
@@ -49,8 +52,14 @@ test('longer than segmentS: analysed in segments, combined by duration, frames p
   const engine = fakeEngine();
   const a = await analyzeVoice(engine, makeWav([x], 16000, 'f32'), { limits: { segmentS: 0.6 }, frames: true });
   assert.equal(a.segments.length, 3);
-  assert.deepEqual(engine.calls.map((c) => c.length), [9600, 9600, 9600]);
-  assert.deepEqual(a.segments.map((s) => s.startS), [0, 0.6, 1.2]);
+  assert.deepEqual(
+    engine.calls.map((c) => c.length),
+    [9600, 9600, 9600],
+  );
+  assert.deepEqual(
+    a.segments.map((s) => s.startS),
+    [0, 0.6, 1.2],
+  );
   assert.notEqual(a.segments[1].result.emotion, a.segments[0].result.emotion);
   for (const e of EMOTIONS) {
     const expected = a.segments.reduce((s, seg) => s + seg.result.scores[e] * (seg.durationS / 1.8), 0);
@@ -102,11 +111,17 @@ test('frames without frame embeddings (what the bots ask): the same per-frame sc
     assert.equal(lean.segments.length, 3);
     assert.ok(full.frames?.embeddings && lean.frames);
     assert.equal(lean.frames.embeddings, undefined);
-    assert.ok(lean.segments.every((s) => s.result.frames && s.result.frames.embeddings === undefined), 'no segment carries them either');
+    assert.ok(
+      lean.segments.every((s) => s.result.frames && s.result.frames.embeddings === undefined),
+      'no segment carries them either',
+    );
     assert.equal(lean.frames.count, full.frames.count);
     assert.deepEqual([...lean.frames.times], [...full.frames.times]);
     for (let i = 0; i < full.frames.scores.length; i++) assert.ok(Math.abs(lean.frames.scores[i]! - full.frames.scores[i]!) < 1e-6);
-    assert.throws(() => embeddingMatrix(lean, 'frame'), (e) => isVoicemoodError(e, 'internal'));
+    assert.throws(
+      () => embeddingMatrix(lean, 'frame'),
+      (e) => isVoicemoodError(e, 'internal'),
+    );
     assert.equal(embeddingMatrix(full, 'frame').shape[0], full.frames.count);
   } finally {
     await engine.close();

@@ -5,7 +5,10 @@ import type { EntrySource } from '../../src/domain/history.ts';
 import { moderate } from '../../src/usecases/moderate.ts';
 import { harness, scoresFor, type Harness } from '../commands/helpers.ts';
 
-async function say(h: Harness, o: { platform?: 'telegram' | 'discord'; chatId: string; userId: string; agoS: number; durationS: number; source?: EntrySource; guildId?: string }) {
+async function say(
+  h: Harness,
+  o: { platform?: 'telegram' | 'discord'; chatId: string; userId: string; agoS: number; durationS: number; source?: EntrySource; guildId?: string },
+) {
   await h.services.history.append({
     at: h.clock.now - o.agoS * 1000,
     platform: o.platform ?? 'telegram',
@@ -28,7 +31,11 @@ test('nobody asked for alerts: no signal, and the gate is not spent', async (t) 
   const input = { platform: 'telegram' as const, chatId: 'G', settingsScope: 'G', memberId: 'ann', now: h.clock.now };
   assert.deepEqual((await moderate(h.services, input)).signals, []);
   await h.services.settings.setChatSettings('telegram', 'G', { alertAdmins: ['boss'] });
-  assert.deepEqual((await moderate(h.services, input)).signals.map((s) => s.kind), ['repeated_negative'], 'admitted at once: no cooldown was spent before');
+  assert.deepEqual(
+    (await moderate(h.services, input)).signals.map((s) => s.kind),
+    ['repeated_negative'],
+    'admitted at once: no cooldown was spent before',
+  );
   assert.deepEqual((await moderate(h.services, input)).signals, [], 'then the cooldown holds');
 });
 
@@ -39,7 +46,11 @@ test('the heated rules apply to voice notes too; a member who opted out is left 
   for (const userId of ['ann', 'bob']) for (const agoS of [60, 30]) await say(h, { chatId: 'G', userId, agoS, durationS: 12 });
   await h.services.settings.setUserSettings('telegram', 'bob', { privacy: 'out' });
   const { signals } = await moderate(h.services, { platform: 'telegram', chatId: 'G', settingsScope: 'G', memberId: 'ann', now: h.clock.now });
-  assert.deepEqual(signals.map((s) => [s.kind, s.members.map((m) => m.userId)]), [['heated_speaker', ['ann']]], 'two notes are not 3 (no repeated_negative); Bob opted out');
+  assert.deepEqual(
+    signals.map((s) => [s.kind, s.members.map((m) => m.userId)]),
+    [['heated_speaker', ['ann']]],
+    'two notes are not 3 (no repeated_negative); Bob opted out',
+  );
 });
 
 test('an utterance counts from when it ended: one that started before the window but ended inside it is heated speech', async (t) => {
@@ -51,5 +62,8 @@ test('an utterance counts from when it ended: one that started before the window
   await say(h, { ...where, userId: 'cat', agoS: 130, durationS: 15 });
   await say(h, { ...where, userId: 'cat', agoS: 10, durationS: 10 });
   const { signals } = await moderate(h.services, { platform: 'discord', chatId: 'V', guildId: 'S', settingsScope: 'S', memberId: 'cat', now: h.clock.now });
-  assert.deepEqual(signals.map((s) => [s.kind, s.members[0]!.talkS]), [['heated_speaker', 25]]);
+  assert.deepEqual(
+    signals.map((s) => [s.kind, s.members[0]!.talkS]),
+    [['heated_speaker', 25]],
+  );
 });

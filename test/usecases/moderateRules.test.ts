@@ -14,7 +14,10 @@ function item(userId: string, atS: number, emotion: Emotion, durationS = 3, angr
 }
 
 test('defaults are documented values; overrides are bounded', () => {
-  assert.deepEqual({ ...DEFAULT_MODERATION }, { repeatCount: 3, repeatWindowS: 600, heatedShare: 0.5, heatedWindowS: 120, heatedMinSpeechS: 20, groupSpeakers: 2, cooldownS: 600, maxPerHour: 6 });
+  assert.deepEqual(
+    { ...DEFAULT_MODERATION },
+    { repeatCount: 3, repeatWindowS: 600, heatedShare: 0.5, heatedWindowS: 120, heatedMinSpeechS: 20, groupSpeakers: 2, cooldownS: 600, maxPerHour: 6 },
+  );
   assert.equal(resolveThresholds({ repeatCount: 5 }).repeatCount, 5);
   assert.equal(resolveThresholds({ repeatCount: -1 }).repeatCount, 3);
   assert.equal(resolveThresholds({ heatedShare: Number.NaN }).heatedShare, 0.5);
@@ -29,7 +32,10 @@ test('Telegram rule: 3 angry/disgusted notes of one member within 10 min → a s
   const sig = checkRepeatedNegative(more, 'ann', scope, now)!;
   assert.equal(sig.kind, 'repeated_negative');
   assert.equal(sig.count, 3);
-  assert.deepEqual(sig.members.map((m) => m.userId), ['ann']);
+  assert.deepEqual(
+    sig.members.map((m) => m.userId),
+    ['ann'],
+  );
   assert.equal(sig.windowS, 600);
   assert.equal(sig.trend, 'rising'); // first half: happy + angry; second half: disgusted + angry
   // The first note slides out of the window 10 min later.
@@ -61,7 +67,8 @@ test('Discord rules: heated speaker needs share and speech time; two at once →
 test('gate: cooldown per member, cap per chat per hour, snooze and acknowledge', () => {
   let now = T0;
   const gate = new InMemoryModerationGate({ clock: () => now });
-  const sigFor = (userId: string, chatId = 'g1') => checkRepeatedNegative([item(userId, -3, 'angry'), item(userId, -2, 'angry'), item(userId, -1, 'angry')], userId, { ...scope, chatId }, T0)!;
+  const sigFor = (userId: string, chatId = 'g1') =>
+    checkRepeatedNegative([item(userId, -3, 'angry'), item(userId, -2, 'angry'), item(userId, -1, 'angry')], userId, { ...scope, chatId }, T0)!;
   const a1 = sigFor('ann');
   assert.equal(gate.admit(a1), true);
   assert.equal(gate.admit(sigFor('ann')), false, 'cooldown');

@@ -62,7 +62,10 @@ test('a hung engine ends in a polite timeout reply, and nothing is stored', asyn
   assert.equal(signalled, false, 'not stopped before the deadline');
   t.mock.timers.tick(1);
   const replies = await pending;
-  assert.deepEqual(replies.map((r) => r.kind), ['error']);
+  assert.deepEqual(
+    replies.map((r) => r.kind),
+    ['error'],
+  );
   assert.equal((replies[0] as { code: string }).code, 'timeout');
   assert.equal((replies[0] as { text: string }).text, '处理超时，请重试。');
   assert.ok(signalled, 'the engine was told to drop the request');

@@ -41,7 +41,12 @@ function comparableEntry(e: HistoryEntry) {
 /** A signal without its id, platform, place or time. */
 function comparableSignal(sig: ModerationSignal) {
   const { id: _id, at: _at, platform: _p, chatId: _c, guildId: _g, members, ...rest } = sig;
-  return { ...rest, scores: roundScores(rest.scores), negativeShare: r9(rest.negativeShare), members: members.map((m) => ({ ...m, negativeShare: r9(m.negativeShare), talkS: Math.round(m.talkS * 10) / 10 })) };
+  return {
+    ...rest,
+    scores: roundScores(rest.scores),
+    negativeShare: r9(rest.negativeShare),
+    members: members.map((m) => ({ ...m, negativeShare: r9(m.negativeShare), talkS: Math.round(m.talkS * 10) / 10 })),
+  };
 }
 
 /** What both paths must give for the clip: the stub's scores, the clip's length, three angry entries. */
@@ -86,7 +91,11 @@ test('telegram: a voice note of the clip, three times in a group → the shared 
   const signals: ModerationSignal[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const calls = h.engine.calls;
-    const replies = await handleVoice(h.ctx({ userId: SPEAKER.id, name: SPEAKER.name, chatId: 'G', kind: 'group' }), h.services, { bytes, filename: CLIP, trigger: 'auto' });
+    const replies = await handleVoice(h.ctx({ userId: SPEAKER.id, name: SPEAKER.name, chatId: 'G', kind: 'group' }), h.services, {
+      bytes,
+      filename: CLIP,
+      trigger: 'auto',
+    });
     assert.equal(h.engine.calls - calls, 3, 'segmented into 1 s pieces');
     const alerts = replies.filter((r): r is AlertReply => r.kind === 'alert');
     assert.equal(alerts.length, i === REPEATS - 1 ? 1 : 0);

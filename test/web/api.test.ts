@@ -29,7 +29,12 @@ after(async () => {
 
 type Json = Record<string, unknown>;
 
-async function post(srv: WebServer, query: string, body: Uint8Array | FormData | undefined, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; headers: Headers }> {
+async function post(
+  srv: WebServer,
+  query: string,
+  body: Uint8Array | FormData | undefined,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Json; headers: Headers }> {
   const res = await fetch(`${srv.url}/api/v1/analyze${query}`, { method: 'POST', body, headers });
   const text = await res.text();
   let json: Json;
@@ -61,7 +66,8 @@ function cliJson(file: string, args: string[] = []): Promise<Json> {
   });
 }
 
-const withoutVolatile = (o: Json, drop: string[] = []): Json => Object.fromEntries(Object.entries(o).filter(([k]) => !['timestamp', 'input', 'output_dir', 'label', ...drop].includes(k)));
+const withoutVolatile = (o: Json, drop: string[] = []): Json =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => !['timestamp', 'input', 'output_dir', 'label', ...drop].includes(k)));
 
 test('raw body and multipart answer the same JSON as the CLI for the same file', async () => {
   const bytes = fixture('voice_telegram.ogg');
@@ -77,7 +83,20 @@ test('raw body and multipart answer the same JSON as the CLI for the same file',
   assert.equal(raw.json.granularity, 'utterance');
   assert.ok(!Number.isNaN(Date.parse(String(raw.json.timestamp))));
   assert.deepEqual(Object.keys(raw.json.scores as Json), [...EMOTIONS]);
-  assert.equal(raw.json.label, { angry: 'Angry', disgusted: 'Disgusted', fearful: 'Fearful', happy: 'Happy', neutral: 'Neutral', other: 'Other', sad: 'Sad', surprised: 'Surprised', unknown: 'Unknown' }[String(raw.json.emotion)]);
+  assert.equal(
+    raw.json.label,
+    {
+      angry: 'Angry',
+      disgusted: 'Disgusted',
+      fearful: 'Fearful',
+      happy: 'Happy',
+      neutral: 'Neutral',
+      other: 'Other',
+      sad: 'Sad',
+      surprised: 'Surprised',
+      unknown: 'Unknown',
+    }[String(raw.json.emotion)],
+  );
   assert.equal('embedding' in raw.json, false);
   assert.equal('frames' in raw.json, false);
 });
@@ -149,7 +168,12 @@ test('unreadable, empty, too short and silent audio and bad queries: typed JSON 
 });
 
 /** Streams zeros with chunked encoding until the server answers; resolves with the status and how much was sent. */
-function streamUntilAnswered(url: string, capBytes: number, path = '/api/v1/analyze', headers: Record<string, string> = {}): Promise<{ status: number; sent: number; body: string; ms: number }> {
+function streamUntilAnswered(
+  url: string,
+  capBytes: number,
+  path = '/api/v1/analyze',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; sent: number; body: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const u = new URL(url);
@@ -194,10 +218,13 @@ test('413 for a body over the limit, refused while it streams in (chunked, no Co
     // A declared 60 MB body is refused before any of it is read.
     const declared = await new Promise<number>((resolve, reject) => {
       const u = new URL(small.url);
-      const req = httpRequest({ host: u.hostname, port: u.port, path: '/api/v1/analyze', method: 'POST', headers: { 'content-length': String(60 * 1024 * 1024) } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        { host: u.hostname, port: u.port, path: '/api/v1/analyze', method: 'POST', headers: { 'content-length': String(60 * 1024 * 1024) } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.write(Buffer.alloc(1024));
     });
@@ -246,7 +273,12 @@ test('429 with Retry-After: per-address rate limit, and an engine that is full',
     await limited.close();
   }
 
-  const full: EmotionEngine = { model: ws.engine.model, analyze: (s, o) => ws.engine.analyze(s, o), load: () => ({ inFlight: 3, queued: 5, capacity: 8 }), close: async () => {} };
+  const full: EmotionEngine = {
+    model: ws.engine.model,
+    analyze: (s, o) => ws.engine.analyze(s, o),
+    load: () => ({ inFlight: 3, queued: 5, capacity: 8 }),
+    close: async () => {},
+  };
   const busy = await serve(full);
   try {
     const r = await post(busy, '', fixture('speech.mp3'));
@@ -303,7 +335,10 @@ test('the page and its files are served by us, with a CSP that allows no other o
   const js = await fetch(`${server.url}/app/app.js`);
   assert.match(js.headers.get('content-type') ?? '', /javascript/);
   const config = (await (await fetch(`${server.url}/app/config.json`)).json()) as { emotions: { id: string; label: { zh: string } }[] };
-  assert.deepEqual(config.emotions.map((e) => e.id), [...EMOTIONS]);
+  assert.deepEqual(
+    config.emotions.map((e) => e.id),
+    [...EMOTIONS],
+  );
   assert.equal(config.emotions[0]!.label.zh, '生气');
   const off = await serve(ws.engine, {}, { page: false });
   try {

@@ -33,7 +33,17 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // The fake media flags give getUserMedia a generated beep instead of a microphone, with no prompt.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+    ],
     timeout: 60_000,
   });
 });
@@ -87,7 +97,7 @@ test('upload a voice note, analyse: label, confidence and the nine bars in model
     const saved = JSON.parse(readFileSync(await download.path(), 'utf8')) as Record<string, unknown>;
     const strip = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'timestamp' && k !== 'label'));
     assert.deepEqual(strip(saved), strip(expected));
-    assert.equal('label' in saved, false, 'result.json holds the CLI\'s fields');
+    assert.equal('label' in saved, false, "result.json holds the CLI's fields");
     if (process.env.VOICEMOOD_SCREENSHOT === '1') await page.screenshot({ path: new URL('../../docs/web-page.png', import.meta.url).pathname, fullPage: true });
   } finally {
     await page.close();
@@ -204,13 +214,20 @@ test('a batch of files: a progress list, results.jsonl with one line per file, a
     assert.match((await items.nth(2).textContent()) ?? '', /^random\.wav — ✗ /);
     assert.equal(await page.locator('#map svg circle').count(), 3);
     const spots = new Set<string>();
-    for (let i = 0; i < 3; i++) spots.add(`${await page.locator('#map svg circle').nth(i).getAttribute('cx')},${await page.locator('#map svg circle').nth(i).getAttribute('cy')}`);
+    for (let i = 0; i < 3; i++)
+      spots.add(`${await page.locator('#map svg circle').nth(i).getAttribute('cx')},${await page.locator('#map svg circle').nth(i).getAttribute('cy')}`);
     assert.equal(spots.size, 3, 'three different recordings, three different places');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#dlJsonl').click()]);
     assert.equal(download.suggestedFilename(), 'results.jsonl');
-    const lines = readFileSync(await download.path(), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(lines.map((l) => l.input), ['voice_telegram.ogg', 'speech.mp3', 'random.wav', 'speech.flac']);
+    const lines = readFileSync(await download.path(), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      lines.map((l) => l.input),
+      ['voice_telegram.ogg', 'speech.mp3', 'random.wav', 'speech.flac'],
+    );
     assert.equal(lines[2]!.code, 'undecodable');
     for (const i of [0, 1, 3]) {
       assert.ok(EMOTIONS.includes(lines[i]!.emotion as never));

@@ -23,11 +23,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_ENV: 'test' } }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_ENV: 'test' } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
-test('--version prints package.json\'s version; web --help starts with its usage line', async () => {
+test("--version prints package.json's version; web --help starts with its usage line", async () => {
   const v = await run(['--version']);
   assert.equal(v.code, 0);
   assert.equal(v.stdout.trim(), VERSION);

@@ -28,7 +28,12 @@ for (const code of ['model_invalid', 'model_missing', 'download_failed', 'intern
     const engine = failingEngine(new VoicemoodError(code, `ONNX Runtime cannot load ${SECRET_PATH}: it is damaged.`));
     const { app } = buildWebApp({ engine, logger: createLogger({ level: 'silent' }), env: {}, page: false });
     try {
-      const res = await app.inject({ method: 'POST', url: '/api/v1/analyze', payload: Buffer.from(makeWav([tone(220, 16_000, 1)], 16_000, 's16')), headers: { 'content-type': 'audio/wav' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/analyze',
+        payload: Buffer.from(makeWav([tone(220, 16_000, 1)], 16_000, 's16')),
+        headers: { 'content-type': 'audio/wav' },
+      });
       const body = res.json() as { error: string; code: string };
       assert.ok(res.statusCode >= 500, `status ${res.statusCode}`);
       assert.equal(body.code, code);

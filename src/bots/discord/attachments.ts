@@ -30,10 +30,16 @@ export const DISCORD_CDN_HOSTS: readonly string[] = ['cdn.discordapp.com', 'medi
 export function cdnHostsFromEnv(env: Env): string[] {
   const raw = env.VOICEMOOD_DISCORD_CDN_HOSTS?.trim();
   if (!raw) return [...DISCORD_CDN_HOSTS];
-  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const hosts = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
   for (const h of hosts) {
     if (!URL.canParse(`https://${h}/`) || new URL(`https://${h}/`).host !== h.replace(/:443$/, '')) {
-      throw new VoicemoodError('bad_input', `VOICEMOOD_DISCORD_CDN_HOSTS holds "${h}": give host names (or host:port), separated by commas, without a scheme or path.`);
+      throw new VoicemoodError(
+        'bad_input',
+        `VOICEMOOD_DISCORD_CDN_HOSTS holds "${h}": give host names (or host:port), separated by commas, without a scheme or path.`,
+      );
     }
   }
   return hosts;
@@ -41,7 +47,8 @@ export function cdnHostsFromEnv(env: Env): string[] {
 
 /** Throws (a sentence) unless `url` is https on an allowed host, or http on an allowed loopback host. */
 export function checkAttachmentUrl(url: string, allowedHosts: readonly string[] = DISCORD_CDN_HOSTS): URL {
-  const refuse = (): VoicemoodError => new VoicemoodError('bad_input', 'That file is not on Discord’s file server, so I did not download it.', { details: { attachmentHostRefused: true } });
+  const refuse = (): VoicemoodError =>
+    new VoicemoodError('bad_input', 'That file is not on Discord’s file server, so I did not download it.', { details: { attachmentHostRefused: true } });
   let u: URL;
   try {
     u = new URL(url);
@@ -53,10 +60,14 @@ export function checkAttachmentUrl(url: string, allowedHosts: readonly string[] 
   return u;
 }
 
-export async function downloadAttachment(a: AttachmentLike, options: { maxBytes?: number; timeoutMs?: number; signal?: AbortSignal; allowedHosts?: readonly string[] } = {}): Promise<Uint8Array> {
+export async function downloadAttachment(
+  a: AttachmentLike,
+  options: { maxBytes?: number; timeoutMs?: number; signal?: AbortSignal; allowedHosts?: readonly string[] } = {},
+): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? MAX_ATTACHMENT_BYTES;
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  if (a.size > maxBytes) throw new VoicemoodError('too_large', `That file is ${mb(a.size)}; I take files up to ${mb(maxBytes)}.`, { details: { size: a.size } });
+  if (a.size > maxBytes)
+    throw new VoicemoodError('too_large', `That file is ${mb(a.size)}; I take files up to ${mb(maxBytes)}.`, { details: { size: a.size } });
   checkAttachmentUrl(a.url, options.allowedHosts);
   const signals = [AbortSignal.timeout(options.timeoutMs ?? 30_000), ...(options.signal ? [options.signal] : [])];
   let res: Response;
@@ -66,7 +77,8 @@ export async function downloadAttachment(a: AttachmentLike, options: { maxBytes?
   } catch (e) {
     throw new VoicemoodError('timeout', 'Downloading that file from Discord failed or took too long. Please try again.', { cause: e });
   }
-  if (!res.ok || !res.body) throw new VoicemoodError('not_found', 'Discord did not give me that file any more. Please send it again.', { details: { status: res.status } });
+  if (!res.ok || !res.body)
+    throw new VoicemoodError('not_found', 'Discord did not give me that file any more. Please send it again.', { details: { status: res.status } });
   // The size Discord reports is a claim: count what actually arrives.
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -57,7 +57,11 @@ export class DiscordBot {
   constructor(services: Services, options: DiscordBotOptions) {
     this.#s = services;
     // A card keeps its history entry's id as key (short: custom ids are at most 100 characters).
-    const timelines = new MemoryTimelineStore<CardReply>({ capacity: 500, epochOf: (userId) => services.history.forgetEpoch('discord', userId), keyOf: (card) => (card.entryId && card.entryId.length <= 64 ? card.entryId : undefined) });
+    const timelines = new MemoryTimelineStore<CardReply>({
+      capacity: 500,
+      epochOf: (userId) => services.history.forgetEpoch('discord', userId),
+      keyOf: (card) => (card.entryId && card.entryId.length <= 64 ? card.entryId : undefined),
+    });
     this.#inFlight = new InFlight((e) => services.logger.error({ err: e }, 'discord handler failed'));
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     // Attachments of server messages are empty without Message Content; only needed for voice messages.
@@ -65,8 +69,20 @@ export class DiscordBot {
     // No message of ours pings anyone: names in cards, alerts and summaries (a display name
     // "@everyone", a role mention) stay text. Payloads that set allowedMentions keep parse: [].
     const sharding = { shards: options.shards ?? [0], shardCount: options.shardCount ?? 1 };
-    this.client = new Client({ intents, partials: [Partials.Channel], allowedMentions: NO_MENTIONS, ...sharding, ...(options.apiBase ? { rest: { api: options.apiBase } } : {}) });
-    this.listeners = new VoiceListeners({ client: this.client, services, ...(options.connector ? { connector: options.connector } : {}), ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}), ...(options.session ? { session: options.session } : {}) });
+    this.client = new Client({
+      intents,
+      partials: [Partials.Channel],
+      allowedMentions: NO_MENTIONS,
+      ...sharding,
+      ...(options.apiBase ? { rest: { api: options.apiBase } } : {}),
+    });
+    this.listeners = new VoiceListeners({
+      client: this.client,
+      services,
+      ...(options.connector ? { connector: options.connector } : {}),
+      ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}),
+      ...(options.session ? { session: options.session } : {}),
+    });
     const bot = this;
     const host: DiscordHost = {
       client: this.client,

@@ -23,7 +23,8 @@ export async function recommendedShards(token: string, apiBase?: string): Promis
     const info = (await rest.get(Routes.gatewayBot())) as { shards?: number };
     return Number(info.shards);
   } catch (e) {
-    if ((e as { status?: number }).status === 401) throw new VoicemoodError('bad_input', 'Discord refused the token (DISCORD_TOKEN): check it in the Developer Portal → Bot → Reset Token.', { cause: e });
+    if ((e as { status?: number }).status === 401)
+      throw new VoicemoodError('bad_input', 'Discord refused the token (DISCORD_TOKEN): check it in the Developer Portal → Bot → Reset Token.', { cause: e });
     throw new VoicemoodError('internal', 'Discord could not be asked how many shards this bot needs (GET /gateway/bot).', { cause: e });
   } finally {
     rest.clearHashSweeper();
@@ -91,7 +92,11 @@ export async function startDiscordClusters(options: StartClustersOptions): Promi
   const failed = new Promise<string>((resolve) => (fail = resolve));
   manager.on('debug', (line: string) => logger.debug({ hybridSharding: line }, 'cluster manager'));
   manager.on('clusterCreate', (cluster: Cluster) => {
-    cluster.on('spawn', (proc) => say(`Discord: cluster ${cluster.id} starting (pid ${(proc as ChildProcess | null | undefined)?.pid ?? '?'}, shards ${cluster.shardList.join(', ')} of ${totalShards})`));
+    cluster.on('spawn', (proc) =>
+      say(
+        `Discord: cluster ${cluster.id} starting (pid ${(proc as ChildProcess | null | undefined)?.pid ?? '?'}, shards ${cluster.shardList.join(', ')} of ${totalShards})`,
+      ),
+    );
     cluster.on('death', () => {
       if (!started || stopping || expected.has(cluster.id)) return;
       // The library respawns it synchronously when it may; otherwise it stays down.
@@ -101,13 +106,17 @@ export async function startDiscordClusters(options: StartClustersOptions): Promi
       });
     });
   });
-  manager.on('clusterReady', (cluster: Cluster) => say(`Discord: cluster ${cluster.id} ready (pid ${(cluster.thread?.process as ChildProcess | null | undefined)?.pid})`));
+  manager.on('clusterReady', (cluster: Cluster) =>
+    say(`Discord: cluster ${cluster.id} ready (pid ${(cluster.thread?.process as ChildProcess | null | undefined)?.pid})`),
+  );
 
   const stopCluster = async (cluster: Cluster): Promise<number | null> => {
     const proc = cluster.thread?.process as ChildProcess | null | undefined;
     expected.add(cluster.id);
     cluster.kill({ force: true, reason: 'stopping' }); // SIGTERM: the cluster finishes its analyses and flushes history
-    return proc ? await exitOf(proc, config.stopTimeoutMs, () => say(`Discord: cluster ${cluster.id} did not stop within ${config.stopTimeoutMs / 1000} s; killed.`)) : null;
+    return proc
+      ? await exitOf(proc, config.stopTimeoutMs, () => say(`Discord: cluster ${cluster.id} did not stop within ${config.stopTimeoutMs / 1000} s; killed.`))
+      : null;
   };
 
   try {

@@ -35,7 +35,8 @@ function integerFromEnv(env: Env, name: string, fallback: number, min: number, m
 export function discordClusterConfig(env: Env): DiscordClusterConfig {
   const clusters = integerFromEnv(env, 'VOICEMOOD_DISCORD_CLUSTERS', 1, 1, MAX_CLUSTERS);
   const rawShards = env.VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER?.trim().toLowerCase();
-  const shardsPerCluster = !rawShards || rawShards === 'auto' ? 'auto' : integerFromEnv(env, 'VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER', 1, 1, MAX_SHARDS_PER_CLUSTER);
+  const shardsPerCluster =
+    !rawShards || rawShards === 'auto' ? 'auto' : integerFromEnv(env, 'VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER', 1, 1, MAX_SHARDS_PER_CLUSTER);
   return {
     clusters,
     shardsPerCluster,
@@ -54,10 +55,14 @@ export function usesClusters(config: DiscordClusterConfig): boolean {
  * The total shard count and shards per cluster. With 'auto', Discord's recommendation (from
  * GET /gateway/bot) rounded up so that every cluster has the same number, at least one.
  */
-export function planShards(config: Pick<DiscordClusterConfig, 'clusters' | 'shardsPerCluster'>, recommended?: number): { totalShards: number; shardsPerCluster: number } {
+export function planShards(
+  config: Pick<DiscordClusterConfig, 'clusters' | 'shardsPerCluster'>,
+  recommended?: number,
+): { totalShards: number; shardsPerCluster: number } {
   let per: number;
   if (config.shardsPerCluster === 'auto') {
-    if (recommended === undefined || !Number.isInteger(recommended) || recommended < 1) throw new VoicemoodError('internal', 'Discord did not say how many shards this bot needs (GET /gateway/bot).');
+    if (recommended === undefined || !Number.isInteger(recommended) || recommended < 1)
+      throw new VoicemoodError('internal', 'Discord did not say how many shards this bot needs (GET /gateway/bot).');
     per = Math.ceil(recommended / config.clusters);
   } else {
     per = config.shardsPerCluster;

@@ -25,7 +25,13 @@ export function contextFromInteraction(i: Interaction, s: Services): CommandCont
   return {
     platform: 'discord',
     user: { id: i.user.id, name: displayNameOf(i.user, member) },
-    chat: { id: i.channelId ?? i.user.id, kind: i.guildId ? 'group' : 'private', ...(i.guildId ? { guildId: i.guildId } : {}), ...(i.guild?.name ? { guildName: i.guild.name } : {}), ...(title ? { title } : {}) },
+    chat: {
+      id: i.channelId ?? i.user.id,
+      kind: i.guildId ? 'group' : 'private',
+      ...(i.guildId ? { guildId: i.guildId } : {}),
+      ...(i.guild?.name ? { guildName: i.guild.name } : {}),
+      ...(title ? { title } : {}),
+    },
     lang: langFromCode(i.locale),
     isAdmin: async () => isGuildAdmin(i.memberPermissions),
     channelInServer: async (channelId) => (i.guildId ? (await sendableInGuild(i.client, i.guildId, channelId)) !== undefined : false),
@@ -38,7 +44,13 @@ export function contextFromMessage(m: Message, s: Services): CommandContext {
   return {
     platform: 'discord',
     user: { id: m.author.id, name: displayNameOf(m.author, m.member) },
-    chat: { id: m.channelId, kind: m.guildId ? 'group' : 'private', ...(m.guildId ? { guildId: m.guildId } : {}), ...(m.guild?.name ? { guildName: m.guild.name } : {}), ...(title ? { title } : {}) },
+    chat: {
+      id: m.channelId,
+      kind: m.guildId ? 'group' : 'private',
+      ...(m.guildId ? { guildId: m.guildId } : {}),
+      ...(m.guild?.name ? { guildName: m.guild.name } : {}),
+      ...(title ? { title } : {}),
+    },
     // Messages carry no locale; the guild's preferred locale is the best hint.
     lang: langFromCode(m.guild?.preferredLocale),
     isAdmin: async () => isGuildAdmin(m.member?.permissions),

@@ -12,7 +12,13 @@ export const NO_MENTIONS = { parse: [] as never[] };
  * Sends one structured reply: the first through `primary` (reply/edit), alerts to the log
  * channel, and further texts to the channel.
  */
-export async function deliver(host: DiscordHost, r: Reply, primary: (p: DiscordPayload) => Promise<unknown>, channel?: SendableChannels, owner?: Owner): Promise<void> {
+export async function deliver(
+  host: DiscordHost,
+  r: Reply,
+  primary: (p: DiscordPayload) => Promise<unknown>,
+  channel?: SendableChannels,
+  owner?: Owner,
+): Promise<void> {
   switch (r.kind) {
     case 'card': {
       const key = r.timeline && r.timeline.windows.length > 0 ? host.timelines.put(r, owner) : undefined;

@@ -5,7 +5,17 @@
  */
 import type { APIEmbed } from 'discord.js';
 
-export const EMBED_LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, author: 256, total: 6000, embeds: 10 } as const;
+export const EMBED_LIMITS = {
+  title: 256,
+  description: 4096,
+  fields: 25,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  author: 256,
+  total: 6000,
+  embeds: 10,
+} as const;
 
 /** Cuts text to `max` characters; a ``` block stays closed. */
 export function clipText(text: string, max: number): string {
@@ -18,7 +28,13 @@ export function clipText(text: string, max: number): string {
 
 /** The characters Discord counts towards the 6000 of a message. */
 export function embedChars(e: APIEmbed): number {
-  return (e.title?.length ?? 0) + (e.description?.length ?? 0) + (e.footer?.text.length ?? 0) + (e.author?.name.length ?? 0) + (e.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
+  return (
+    (e.title?.length ?? 0) +
+    (e.description?.length ?? 0) +
+    (e.footer?.text.length ?? 0) +
+    (e.author?.name.length ?? 0) +
+    (e.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0)
+  );
 }
 
 /** Each embed within its own limits, then the longest descriptions shortened until all fit in 6000. */
@@ -29,7 +45,10 @@ export function fitEmbeds(embeds: APIEmbed[]): APIEmbed[] {
     if (f.description !== undefined) f.description = clipText(f.description, EMBED_LIMITS.description);
     if (f.footer) f.footer = { ...f.footer, text: clipText(f.footer.text, EMBED_LIMITS.footer) };
     if (f.author) f.author = { ...f.author, name: clipText(f.author.name, EMBED_LIMITS.author) };
-    if (f.fields) f.fields = f.fields.slice(0, EMBED_LIMITS.fields).map((x) => ({ ...x, name: clipText(x.name, EMBED_LIMITS.fieldName) || '—', value: clipText(x.value, EMBED_LIMITS.fieldValue) || '—' }));
+    if (f.fields)
+      f.fields = f.fields
+        .slice(0, EMBED_LIMITS.fields)
+        .map((x) => ({ ...x, name: clipText(x.name, EMBED_LIMITS.fieldName) || '—', value: clipText(x.value, EMBED_LIMITS.fieldValue) || '—' }));
     return f;
   });
   // Over 6000 in all: shorten the longest text (description, field value or footer) by the
@@ -38,7 +57,9 @@ export function fitEmbeds(embeds: APIEmbed[]): APIEmbed[] {
   while (excess > 0) {
     const parts = out.flatMap((e) => [
       ...(e.description ? [{ len: e.description.length, min: 0, set: (max: number) => (e.description = clipText(e.description!, max)) }] : []),
-      ...(e.footer?.text ? [{ len: e.footer.text.length, min: 0, set: (max: number) => (e.footer = { ...e.footer!, text: clipText(e.footer!.text, max) }) }] : []),
+      ...(e.footer?.text
+        ? [{ len: e.footer.text.length, min: 0, set: (max: number) => (e.footer = { ...e.footer!, text: clipText(e.footer!.text, max) }) }]
+        : []),
       ...(e.fields ?? []).flatMap((f) => [
         { len: f.value.length, min: 1, set: (max: number) => (f.value = clipText(f.value, max) || '…') },
         { len: f.name.length, min: 1, set: (max: number) => (f.name = clipText(f.name, max) || '…') },

@@ -15,7 +15,13 @@ export async function sendableInGuild(client: Client, guildId: string, channelId
 }
 
 /** Posts `payload` into the guild's channel; false (and a warning in the log) when it is not the guild's or sending fails. */
-export async function postToGuildChannel(client: Client, guildId: string | undefined, channelId: string, payload: DiscordPayload, logger: Logger): Promise<boolean> {
+export async function postToGuildChannel(
+  client: Client,
+  guildId: string | undefined,
+  channelId: string,
+  payload: DiscordPayload,
+  logger: Logger,
+): Promise<boolean> {
   try {
     const channel = guildId ? await sendableInGuild(client, guildId, channelId) : undefined;
     if (!channel) {

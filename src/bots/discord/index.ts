@@ -43,7 +43,12 @@ export async function startDiscordBot(services: Services, options: StartDiscordO
     await client.login(options.token);
     const timeoutMs = options.readyTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([ready, new Promise((_, reject) => (timer = setTimeout(() => reject(new VoicemoodError('timeout', `Discord did not get ready within ${timeoutMs / 1000} s.`)), timeoutMs)))]).finally(() => clearTimeout(timer));
+    await Promise.race([
+      ready,
+      new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new VoicemoodError('timeout', `Discord did not get ready within ${timeoutMs / 1000} s.`)), timeoutMs)),
+      ),
+    ]).finally(() => clearTimeout(timer));
     const app = client.application!;
     const defs = commandDefinitions();
     if (options.registerCommands !== false) {
@@ -56,10 +61,23 @@ export async function startDiscordBot(services: Services, options: StartDiscordO
       throw new VoicemoodError('bad_input', 'Discord refused the token (DISCORD_TOKEN): check it in the Developer Portal → Bot → Reset Token.', { cause: e });
     }
     if (e instanceof Error && /disallowed intents/i.test(e.message)) {
-      throw new VoicemoodError('bad_input', 'Discord refused the Message Content intent: enable it in the Developer Portal → Bot → Privileged Gateway Intents, or set DISCORD_VOICE_MESSAGES=off.', { cause: e });
+      throw new VoicemoodError(
+        'bad_input',
+        'Discord refused the Message Content intent: enable it in the Developer Portal → Bot → Privileged Gateway Intents, or set DISCORD_VOICE_MESSAGES=off.',
+        { cause: e },
+      );
     }
     throw e;
   }
-  services.logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.options.shards, shardCount: client.options.shardCount, commands: options.registerCommands === false ? 'not registered here' : guildId ? `guild ${guildId}` : 'global' }, 'discord bot ready');
+  services.logger.info(
+    {
+      user: client.user?.tag,
+      guilds: client.guilds.cache.size,
+      shards: client.options.shards,
+      shardCount: client.options.shardCount,
+      commands: options.registerCommands === false ? 'not registered here' : guildId ? `guild ${guildId}` : 'global',
+    },
+    'discord bot ready',
+  );
   return { bot, username: client.user?.username ?? 'discord', stop: () => bot.stop() };
 }

@@ -63,7 +63,10 @@ export function renderCard(reply: CardReply, timelineKey?: string): DiscordPaylo
 export async function renderCardWithTimeline(reply: CardReply, timeline: Timeline, lang: Lang): Promise<DiscordPayload> {
   const png = await renderTimelinePng(timeline, lang);
   return {
-    embeds: [cardEmbed(reply), { description: codeBlock(renderTimelineText(timeline, lang)), image: { url: 'attachment://timeline.png' }, color: colorOf(reply.card.emotion) }],
+    embeds: [
+      cardEmbed(reply),
+      { description: codeBlock(renderTimelineText(timeline, lang)), image: { url: 'attachment://timeline.png' }, color: colorOf(reply.card.emotion) },
+    ],
     components: [],
     files: [{ attachment: Buffer.from(png), name: 'timeline.png' }],
   };
@@ -104,7 +107,9 @@ export function renderAlert(reply: AlertReply): DiscordPayload {
         timestamp: new Date(s.at).toISOString(),
       },
     ],
-    components: [row(button(BUTTON.ack + s.id, strings.acknowledge, ButtonStyle.Success, '✅'), button(BUTTON.snooze + s.id, strings.snooze, ButtonStyle.Secondary, '💤'))],
+    components: [
+      row(button(BUTTON.ack + s.id, strings.acknowledge, ButtonStyle.Success, '✅'), button(BUTTON.snooze + s.id, strings.snooze, ButtonStyle.Secondary, '💤')),
+    ],
   };
 }
 

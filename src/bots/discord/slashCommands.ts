@@ -59,7 +59,11 @@ function addOption(b: SlashCommandBuilder, o: CommandOption): void {
       b.addAttachmentOption((x) => describe(x, o.name, o.description).setRequired(o.required ?? false));
       return;
     case 'channel':
-      b.addChannelOption((x) => describe(x, o.name, o.description).setRequired(o.required ?? false).addChannelTypes(ChannelType.GuildText));
+      b.addChannelOption((x) =>
+        describe(x, o.name, o.description)
+          .setRequired(o.required ?? false)
+          .addChannelTypes(ChannelType.GuildText),
+      );
       return;
     case 'subcommand':
       b.addSubcommand((x: SlashCommandSubcommandBuilder) => describe(x, o.name, o.description));

@@ -38,7 +38,8 @@ export class VoiceMessages {
         return await m.reply({ ...forChannel(p), allowedMentions: { ...NO_MENTIONS, repliedUser: false } });
       } catch (e) {
         // A reply needs Read Message History as well as Send Messages; without it, post plainly.
-        if (channel && e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.CannotReplyWithoutPermissionToReadMessageHistory) return channel.send(forChannel(p));
+        if (channel && e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.CannotReplyWithoutPermissionToReadMessageHistory)
+          return channel.send(forChannel(p));
         throw e;
       }
     };
@@ -56,7 +57,10 @@ export class VoiceMessages {
     // that a flood across many channels cannot pile up downloads and decoded audio in memory.
     if (!this.#analysing.enter()) {
       s.metrics?.analysis('discord', 'busy');
-      return { replies: [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, s))], owner };
+      return {
+        replies: [errorReply(new VoicemoodError('busy', 'Too many voice messages are waiting.', { retryAfterS: BUSY_RETRY_S }), await resolveLang(ctx, s))],
+        owner,
+      };
     }
     try {
       const replies = await this.#analyseNow(ctx, a, trigger);
@@ -69,7 +73,8 @@ export class VoiceMessages {
   #analyseNow(ctx: CommandContext, a: AttachmentLike, trigger: 'auto' | 'request'): Promise<Reply[]> {
     const { services, options } = this.#host;
     // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
-    const download = (signal: AbortSignal): Promise<Uint8Array> => downloadAttachment(a, { signal, ...(options.cdnHosts ? { allowedHosts: options.cdnHosts } : {}) });
+    const download = (signal: AbortSignal): Promise<Uint8Array> =>
+      downloadAttachment(a, { signal, ...(options.cdnHosts ? { allowedHosts: options.cdnHosts } : {}) });
     return handleVoice(ctx, services, { download, filename: a.name, ...(a.contentType ? { mimeType: a.contentType } : {}), trigger });
   }
 }

@@ -27,7 +27,9 @@ export function createAdapter(services: Services, api: Api, options: AdapterOpti
   const epochOf = (userId: string): number => services.history.forgetEpoch('telegram', userId);
   // Several instances on one Redis: the tap on a card's button may reach another instance.
   const timelines: TimelineStore<TelegramTimeline> =
-    services.sharedKv && services.claims ? new SharedTimelineStore(services.sharedKv, services.claims, { prefix: TIMELINE_PREFIX, epochOf }) : new MemoryTimelineStore({ capacity: 2000, epochOf });
+    services.sharedKv && services.claims
+      ? new SharedTimelineStore(services.sharedKv, services.claims, { prefix: TIMELINE_PREFIX, epochOf })
+      : new MemoryTimelineStore({ capacity: 2000, epochOf });
   const replies = { api, timelines, logger: log };
   const replyLang = (cctx: CommandContext): Promise<Lang> => resolveLang(cctx, services).catch(() => cctx.lang);
   return {
@@ -49,7 +51,9 @@ export function createAdapter(services: Services, api: Api, options: AdapterOpti
       else log.info({ code: err.code, details: err.details, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'telegram: refused');
       const lang = await replyLang(cctx);
       // A failed Telegram download is not the model download the generic sentence talks about.
-      const reply = err.details.telegramDownload ? { kind: 'error' as const, code: err.code, text: telegramStrings(lang).downloadFailed } : errorReply(err, lang);
+      const reply = err.details.telegramDownload
+        ? { kind: 'error' as const, code: err.code, text: telegramStrings(lang).downloadFailed }
+        : errorReply(err, lang);
       await deliver(replies, { ...target, lang }, [reply]).catch((e2: unknown) => log.warn({ err: e2 }, 'telegram: could not send an error reply'));
     },
   };

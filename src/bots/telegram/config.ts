@@ -37,7 +37,8 @@ export function telegramOptionsFromEnv(env: Env): TelegramStartOptions | undefin
   const apiRoot = env.TELEGRAM_API_ROOT?.trim() || undefined;
   if (apiRoot !== undefined && !URL.canParse(apiRoot)) throw new VoicemoodError('bad_input', `TELEGRAM_API_ROOT=${apiRoot} is not a URL.`);
   const localFiles = env.TELEGRAM_LOCAL_FILES?.trim() || undefined;
-  if (localFiles !== undefined && localFiles !== '0' && localFiles !== '1') throw new VoicemoodError('bad_input', `TELEGRAM_LOCAL_FILES=${localFiles} must be 1 (read a local Bot API server's files from disk) or 0.`);
+  if (localFiles !== undefined && localFiles !== '0' && localFiles !== '1')
+    throw new VoicemoodError('bad_input', `TELEGRAM_LOCAL_FILES=${localFiles} must be 1 (read a local Bot API server's files from disk) or 0.`);
   return {
     token,
     ...(apiRoot ? { apiRoot } : {}),

@@ -40,7 +40,12 @@ export function tooLargeError(sizeBytes: number | undefined, limitBytes: number)
   );
 }
 
-export async function downloadTelegramFile(target: DownloadTarget, fileId: string, knownSize: number | undefined, options: { limitBytes?: number; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+export async function downloadTelegramFile(
+  target: DownloadTarget,
+  fileId: string,
+  knownSize: number | undefined,
+  options: { limitBytes?: number; signal?: AbortSignal } = {},
+): Promise<Uint8Array> {
   const limit = Math.min(options.limitBytes ?? TELEGRAM_GET_FILE_LIMIT, TELEGRAM_GET_FILE_LIMIT);
   if (knownSize !== undefined && knownSize > limit) throw tooLargeError(knownSize, limit);
   let filePath: string | undefined;
@@ -60,7 +65,10 @@ export async function downloadTelegramFile(target: DownloadTarget, fileId: strin
   if (isAbsolute(filePath)) {
     if (!mayReadLocalFiles(target)) {
       // The reason goes to the log (through the caller's "refused" line), never the path.
-      throw downloadFailed(new Error('getFile answered with a path on the server\'s disk, read only from a loopback TELEGRAM_API_ROOT or with TELEGRAM_LOCAL_FILES=1'), { localPathRefused: true });
+      throw downloadFailed(
+        new Error("getFile answered with a path on the server's disk, read only from a loopback TELEGRAM_API_ROOT or with TELEGRAM_LOCAL_FILES=1"),
+        { localPathRefused: true },
+      );
     }
     return readBounded(createReadStream(filePath, { ...(options.signal ? { signal: options.signal } : {}) }), limit, options.signal);
   }
@@ -123,5 +131,8 @@ function reasonOf(e: unknown): string {
 }
 
 function downloadFailed(cause: unknown, details: Record<string, unknown> = {}): VoicemoodError {
-  return new VoicemoodError('download_failed', 'I could not download this file from Telegram. Please try sending it again.', { cause, details: { telegramDownload: true, ...details } });
+  return new VoicemoodError('download_failed', 'I could not download this file from Telegram. Please try sending it again.', {
+    cause,
+    details: { telegramDownload: true, ...details },
+  });
 }

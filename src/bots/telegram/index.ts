@@ -13,7 +13,6 @@ import type { VoicemoodContext } from './flavour.ts';
 import { addWebhookRoute, derivedWebhookSecret, startWebhookServer, type SharedWebhookServer } from './webhook.ts';
 import { registerSecret } from '../../util/log.ts';
 
-
 export type { TelegramStartOptions } from './config.ts';
 
 export interface RunningBot {
@@ -91,7 +90,13 @@ export async function startTelegramBot(services: Services, options: TelegramStar
       log.error({ err: e }, 'telegram: long polling stopped with an error');
       // 401: the token was revoked; 409: another process polls with the same token.
       const code = e instanceof GrammyError ? e.error_code : undefined;
-      reportFailure(code === 409 ? 'another instance is polling with the same token (409 Conflict)' : code === 401 ? 'Telegram no longer accepts the token (401)' : 'long polling failed');
+      reportFailure(
+        code === 409
+          ? 'another instance is polling with the same token (409 Conflict)'
+          : code === 401
+            ? 'Telegram no longer accepts the token (401)'
+            : 'long polling failed',
+      );
     },
   );
   return {

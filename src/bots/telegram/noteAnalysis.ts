@@ -27,7 +27,15 @@ export const BUSY_RETRY_S = 10;
  * requester is rate-limited, and nothing goes into the author's history or moderation. A note is
  * analysed at most once (AnalysedNotes): later requests get the same card again.
  */
-export function analyzeNote(vm: TelegramAdapter, message: Message, media: TelegramMedia, author: User, trigger: 'auto' | 'request', replyTo: number, requester: User = author): void {
+export function analyzeNote(
+  vm: TelegramAdapter,
+  message: Message,
+  media: TelegramMedia,
+  author: User,
+  trigger: 'auto' | 'request',
+  replyTo: number,
+  requester: User = author,
+): void {
   const { services, log, notes, inFlight, files } = vm;
   const cctx = vm.commandContext(message.chat, requester);
   const ownerId = String(author.id);
@@ -53,12 +61,24 @@ export function analyzeNote(vm: TelegramAdapter, message: Message, media: Telegr
       // handleVoice downloads only after its consent and rate-limit checks, under its deadline.
       const download = async (signal: AbortSignal): Promise<Uint8Array> => {
         try {
-          return await downloadTelegramFile({ api: vm.api, token: files.token, apiRoot: files.apiRoot, ...(files.localFiles ? { localFiles: true } : {}) }, media.fileId, media.fileSize, { signal });
+          return await downloadTelegramFile(
+            { api: vm.api, token: files.token, apiRoot: files.apiRoot, ...(files.localFiles ? { localFiles: true } : {}) },
+            media.fileId,
+            media.fileSize,
+            { signal },
+          );
         } catch (e) {
-          if (e instanceof VoicemoodError && e.details.localPathRefused) log.warn({ apiRoot: files.apiRoot }, 'telegram: getFile gave a local file_path from a non-loopback TELEGRAM_API_ROOT; not read (set TELEGRAM_LOCAL_FILES=1 if that server shares this disk)');
+          if (e instanceof VoicemoodError && e.details.localPathRefused)
+            log.warn(
+              { apiRoot: files.apiRoot },
+              'telegram: getFile gave a local file_path from a non-loopback TELEGRAM_API_ROOT; not read (set TELEGRAM_LOCAL_FILES=1 if that server shares this disk)',
+            );
           // A failed Telegram download is not the model download the generic sentence talks about.
           if (e instanceof VoicemoodError && e.details.telegramDownload) {
-            throw new VoicemoodError(e.code, telegramStrings(await vm.replyLang(cctx)).downloadFailed, { cause: e.cause, details: { ...e.details, userFacing: true } });
+            throw new VoicemoodError(e.code, telegramStrings(await vm.replyLang(cctx)).downloadFailed, {
+              cause: e.cause,
+              details: { ...e.details, userFacing: true },
+            });
           }
           throw e;
         }
@@ -104,7 +124,8 @@ async function replay(
     const strings = t(lang);
     const epoch = vm.epochOf(prior.authorId);
     if (isOptedOut(await services.settings.getUserSettings('telegram', prior.authorId))) {
-      if (trigger === 'request') await deliver(vm.replies, { ...target, lang }, [{ kind: 'text', text: voiceOf ? strings.optedOutAuthor : strings.optedOutRequest }]);
+      if (trigger === 'request')
+        await deliver(vm.replies, { ...target, lang }, [{ kind: 'text', text: voiceOf ? strings.optedOutAuthor : strings.optedOutRequest }]);
       return;
     }
     const limit = await services.limiter.take(limiterKeys(cctx));

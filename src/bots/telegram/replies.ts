@@ -54,15 +54,22 @@ export async function deliver(deps: ReplyDeps, target: ReplyTarget, replies: rea
         break;
       case 'text':
       case 'error':
-        await deps.api.sendMessage(target.chatId, reply.kind === 'text' && reply.monospace ? pre(fit(reply.text, MESSAGE_LIMIT - 20)) : escapeHtml(fit(reply.text, MESSAGE_LIMIT)), {
-          parse_mode: 'HTML',
-          ...quote(target),
-        });
+        await deps.api.sendMessage(
+          target.chatId,
+          reply.kind === 'text' && reply.monospace ? pre(fit(reply.text, MESSAGE_LIMIT - 20)) : escapeHtml(fit(reply.text, MESSAGE_LIMIT)),
+          {
+            parse_mode: 'HTML',
+            ...quote(target),
+          },
+        );
         break;
       case 'summary': {
         // Cut the plain text, never the HTML (a cut tag makes Telegram refuse the whole message).
         const title = fit(reply.title, 256);
-        await deps.api.sendMessage(target.chatId, `${bold(title)}\n${pre(fit(reply.body, HTML_BUDGET - title.length))}`, { parse_mode: 'HTML', ...quote(target) });
+        await deps.api.sendMessage(target.chatId, `${bold(title)}\n${pre(fit(reply.body, HTML_BUDGET - title.length))}`, {
+          parse_mode: 'HTML',
+          ...quote(target),
+        });
         if (reply.png) await deps.api.sendPhoto(target.chatId, new InputFile(reply.png, 'mood.png'), { caption: fit(reply.title, CAPTION_LIMIT) });
         break;
       }
@@ -71,7 +78,10 @@ export async function deliver(deps: ReplyDeps, target: ReplyTarget, replies: rea
         break;
       case 'file':
         // Only ever produced for a private chat (the command refuses in groups).
-        await deps.api.sendDocument(target.chatId, new InputFile(reply.bytes, reply.filename), { caption: fit(reply.caption, CAPTION_LIMIT), ...quote(target) });
+        await deps.api.sendDocument(target.chatId, new InputFile(reply.bytes, reply.filename), {
+          caption: fit(reply.caption, CAPTION_LIMIT),
+          ...quote(target),
+        });
         break;
     }
   }

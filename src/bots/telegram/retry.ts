@@ -43,7 +43,12 @@ export function retryTransformer(options: RetryOptions = {}): Transformer {
   const retries = options.retries ?? 2;
   const maxWaitMs = (options.maxWaitS ?? 60) * 1000;
   // rethrowHttpErrors: network failures other than resets are not retried (see above).
-  const flood = autoRetry({ maxRetryAttempts: retries, maxDelaySeconds: options.maxRetryAfterS ?? 30, rethrowHttpErrors: true, rethrowInternalServerErrors: false });
+  const flood = autoRetry({
+    maxRetryAttempts: retries,
+    maxDelaySeconds: options.maxRetryAfterS ?? 30,
+    rethrowHttpErrors: true,
+    rethrowInternalServerErrors: false,
+  });
 
   return async (prev, method, payload, signal) => {
     if (method === 'getUpdates') return prev(method, payload, signal);

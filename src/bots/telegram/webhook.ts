@@ -63,7 +63,10 @@ export function addWebhookRoute<C extends Context>(app: FastifyInstance, bot: Bo
       const status = typeof code === 'number' && code >= 400 && code < 500 ? code : 500;
       if (status === 500) options.logger.error({ err }, 'telegram: webhook request failed');
       else options.logger.info({ status }, 'telegram: webhook request refused');
-      return reply.code(status).type('text/plain').send(status === 500 ? 'internal error' : status === 413 ? 'too large' : 'bad request');
+      return reply
+        .code(status)
+        .type('text/plain')
+        .send(status === 500 ? 'internal error' : status === 413 ? 'too large' : 'bad request');
     });
     scope.post(
       options.path,
@@ -71,7 +74,8 @@ export function addWebhookRoute<C extends Context>(app: FastifyInstance, bot: Bo
         bodyLimit: WEBHOOK_BODY_LIMIT,
         // Forged posts are refused before their body is read (grammY checks the secret again).
         onRequest: async (request, reply) => {
-          if (!sameSecret(request.headers['x-telegram-bot-api-secret-token'], options.secret)) return reply.code(401).type('text/plain').send('secret token is wrong');
+          if (!sameSecret(request.headers['x-telegram-bot-api-secret-token'], options.secret))
+            return reply.code(401).type('text/plain').send('secret token is wrong');
           if (!open) return reply.code(503).header('retry-after', '5').type('text/plain').send('shutting down');
           return undefined;
         },

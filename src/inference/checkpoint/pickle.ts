@@ -99,18 +99,74 @@ export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 const MAX_TENSOR_RANK = 16;
 
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT',
-  0x4a: 'BININT', 0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID',
-  0x51: 'BINPERSID', 0x52: 'REDUCE', 0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING',
-  0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND', 0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT',
-  0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET', 0x69: 'INST', 0x6a: 'LONG_BINGET',
-  0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT', 0x72: 'LONG_BINPUT',
-  0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT', 0x80: 'PROTO',
-  0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2', 0x87: 'TUPLE3',
-  0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES', 0x43: 'SHORT_BINBYTES',
-  0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS',
-  0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x28: 'MARK',
+  0x2e: 'STOP',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4c: 'LONG',
+  0x4d: 'BININT2',
+  0x4e: 'NONE',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x52: 'REDUCE',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x58: 'BINUNICODE',
+  0x61: 'APPEND',
+  0x62: 'BUILD',
+  0x63: 'GLOBAL',
+  0x64: 'DICT',
+  0x7d: 'EMPTY_DICT',
+  0x65: 'APPENDS',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x69: 'INST',
+  0x6a: 'LONG_BINGET',
+  0x6c: 'LIST',
+  0x5d: 'EMPTY_LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x73: 'SETITEM',
+  0x74: 'TUPLE',
+  0x29: 'EMPTY_TUPLE',
+  0x75: 'SETITEMS',
+  0x47: 'BINFLOAT',
+  0x80: 'PROTO',
+  0x81: 'NEWOBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x94: 'MEMOIZE',
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 /** Opcodes that build arbitrary objects or import through other doors than GLOBAL. */
 const OBJECT_BUILDING = new Set(['INST', 'OBJ', 'NEWOBJ', 'NEWOBJ_EX', 'EXT1', 'EXT2', 'EXT4', 'PERSID']);
@@ -299,12 +355,14 @@ export function unpickle(data: Uint8Array): PyValue {
       case 0x85: // TUPLE1
         stack.push(new PyTuple([pop()]));
         break;
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         stack.push(new PyTuple([pop(), b]));
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         stack.push(new PyTuple([pop(), b, c]));
@@ -313,20 +371,23 @@ export function unpickle(data: Uint8Array): PyValue {
       case 0x74: // TUPLE
         stack.push(new PyTuple(popMark()));
         break;
-      case 0x58: { // BINUNICODE
+      case 0x58: {
+        // BINUNICODE
         need(4);
         const n = buf.readUInt32LE(p);
         p += 4;
         stack.push(text(n));
         break;
       }
-      case 0x8c: { // SHORT_BINUNICODE
+      case 0x8c: {
+        // SHORT_BINUNICODE
         need(1);
         const n = buf[p++];
         stack.push(text(n));
         break;
       }
-      case 0x8d: { // BINUNICODE8
+      case 0x8d: {
+        // BINUNICODE8
         need(8);
         const n = buf.readBigUInt64LE(p);
         p += 8;
@@ -348,7 +409,8 @@ export function unpickle(data: Uint8Array): PyValue {
         stack.push(buf.readUInt16LE(p));
         p += 2;
         break;
-      case 0x8a: { // LONG1: little-endian two's complement of n bytes
+      case 0x8a: {
+        // LONG1: little-endian two's complement of n bytes
         need(1);
         const n = buf[p++];
         need(n);
@@ -394,7 +456,8 @@ export function unpickle(data: Uint8Array): PyValue {
         stack.push(memoGet(buf.readUInt32LE(p)));
         p += 4;
         break;
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const value = pop();
         const key = pop();
         const dict = top();
@@ -402,41 +465,47 @@ export function unpickle(data: Uint8Array): PyValue {
         dict.map.set(asKey(key), stored(value));
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         const dict = top();
         if (!(dict instanceof PyDict) || items.length % 2 !== 0) throw invalid('SETITEMS targets something that is not a dict.');
         for (let i = 0; i < items.length; i += 2) dict.map.set(asKey(items[i]), stored(items[i + 1]));
         break;
       }
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const value = pop();
         const list = top();
         if (!(list instanceof PyList)) throw invalid('APPEND targets something that is not a list.');
         list.items.push(stored(value));
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         const list = top();
         if (!(list instanceof PyList)) throw invalid('APPENDS targets something that is not a list.');
         for (const item of items) list.items.push(stored(item));
         break;
       }
-      case 0x63: { // GLOBAL "module\nname\n": checked before anything else happens
+      case 0x63: {
+        // GLOBAL "module\nname\n": checked before anything else happens
         const module = line();
         const name = line();
         stack.push(checkGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw invalid('STACK_GLOBAL names are not strings.');
         stack.push(checkGlobal(module, name));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const fn = pop();
         stack.push(construct(fn, args));
@@ -445,7 +514,8 @@ export function unpickle(data: Uint8Array): PyValue {
       case 0x51: // BINPERSID
         stack.push(persistentLoad(pop()));
         break;
-      case 0x62: { // BUILD: only the state of an OrderedDict (torch keeps `_metadata` there)
+      case 0x62: {
+        // BUILD: only the state of an OrderedDict (torch keeps `_metadata` there)
         const state = pop();
         const obj = top();
         if (!(obj instanceof PyDict)) throw invalid('BUILD targets something that is not a dict.');

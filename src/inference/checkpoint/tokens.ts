@@ -34,7 +34,8 @@ export function parseTokens(text: string): CheckpointLabels {
       // A line without "/" (e.g. "unuse_0") is its own name in both languages.
       zh = slash < 0 ? line : line.slice(0, slash).trim();
       en = slash < 0 ? line : line.slice(slash + 1).trim();
-      if (en.length === 0 || zh.length === 0) throw new VoicemoodError('model_invalid', `tokens.txt has a label we cannot read: ${JSON.stringify(line.slice(0, 80))}.`);
+      if (en.length === 0 || zh.length === 0)
+        throw new VoicemoodError('model_invalid', `tokens.txt has a label we cannot read: ${JSON.stringify(line.slice(0, 80))}.`);
     }
     labels.en.push(en);
     labels.zh.push(zh);

@@ -194,7 +194,8 @@ export async function openZip(source: RandomAccessSource): Promise<ZipArchive> {
   for (const r of records) {
     if (entries.has(r.name)) throw invalid(`the entry ${r.name} appears twice.`);
     if (r.flags & 0x1) throw invalid(`the entry ${r.name} is encrypted.`);
-    if (r.method !== 0 && r.method !== 8) throw invalid(`the entry ${r.name} uses compression method ${r.method}; only stored and deflate entries are supported.`);
+    if (r.method !== 0 && r.method !== 8)
+      throw invalid(`the entry ${r.name} uses compression method ${r.method}; only stored and deflate entries are supported.`);
     if (r.method === 0 && r.compressedSize !== r.size) throw invalid(`the stored entry ${r.name} has two different sizes.`);
     if (r.localHeaderOffset + LOCAL_SIZE > dir.offset) throw invalid(`the entry ${r.name} starts outside the archive data.`);
     const local = await source.read(r.localHeaderOffset, LOCAL_SIZE);

@@ -124,11 +124,15 @@ export function validateArch(a: Emotion2vecArch): void {
     [a.convPosDepth, 'conv_pos_depth'],
     [a.convPosGroups, 'conv_pos_groups'],
     [a.numExtraTokens, 'num_extra_tokens'],
-  ] as const) posInt(n, what);
-  if (a.embedDim < 1 || a.numHeads < 1 || a.embedDim % a.numHeads !== 0) throw new RangeError(`embed_dim ${a.embedDim} must be a multiple of num_heads ${a.numHeads}`);
-  if (a.convPosGroups < 1 || a.embedDim % a.convPosGroups !== 0) throw new RangeError(`embed_dim ${a.embedDim} must be a multiple of conv_pos_groups ${a.convPosGroups}`);
+  ] as const)
+    posInt(n, what);
+  if (a.embedDim < 1 || a.numHeads < 1 || a.embedDim % a.numHeads !== 0)
+    throw new RangeError(`embed_dim ${a.embedDim} must be a multiple of num_heads ${a.numHeads}`);
+  if (a.convPosGroups < 1 || a.embedDim % a.convPosGroups !== 0)
+    throw new RangeError(`embed_dim ${a.embedDim} must be a multiple of conv_pos_groups ${a.convPosGroups}`);
   if (a.convSpec.length === 0) throw new RangeError('feature_encoder_spec is empty');
-  for (const l of a.convSpec) if (l.length !== 3 || l.some((n) => !Number.isInteger(n) || n < 1)) throw new RangeError(`bad feature_encoder_spec layer ${JSON.stringify(l)}`);
+  for (const l of a.convSpec)
+    if (l.length !== 3 || l.some((n) => !Number.isInteger(n) || n < 1)) throw new RangeError(`bad feature_encoder_spec layer ${JSON.stringify(l)}`);
   const layers = a.prenetDepth + a.depth;
   if (a.alibiScaleLayers !== 1 && a.alibiScaleLayers !== layers) throw new RangeError(`alibi scale rows must be 1 or ${layers}, got ${a.alibiScaleLayers}`);
   if (a.labelMask.length < 1) throw new RangeError('no labels');

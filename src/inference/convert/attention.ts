@@ -61,7 +61,15 @@ export function planQueryBlocks(L: Layers, S: string, distance: MaskedDistance, 
  * q, k, v [B, H, S, dh] (q not yet scaled), `slope` [1, H, 1, 1] → attention output merged over
  * the heads, [B, S, H dh].
  */
-export function blockedAttention(L: Layers, plan: QueryBlocks, q: string, k: string, v: string, slope: string, dims: { heads: number; headDim: number }): string {
+export function blockedAttention(
+  L: Layers,
+  plan: QueryBlocks,
+  q: string,
+  k: string,
+  v: string,
+  slope: string,
+  dims: { heads: number; headDim: number },
+): string {
   const g = L.g;
   const D = dims.heads * dims.headDim;
   const qPadded = g.op('Pad', [q, plan.pads]);

@@ -32,9 +32,13 @@ export interface ConvertOptions {
 }
 
 function unsupported(what: string): VoicemoodError {
-  return new VoicemoodError('model_invalid', `This checkpoint uses ${what}, which the voicemood converter does not support (no published emotion2vec+ model does).`, {
-    details: { unsupported: what },
-  });
+  return new VoicemoodError(
+    'model_invalid',
+    `This checkpoint uses ${what}, which the voicemood converter does not support (no published emotion2vec+ model does).`,
+    {
+      details: { unsupported: what },
+    },
+  );
 }
 
 /** The graph's architecture from config.yaml and tokens.txt; refuses variants we cannot build. */

@@ -115,12 +115,16 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
   x = L.layerNorm(x, `${AUDIO}.context_encoder.norm`, D, eps);
   // Real positions of the sequence [B, E + T, 1] (int8 scales are taken over these only).
   const seqMask =
-    options.quantization === 'int8' ? g.op('Unsqueeze', [E > 0 ? g.op('Pad', [frames.float, L.ints([0, E, 0, 0]), L.f(1)]) : frames.float, L.ints([2])]) : undefined;
+    options.quantization === 'int8'
+      ? g.op('Unsqueeze', [E > 0 ? g.op('Pad', [frames.float, L.ints([0, E, 0, 0]), L.f(1)]) : frames.float, L.ints([2])])
+      : undefined;
   // Query blocks (attention.ts) of the sequence of E + T positions, the same for every layer.
   const queryBlocks = planQueryBlocks(L, g.op('Add', [T, L.int(E)]), maskedDistance, options.queryBlock);
   const block = (input: string, prefix: string, slope: string): string => {
     const dh = D / H;
-    const qkv = g.op('Transpose', [g.op('Reshape', [L.linear(input, `${prefix}.attn.qkv`, D, 3 * D, seqMask), L.ints([0, 0, 3, H, dh])])], { perm: [2, 0, 3, 1, 4] });
+    const qkv = g.op('Transpose', [g.op('Reshape', [L.linear(input, `${prefix}.attn.qkv`, D, 3 * D, seqMask), L.ints([0, 0, 3, H, dh])])], {
+      perm: [2, 0, 3, 1, 4],
+    });
     const part = (i: number) => g.op('Gather', [qkv, L.int(i)], { axis: 0 }); // [B, H, S, dh]
     const merged = blockedAttention(L, queryBlocks, part(0), part(1), part(2), slope, { heads: H, headDim: dh }); // [B, S, D]
     let y = L.layerNorm(g.op('Add', [input, L.linear(merged, `${prefix}.attn.proj`, D, D, seqMask)]), `${prefix}.norm1`, D, eps);
@@ -138,7 +142,13 @@ export function buildEmotion2vecGraph(arch: Emotion2vecArch, src: WeightSource, 
   // 9. Utterance embedding, logits, scores; per-frame scores too.
   const frameCountF = g.op('Unsqueeze', [g.op('Max', [g.op('Cast', [frameLen], { to: 1 }), L.f(1)]), L.ints([1])]);
   const embedding = g.op('Div', [g.op('ReduceSum', [F, L.ints([1])], { keepdims: 0 }), frameCountF]);
-  const labelMask = arch.labelMask.some((m) => m) ? L.g.constF(arch.labelMask.map((m) => (m ? -Infinity : 0)), [nLabels], 'label_mask') : undefined;
+  const labelMask = arch.labelMask.some((m) => m)
+    ? L.g.constF(
+        arch.labelMask.map((m) => (m ? -Infinity : 0)),
+        [nLabels],
+        'label_mask',
+      )
+    : undefined;
   const head = (v: string) => {
     const logits = L.linear(v, 'proj', D, nLabels);
     return labelMask ? g.op('Add', [logits, labelMask]) : logits;

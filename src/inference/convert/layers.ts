@@ -70,8 +70,7 @@ export interface LayersOptions {
 
 /** Weights of one dense product x W (+ b): float32, or int8 per output column with its scales. */
 export type DenseParams =
-  | { kind: 'fp32'; w: string; b: string | undefined }
-  | { kind: 'int8'; w: string; scale: string; colSumScaled: string | undefined; b: string | undefined };
+  { kind: 'fp32'; w: string; b: string | undefined } | { kind: 'int8'; w: string; scale: string; colSumScaled: string | undefined; b: string | undefined };
 
 /**
  * uint8 activations q of a [B, L, K] tensor, per batch row ([B, 1, 1] floats):

@@ -46,7 +46,10 @@ export async function ensureModel(options: EnsureModelOptions = {}): Promise<str
     return (await pulling).onnxPath;
   } catch (e) {
     // The old conversion still works: serve it rather than not start.
-    options.onProgress?.({ type: 'stage', text: `Could not convert ${spec.id} again with the current converter (${e instanceof Error ? e.message : String(e)}); using ${path} as it is.` });
+    options.onProgress?.({
+      type: 'stage',
+      text: `Could not convert ${spec.id} again with the current converter (${e instanceof Error ? e.message : String(e)}); using ${path} as it is.`,
+    });
     return path;
   }
 }

@@ -117,10 +117,14 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       await writeFile(partInfoPath, JSON.stringify(info)).catch(() => undefined);
     }
   }
-  throw new VoicemoodError('download_failed', `Downloading ${label} failed after ${retries + 1} attempts (${(lastError as Error)?.message ?? 'unknown error'}). Run the same command again to resume.`, {
-    cause: lastError,
-    details: { url },
-  });
+  throw new VoicemoodError(
+    'download_failed',
+    `Downloading ${label} failed after ${retries + 1} attempts (${(lastError as Error)?.message ?? 'unknown error'}). Run the same command again to resume.`,
+    {
+      cause: lastError,
+      details: { url },
+    },
+  );
 }
 
 async function readPartInfo(path: string, url: string): Promise<PartInfo> {
@@ -189,11 +193,19 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
   if (status === 401 || status === 403) {
     // Hugging Face answers 401 for a repository that does not exist (or is private).
     await response.body?.cancel();
-    throw new VoicemoodError('download_failed', `${label} is not available at ${options.url} (HTTP ${status}: the repository does not exist or needs access). Check the model id, the mirror and the base URL.`, { details: { status } });
+    throw new VoicemoodError(
+      'download_failed',
+      `${label} is not available at ${options.url} (HTTP ${status}: the repository does not exist or needs access). Check the model id, the mirror and the base URL.`,
+      { details: { status } },
+    );
   }
   if (status === 404) {
     await response.body?.cancel();
-    throw new VoicemoodError('download_failed', `${label} was not found at ${options.url} (HTTP 404). Check the model id, the --revision and the mirror or base URL.`, { details: { status } });
+    throw new VoicemoodError(
+      'download_failed',
+      `${label} was not found at ${options.url} (HTTP 404). Check the model id, the --revision and the mirror or base URL.`,
+      { details: { status } },
+    );
   }
   if (status === 416) {
     // Our .part is at least as long as the file: trust the server's size, re-check from scratch.
@@ -272,9 +284,13 @@ async function fetchOnce(options: DownloadOptions, part: string, info: PartInfo,
 }
 
 function tooLarge(label: string, maxBytes: number): VoicemoodError {
-  return new VoicemoodError('download_failed', `${label} is larger than the ${(maxBytes / 1e6).toFixed(1)} MB expected for it: the download was stopped and discarded. Check the mirror or base URL.`, {
-    details: { discardPart: true, maxBytes },
-  });
+  return new VoicemoodError(
+    'download_failed',
+    `${label} is larger than the ${(maxBytes / 1e6).toFixed(1)} MB expected for it: the download was stopped and discarded. Check the mirror or base URL.`,
+    {
+      details: { discardPart: true, maxBytes },
+    },
+  );
 }
 
 function totalFromContentRange(header: string | null): number | undefined {
@@ -286,9 +302,13 @@ function totalFromContentRange(header: string | null): number | undefined {
 async function verifyPart(part: string, info: PartInfo, expectedSha: string | undefined, label: string): Promise<{ bytes: number; sha256: string }> {
   const bytes = (await stat(part)).size;
   if (info.total !== undefined && bytes !== info.total) {
-    throw new VoicemoodError('download_failed', `${label} is ${bytes} bytes but the server announced ${info.total}: the download is damaged and was discarded. Run the command again.`, {
-      details: { discardPart: true, bytes, expected: info.total },
-    });
+    throw new VoicemoodError(
+      'download_failed',
+      `${label} is ${bytes} bytes but the server announced ${info.total}: the download is damaged and was discarded. Run the command again.`,
+      {
+        details: { discardPart: true, bytes, expected: info.total },
+      },
+    );
   }
   const sha256 = await sha256File(part);
   for (const [want, who] of [
@@ -296,9 +316,13 @@ async function verifyPart(part: string, info: PartInfo, expectedSha: string | un
     [info.serverSha256, 'the server'],
   ] as const) {
     if (want && want.toLowerCase() !== sha256) {
-      throw new VoicemoodError('download_failed', `${label} does not have the sha256 ${who} expects (got ${sha256.slice(0, 12)}…, want ${want.slice(0, 12)}…): the download is damaged and was discarded. Run the command again.`, {
-        details: { discardPart: true, sha256, expected: want },
-      });
+      throw new VoicemoodError(
+        'download_failed',
+        `${label} does not have the sha256 ${who} expects (got ${sha256.slice(0, 12)}…, want ${want.slice(0, 12)}…): the download is damaged and was discarded. Run the command again.`,
+        {
+          details: { discardPart: true, sha256, expected: want },
+        },
+      );
     }
   }
   return { bytes, sha256 };

@@ -107,7 +107,10 @@ async function pullLocked(options: PullOptions, plan: PullPlan): Promise<PullRes
   const model = registry.models[options.id];
   const recordPath = join(dir, 'download.json');
   const record: DownloadRecord = (await readRecord(recordPath)) ?? { id: options.id, revision, mirror, files: {}, at: '' };
-  progress({ type: 'stage', text: `Pulling ${options.id} (revision ${revision}) from ${mirror === 'huggingface' ? 'Hugging Face' : 'ModelScope'} into ${dir}` });
+  progress({
+    type: 'stage',
+    text: `Pulling ${options.id} (revision ${revision}) from ${mirror === 'huggingface' ? 'Hugging Face' : 'ModelScope'} into ${dir}`,
+  });
   for (const file of registry.files) {
     const dest = join(dir, file);
     const known = record.files[file];
@@ -128,7 +131,8 @@ async function pullLocked(options: PullOptions, plan: PullPlan): Promise<PullRes
       signal: options.signal,
       fetchImpl: options.fetchImpl,
       onProgress: (p) => progress({ type: 'file', kind: 'download', file, received: p.received, total: p.total }),
-      onRetry: (r) => progress({ type: 'stage', text: `${file}: ${r.reason}; retrying in ${Math.ceil(r.delayMs / 1000)} s (attempt ${r.attempt + 1} of ${r.attempts})` }),
+      onRetry: (r) =>
+        progress({ type: 'stage', text: `${file}: ${r.reason}; retrying in ${Math.ceil(r.delayMs / 1000)} s (attempt ${r.attempt + 1} of ${r.attempts})` }),
     });
     progress({ type: 'file-done', file, bytes: got.bytes, resumedFrom: got.resumedFrom, cached: false });
     // Verify each file as soon as it is here, so that a bad one is gone before the next starts.
@@ -157,7 +161,10 @@ async function pullLocked(options: PullOptions, plan: PullPlan): Promise<PullRes
     // The converted model must say it came from exactly what we downloaded.
     const meta = await readModelMetadata(tmp);
     if (meta.checkpointSha256 !== sha256['model.pt']) {
-      throw new VoicemoodError('internal', `The converted model records checkpoint sha256 ${meta.checkpointSha256}, not that of the downloaded model.pt (${sha256['model.pt']}).`);
+      throw new VoicemoodError(
+        'internal',
+        `The converted model records checkpoint sha256 ${meta.checkpointSha256}, not that of the downloaded model.pt (${sha256['model.pt']}).`,
+      );
     }
     await rename(tmp, onnxPath);
   } catch (e) {
@@ -210,8 +217,12 @@ async function discardBadCheckpoint(e: unknown, dir: string, record: DownloadRec
   delete record.files['model.pt'];
   await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
   if (e.code === 'unsafe_checkpoint') return e; // say exactly why: it is a refusal, not a glitch
-  return new VoicemoodError('download_failed', `The downloaded model.pt cannot be converted (${e.message}); it was removed. Run the command again, or try the other mirror.`, {
-    cause: e,
-    details: { code: e.code },
-  });
+  return new VoicemoodError(
+    'download_failed',
+    `The downloaded model.pt cannot be converted (${e.message}); it was removed. Run the command again, or try the other mirror.`,
+    {
+      cause: e,
+      details: { code: e.code },
+    },
+  );
 }

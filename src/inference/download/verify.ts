@@ -11,10 +11,14 @@ import { fileSource } from '../checkpoint/source.ts';
 import { openZip } from '../checkpoint/zip.ts';
 
 function bad(file: string, why: string, cause?: unknown): VoicemoodError {
-  return new VoicemoodError('download_failed', `The downloaded ${file} is not what an emotion2vec+ model publishes (${why}); it was removed. Run the command again, or try the other mirror.`, {
-    cause,
-    details: { file, why, discard: file },
-  });
+  return new VoicemoodError(
+    'download_failed',
+    `The downloaded ${file} is not what an emotion2vec+ model publishes (${why}); it was removed. Run the command again, or try the other mirror.`,
+    {
+      cause,
+      details: { file, why, discard: file },
+    },
+  );
 }
 
 export async function verifyConfig(dir: string): Promise<void> {

@@ -39,9 +39,13 @@ export function metadataProps(m: ModelMetadata): Record<string, string> {
 }
 
 function invalid(path: string, why: string): VoicemoodError {
-  return new VoicemoodError('model_invalid', `The model file ${path} is not a voicemood ONNX model or is damaged (${why}). Convert it again with \`voicemood model convert\`.`, {
-    details: { path, why },
-  });
+  return new VoicemoodError(
+    'model_invalid',
+    `The model file ${path} is not a voicemood ONNX model or is damaged (${why}). Convert it again with \`voicemood model convert\`.`,
+    {
+      details: { path, why },
+    },
+  );
 }
 
 /** Parses the props back; throws model_invalid naming what is missing or malformed. */
@@ -117,10 +121,14 @@ export async function readMetadataProps(path: string): Promise<Map<string, strin
     fh = await open(path, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new VoicemoodError('model_missing', `There is no model file at ${path}. Convert or download one first (\`voicemood model convert\` / \`voicemood model pull\`).`, {
-        details: { path },
-        cause: e,
-      });
+      throw new VoicemoodError(
+        'model_missing',
+        `There is no model file at ${path}. Convert or download one first (\`voicemood model convert\` / \`voicemood model pull\`).`,
+        {
+          details: { path },
+          cause: e,
+        },
+      );
     }
     throw e;
   }

@@ -116,7 +116,12 @@ export async function writeModel(path: string, graph: GraphBuilder, options: Wri
       if (data.length !== expected) {
         throw new Error(`initializer ${t.name}: got ${data.length} bytes, expected ${expected} for dims [${t.dims.join(', ')}]`);
       }
-      await out.write(new ProtoEncoder().lenHeader(5, headers[i].length + expected).raw(headers[i]).finish());
+      await out.write(
+        new ProtoEncoder()
+          .lenHeader(5, headers[i].length + expected)
+          .raw(headers[i])
+          .finish(),
+      );
       await out.write(data);
       progress.tensorsWritten++;
       progress.bytesWritten += expected;

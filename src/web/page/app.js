@@ -5,7 +5,8 @@ const $ = (id) => document.getElementById(id);
 const config = await (await fetch('/app/config.json')).json();
 const state = { lang: 'en', audio: null, batch: null, result: null, batchResults: null, recorder: null };
 
-const initialLang = new URLSearchParams(location.search).get('lang') ?? localStorage.getItem('voicemood.lang') ?? (navigator.language.startsWith('zh') ? 'zh' : 'en');
+const initialLang =
+  new URLSearchParams(location.search).get('lang') ?? localStorage.getItem('voicemood.lang') ?? (navigator.language.startsWith('zh') ? 'zh' : 'en');
 state.lang = initialLang === 'zh' ? 'zh' : 'en';
 $('lang').value = state.lang;
 $('keyRow').hidden = !config.authRequired;
@@ -188,7 +189,11 @@ function showBatch({ items, embedding }) {
   const done = items.filter((i) => i.state === 'done' || i.state === 'failed').length;
   const ok = items.filter((i) => i.state === 'done');
   $('batchStatus').textContent =
-    done < items.length ? t('batchProgress').replace('{done}', String(done)).replace('{n}', String(items.length)) : t('batchDone').replace('{ok}', String(ok.length)).replace('{failed}', String(items.length - ok.length));
+    done < items.length
+      ? t('batchProgress').replace('{done}', String(done)).replace('{n}', String(items.length))
+      : t('batchDone')
+          .replace('{ok}', String(ok.length))
+          .replace('{failed}', String(items.length - ok.length));
   $('batchList').replaceChildren(
     ...items.map((i) => {
       const li = document.createElement('li');

@@ -7,7 +7,8 @@ import { isVoicemoodError } from '../../../src/domain/errors.ts';
 const refused = (e: unknown) => isVoicemoodError(e, 'bad_input') && /not on Discord’s file server/.test(e.message);
 
 test('Discord’s CDN over https is allowed by default; anything else is refused', () => {
-  for (const ok of ['https://cdn.discordapp.com/attachments/1/2/voice-message.ogg?ex=1&is=2&hm=3', 'https://media.discordapp.net/attachments/1/2/a.ogg']) checkAttachmentUrl(ok);
+  for (const ok of ['https://cdn.discordapp.com/attachments/1/2/voice-message.ogg?ex=1&is=2&hm=3', 'https://media.discordapp.net/attachments/1/2/a.ogg'])
+    checkAttachmentUrl(ok);
   for (const bad of [
     'http://cdn.discordapp.com/attachments/1/2/a.ogg', // not https
     'https://cdn.discordapp.com.evil.example/a.ogg',
@@ -17,7 +18,8 @@ test('Discord’s CDN over https is allowed by default; anything else is refused
     'http://127.0.0.1:8080/a.ogg',
     'file:///etc/passwd',
     'not a url',
-  ]) assert.throws(() => checkAttachmentUrl(bad), refused, bad);
+  ])
+    assert.throws(() => checkAttachmentUrl(bad), refused, bad);
 });
 
 test('VOICEMOOD_DISCORD_CDN_HOSTS replaces the list; plain http is accepted only for loopback hosts in it', () => {
@@ -30,7 +32,11 @@ test('VOICEMOOD_DISCORD_CDN_HOSTS replaces the list; plain http is accepted only
   assert.throws(() => checkAttachmentUrl('http://127.0.0.1:4568/a.ogg', hosts), refused, 'another port');
   assert.throws(() => checkAttachmentUrl('https://cdn.discordapp.com/a.ogg', hosts), refused, 'the list replaces the default');
   for (const bad of ['https://cdn.example', 'cdn.example/path', 'a b']) {
-    assert.throws(() => cdnHostsFromEnv({ VOICEMOOD_DISCORD_CDN_HOSTS: bad }), (e) => isVoicemoodError(e, 'bad_input') && /VOICEMOOD_DISCORD_CDN_HOSTS/.test(e.message), bad);
+    assert.throws(
+      () => cdnHostsFromEnv({ VOICEMOOD_DISCORD_CDN_HOSTS: bad }),
+      (e) => isVoicemoodError(e, 'bad_input') && /VOICEMOOD_DISCORD_CDN_HOSTS/.test(e.message),
+      bad,
+    );
   }
 });
 

@@ -71,7 +71,10 @@ before(async () => {
     logger: createLogger({ level: 'silent' }),
     clock: Date.now,
   };
-  started = await startDiscordBot(services, { token: TOKEN, env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD } });
+  started = await startDiscordBot(services, {
+    token: TOKEN,
+    env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD },
+  });
   voiceBytes = new Uint8Array(await readFile(new URL('voice-message.ogg', FIXTURES)));
 });
 
@@ -90,7 +93,14 @@ function since(mark: number): (match: (c: RecordedCall) => boolean) => (c: Recor
 }
 
 function slash(userId: string, name: string, options: unknown[] = [], extra: { permissions?: string; resolved?: unknown } = {}) {
-  return fake.interaction(GUILD, TEXT, userId, 2, { id: nextSnowflake(), name, type: 1, options, ...(extra.resolved ? { resolved: extra.resolved } : {}) }, extra.permissions ? { permissions: extra.permissions } : {});
+  return fake.interaction(
+    GUILD,
+    TEXT,
+    userId,
+    2,
+    { id: nextSnowflake(), name, type: 1, options, ...(extra.resolved ? { resolved: extra.resolved } : {}) },
+    extra.permissions ? { permissions: extra.permissions } : {},
+  );
 }
 
 async function expectedCard(bytes: Uint8Array) {
@@ -127,11 +137,20 @@ test('a voice message gets its card embed with the engine scores, and the Timeli
   assert.ok(button?.custom_id?.startsWith(BUTTON.timeline), 'a Timeline button');
 
   const mark = fake.calls.length;
-  const click = fake.interaction(GUILD, TEXT, ALICE, 3, { custom_id: button.custom_id, component_type: 2 }, { message: fake.message(GUILD, TEXT, fake.botUser.id, { embeds: posted.body.embeds, components: posted.body.components }) });
+  const click = fake.interaction(
+    GUILD,
+    TEXT,
+    ALICE,
+    3,
+    { custom_id: button.custom_id, component_type: 2 },
+    { message: fake.message(GUILD, TEXT, fake.botUser.id, { embeds: posted.body.embeds, components: posted.body.components }) },
+  );
   fake.dispatch('INTERACTION_CREATE', click);
   const deferred = await fake.waitForCall(since(mark)((c) => c.path === `/interactions/${click.id}/${click.token}/callback`));
   assert.equal(deferred.body.type, 6, 'DEFERRED_UPDATE_MESSAGE: acknowledged before the chart is drawn');
-  const update = await fake.waitForCall(since(mark)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${click.token}/messages/@original`));
+  const update = await fake.waitForCall(
+    since(mark)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${click.token}/messages/@original`),
+  );
   assert.equal(update.body.embeds[0].title, want.title);
   assert.match(update.body.embeds[1].description, /Timeline/);
   assert.equal(update.body.embeds[1].image.url, 'attachment://timeline.png');
@@ -143,7 +162,9 @@ test('a voice message gets its card embed with the engine scores, and the Timeli
 test('/analyze answers through the interaction callback and the @original edit', async () => {
   const at = fake.calls.length;
   const attachment = fake.addAttachment('clip.ogg', voiceBytes, 'audio/ogg');
-  const i = slash(BOB, 'analyze', [{ name: 'audio', type: 11, value: attachment.id }], { resolved: { attachments: { [attachment.id as string]: attachment } } });
+  const i = slash(BOB, 'analyze', [{ name: 'audio', type: 11, value: attachment.id }], {
+    resolved: { attachments: { [attachment.id as string]: attachment } },
+  });
   fake.dispatch('INTERACTION_CREATE', i);
   const deferred = await fake.waitForCall(since(at)((c) => c.path === `/interactions/${i.id}/${i.token}/callback`));
   assert.equal(deferred.body.type, 5, 'DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE');
@@ -166,16 +187,32 @@ test('/me lists the caller’s analyses; /forget deletes them; /me is then empty
   const me = await run('me');
   assert.match(me.body.content, new RegExp(t('en').meTitle(1).replace(/[()]/g, '.')), me.body.content);
   const forget = await run('forget');
-  assert.equal(forget.body.content, t('en').forgetDone(1, 1, 0).replace(/[*_~`|>\\]/g, (ch: string) => `\\${ch}`));
+  assert.equal(
+    forget.body.content,
+    t('en')
+      .forgetDone(1, 1, 0)
+      .replace(/[*_~`|>\\]/g, (ch: string) => `\\${ch}`),
+  );
   assert.equal((await history.listUser('discord', ALICE)).length, 0);
   assert.equal((await history.listUser('discord', BOB)).length, 1, 'Bob keeps his /analyze entry');
   const again = await run('me');
-  assert.equal(again.body.content, t('en').meEmpty.replace(/[*_~`|>\\!]/g, (ch: string) => (ch === '!' ? ch : `\\${ch}`)));
+  assert.equal(
+    again.body.content,
+    t('en').meEmpty.replace(/[*_~`|>\\!]/g, (ch: string) => (ch === '!' ? ch : `\\${ch}`)),
+  );
 });
 
 test('/settings is refused to non-admins with a sentence, and works for a Manage Server admin', async () => {
   const at = fake.calls.length;
-  const denied = slash(BOB, 'settings', [{ name: 'name', type: 3, value: 'consent' }, { name: 'value', type: 3, value: 'opt_out' }], { permissions: PERMISSIONS.member });
+  const denied = slash(
+    BOB,
+    'settings',
+    [
+      { name: 'name', type: 3, value: 'consent' },
+      { name: 'value', type: 3, value: 'opt_out' },
+    ],
+    { permissions: PERMISSIONS.member },
+  );
   fake.dispatch('INTERACTION_CREATE', denied);
   // Deferred (ephemeral) before the store is read, then the answer edits it in.
   const deferred = await fake.waitForCall(since(at)((c) => c.path === `/interactions/${denied.id}/${denied.token}/callback`));
@@ -186,10 +223,18 @@ test('/settings is refused to non-admins with a sentence, and works for a Manage
   assert.equal((await history.getChatSettings('discord', GUILD)).consentMode, 'opt_in', 'nothing changed');
 
   const mark = fake.calls.length;
-  const ok = slash(ALICE, 'settings', [{ name: 'name', type: 3, value: 'logchannel' }, { name: 'channel', type: 7, value: LOG }], {
-    permissions: PERMISSIONS.manageGuild,
-    resolved: { channels: { [LOG]: { id: LOG, name: 'mod-log', type: 0, permissions: PERMISSIONS.manageGuild } } },
-  });
+  const ok = slash(
+    ALICE,
+    'settings',
+    [
+      { name: 'name', type: 3, value: 'logchannel' },
+      { name: 'channel', type: 7, value: LOG },
+    ],
+    {
+      permissions: PERMISSIONS.manageGuild,
+      resolved: { channels: { [LOG]: { id: LOG, name: 'mod-log', type: 0, permissions: PERMISSIONS.manageGuild } } },
+    },
+  );
   fake.dispatch('INTERACTION_CREATE', ok);
   const yes = await fake.waitForCall(since(mark)((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${ok.token}/messages/@original`));
   assert.match(yes.body.content, /Saved/);
@@ -200,9 +245,14 @@ test('where the bot may not read the history (a reply is refused, 403 160002) th
   const at = fake.calls.length;
   const attachment = fake.addAttachment('voice-message.ogg', voiceBytes, 'audio/ogg', { duration_secs: 2.8, waveform: 'AAAA' });
   fake.dispatch('MESSAGE_CREATE', fake.message(GUILD, NOHIST, BOB, { attachments: [attachment], flags: 1 << 13 }));
-  const posted = await fake.waitForCall(since(at)((c) => c.method === 'POST' && c.path === `/channels/${NOHIST}/messages` && c.body?.embeds?.length > 0 && !c.body.message_reference));
+  const posted = await fake.waitForCall(
+    since(at)((c) => c.method === 'POST' && c.path === `/channels/${NOHIST}/messages` && c.body?.embeds?.length > 0 && !c.body.message_reference),
+  );
   assert.equal(posted.body.embeds[0].title, (await expectedCard(voiceBytes)).title);
-  assert.ok(fake.calls.some((c) => c.seq >= at && c.path === `/channels/${NOHIST}/messages` && c.body?.message_reference), 'a reply was tried first');
+  assert.ok(
+    fake.calls.some((c) => c.seq >= at && c.path === `/channels/${NOHIST}/messages` && c.body?.message_reference),
+    'a reply was tried first',
+  );
 });
 
 /** A slash command of ALICE's answered ephemerally (deferred, then the @original edit). */
@@ -231,7 +281,14 @@ test('/forget also drops the cards kept for Timeline buttons: a later click says
   assert.ok(button?.custom_id?.startsWith(BUTTON.timeline));
   await ephemeral('forget');
   const mark = fake.calls.length;
-  const click = fake.interaction(GUILD, TEXT, ALICE, 3, { custom_id: button.custom_id, component_type: 2 }, { message: fake.message(GUILD, TEXT, fake.botUser.id, { embeds: posted.body.embeds, components: posted.body.components }) });
+  const click = fake.interaction(
+    GUILD,
+    TEXT,
+    ALICE,
+    3,
+    { custom_id: button.custom_id, component_type: 2 },
+    { message: fake.message(GUILD, TEXT, fake.botUser.id, { embeds: posted.body.embeds, components: posted.body.components }) },
+  );
   fake.dispatch('INTERACTION_CREATE', click);
   const answer = await fake.waitForCall(since(mark)((c) => c.path === `/interactions/${click.id}/${click.token}/callback`));
   assert.equal(answer.body.type, 4);
@@ -262,6 +319,9 @@ test('/me export:true answers ephemerally with a JSON file of everything stored 
 
 test('every message the bot wrote in this file (cards, edits, follow-ups, settings, errors) has allowed_mentions.parse = []', () => {
   assert.ok(fake.messageWrites.length >= 10, `${fake.messageWrites.length} writes recorded`);
-  assert.ok(fake.messageWrites.some((w) => w.path.startsWith('/webhooks/')) && fake.messageWrites.some((w) => w.path.startsWith('/channels/')), 'interaction edits and channel messages were both seen');
+  assert.ok(
+    fake.messageWrites.some((w) => w.path.startsWith('/webhooks/')) && fake.messageWrites.some((w) => w.path.startsWith('/channels/')),
+    'interaction edits and channel messages were both seen',
+  );
   assert.deepEqual(fake.mentionLeaks(), []);
 });

@@ -19,7 +19,11 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
   const { fake, voice, history, connects, subscribeCalls, decoded, started, slash, callback, original, advance } = r;
   try {
     // Consent: the server is opt-in (default). Alice and Bob opt in, Carol opts out.
-    for (const [who, choice] of [[ALICE, 'in'], [BOB, 'in'], [CAROL, 'out']] as const) {
+    for (const [who, choice] of [
+      [ALICE, 'in'],
+      [BOB, 'in'],
+      [CAROL, 'out'],
+    ] as const) {
       const at = fake.calls.length;
       const i = slash(who, 'privacy', [{ name: 'choice', type: 3, value: choice }]);
       fake.dispatch('INTERACTION_CREATE', i);
@@ -30,7 +34,19 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
     assert.equal((await history.getUserSettings('discord', CAROL)).privacyByGuild?.[GUILD], 'out');
 
     for (const userId of [ALICE, BOB, CAROL]) {
-      fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+      fake.dispatch('VOICE_STATE_UPDATE', {
+        guild_id: GUILD,
+        channel_id: VOICE,
+        user_id: userId,
+        session_id: `s-${userId}`,
+        deaf: false,
+        mute: false,
+        self_deaf: false,
+        self_mute: false,
+        self_video: false,
+        suppress: false,
+        request_to_speak_timestamp: null,
+      });
     }
 
     // A member without Manage Server cannot start continuous listening.
@@ -67,11 +83,7 @@ test('listening in a voice channel: announcement, consent, per-speaker utterance
     advance(30_000);
 
     const entries = await history.listChat('discord', VOICE);
-    assert.deepEqual(
-      entries.map((e) => e.userId).sort(),
-      [ALICE, ALICE, BOB, BOB],
-      'two utterances each for Alice and Bob, stored as voice-channel entries',
-    );
+    assert.deepEqual(entries.map((e) => e.userId).sort(), [ALICE, ALICE, BOB, BOB], 'two utterances each for Alice and Bob, stored as voice-channel entries');
     assert.ok(entries.every((e) => e.source === 'voice_channel' && e.guildId === GUILD));
 
     // /mood while listening: the summary of the last 5 minutes, each speaker, and the chart.
@@ -113,7 +125,14 @@ test('consent is per server: /privacy in given on another server does not let th
   try {
     // Alice consents on the other server only; Bob on this one.
     let at = fake.calls.length;
-    const elsewhere = fake.interaction(OTHER_GUILD, OTHER_TEXT, ALICE, 2, { id: nextSnowflake(), name: 'privacy', type: 1, options: [{ name: 'choice', type: 3, value: 'in' }] }, { permissions: PERMISSIONS.member });
+    const elsewhere = fake.interaction(
+      OTHER_GUILD,
+      OTHER_TEXT,
+      ALICE,
+      2,
+      { id: nextSnowflake(), name: 'privacy', type: 1, options: [{ name: 'choice', type: 3, value: 'in' }] },
+      { permissions: PERMISSIONS.member },
+    );
     fake.dispatch('INTERACTION_CREATE', elsewhere);
     assert.match((await original(elsewhere, at)).body.content, /in the server Other Guild/);
     at = fake.calls.length;
@@ -123,7 +142,19 @@ test('consent is per server: /privacy in given on another server does not let th
     assert.deepEqual((await history.getUserSettings('discord', ALICE)).privacyByGuild, { [OTHER_GUILD]: 'in' });
 
     for (const userId of [ALICE, BOB]) {
-      fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+      fake.dispatch('VOICE_STATE_UPDATE', {
+        guild_id: GUILD,
+        channel_id: VOICE,
+        user_id: userId,
+        session_id: `s-${userId}`,
+        deaf: false,
+        mute: false,
+        self_deaf: false,
+        self_mute: false,
+        self_video: false,
+        suppress: false,
+        request_to_speak_timestamp: null,
+      });
     }
     at = fake.calls.length;
     const listen = slash(ALICE, 'listen', [{ name: 'start', type: 1, options: [] }], PERMISSIONS.manageGuild);
@@ -184,14 +215,38 @@ test('a heated speaker triggers one alert in the log channel (cooldown holds the
   const { fake, voice, slash, callback, original, advance } = r;
   try {
     const admin = PERMISSIONS.manageGuild;
-    for (const [name, value] of [['consent', 'opt_out'], ['heated_min_speech', '2'], ['logchannel', LOG]]) {
+    for (const [name, value] of [
+      ['consent', 'opt_out'],
+      ['heated_min_speech', '2'],
+      ['logchannel', LOG],
+    ]) {
       const at = fake.calls.length;
-      const i = slash(ALICE, 'settings', [{ name: 'name', type: 3, value: name }, { name: 'value', type: 3, value }], admin);
+      const i = slash(
+        ALICE,
+        'settings',
+        [
+          { name: 'name', type: 3, value: name },
+          { name: 'value', type: 3, value },
+        ],
+        admin,
+      );
       fake.dispatch('INTERACTION_CREATE', i);
       assert.match((await original(i, at)).body.content, /Saved/);
     }
     for (const userId of [ALICE, BOB]) {
-      fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+      fake.dispatch('VOICE_STATE_UPDATE', {
+        guild_id: GUILD,
+        channel_id: VOICE,
+        user_id: userId,
+        session_id: `s-${userId}`,
+        deaf: false,
+        mute: false,
+        self_deaf: false,
+        self_mute: false,
+        self_video: false,
+        suppress: false,
+        request_to_speak_timestamp: null,
+      });
     }
     let at = fake.calls.length;
     const listen = slash(ALICE, 'listen', [{ name: 'start', type: 1, options: [] }], admin);
@@ -216,7 +271,10 @@ test('a heated speaker triggers one alert in the log channel (cooldown holds the
     assert.equal(embed.title, t('en').alertTitleHeated('Bob'));
     assert.match(embed.description, /<@210000000000000002>/);
     assert.doesNotMatch(embed.description, /<@210000000000000001>/, 'Alice is not heated');
-    assert.deepEqual(embed.fields.map((f: { name: string }) => f.name), ['Channel', 'Window', 'Trend', 'Scores']);
+    assert.deepEqual(
+      embed.fields.map((f: { name: string }) => f.name),
+      ['Channel', 'Window', 'Trend', 'Scores'],
+    );
     assert.equal(embed.fields[0].value, `<#${VOICE}>`);
     assert.equal(embed.fields[1].value, '120 s');
     assert.match(embed.fields[3].value, /😠 60%/);
@@ -233,7 +291,8 @@ test('a heated speaker triggers one alert in the log channel (cooldown holds the
 
     // Acknowledge: refused to a member without Manage Server, done for an admin.
     const message = fake.message(GUILD, LOG, fake.botUser.id, { embeds: alert.body.embeds, components: alert.body.components });
-    const click = (userId: string, permissions: string) => fake.interaction(GUILD, LOG, userId, 3, { custom_id: ack.custom_id, component_type: 2 }, { permissions, message });
+    const click = (userId: string, permissions: string) =>
+      fake.interaction(GUILD, LOG, userId, 3, { custom_id: ack.custom_id, component_type: 2 }, { permissions, message });
     const denied = click(BOB, PERMISSIONS.member);
     fake.dispatch('INTERACTION_CREATE', denied);
     const no = await callback(denied, mark);
@@ -262,7 +321,19 @@ test('/mood outside a listening session joins, listens for the duration, posts t
   const { fake, voice, history, connects, slash, callback, advance } = r;
   try {
     await history.setChatSettings('discord', GUILD, { consentMode: 'opt_out' });
-    fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: BOB, session_id: 's-bob', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    fake.dispatch('VOICE_STATE_UPDATE', {
+      guild_id: GUILD,
+      channel_id: VOICE,
+      user_id: BOB,
+      session_id: 's-bob',
+      deaf: false,
+      mute: false,
+      self_deaf: false,
+      self_mute: false,
+      self_video: false,
+      suppress: false,
+      request_to_speak_timestamp: null,
+    });
     const at = fake.calls.length;
     const mood = slash(BOB, 'mood', [{ name: 'duration', type: 4, value: 5 }]);
     fake.dispatch('INTERACTION_CREATE', mood);
@@ -281,7 +352,9 @@ test('/mood outside a listening session joins, listens for the duration, posts t
     assert.match(embed.title, /^Mood of Lounge, last /);
     assert.match(embed.description, /Bob\s+1 note/);
     assert.equal(summary.files[0]?.filename, 'mood.png');
-    const bye = await fake.waitForCall((c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages` && /stopped listening/.test(c.body.content));
+    const bye = await fake.waitForCall(
+      (c) => c.seq >= at && c.method === 'POST' && c.path === `/channels/${VOICE}/messages` && /stopped listening/.test(c.body.content),
+    );
     assert.ok(bye.seq < summary.seq, 'it leaves, then posts the summary');
     assert.equal(r.started.bot.listeners.get(GUILD), undefined);
   } finally {
@@ -294,7 +367,19 @@ test('shutdown during a /mood listening period does not wait for the period to e
   const { fake, slash, callback } = r;
   let closed = false;
   try {
-    fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: BOB, session_id: 's-bob', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    fake.dispatch('VOICE_STATE_UPDATE', {
+      guild_id: GUILD,
+      channel_id: VOICE,
+      user_id: BOB,
+      session_id: 's-bob',
+      deaf: false,
+      mute: false,
+      self_deaf: false,
+      self_mute: false,
+      self_video: false,
+      suppress: false,
+      request_to_speak_timestamp: null,
+    });
     const at = fake.calls.length;
     const mood = slash(BOB, 'mood', [{ name: 'duration', type: 4, value: 300 }]);
     fake.dispatch('INTERACTION_CREATE', mood);
@@ -302,7 +387,10 @@ test('shutdown during a /mood listening period does not wait for the period to e
     await fake.waitForCall((c) => c.seq >= at && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${mood.token}/messages/@original`);
     await r.close();
     closed = true;
-    assert.ok(!fake.calls.some((c) => c.seq >= at && c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${mood.token}`), 'no summary after shutdown');
+    assert.ok(
+      !fake.calls.some((c) => c.seq >= at && c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${mood.token}`),
+      'no summary after shutdown',
+    );
   } finally {
     if (!closed) await r.close();
   }
@@ -312,7 +400,19 @@ test('a voice channel the bot may not join (no Connect) gets an answer at once, 
   const r = await rig({ voiceDenied: true });
   const { fake, connects, slash, callback } = r;
   try {
-    fake.dispatch('VOICE_STATE_UPDATE', { guild_id: GUILD, channel_id: VOICE, user_id: ALICE, session_id: 's-alice', deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    fake.dispatch('VOICE_STATE_UPDATE', {
+      guild_id: GUILD,
+      channel_id: VOICE,
+      user_id: ALICE,
+      session_id: 's-alice',
+      deaf: false,
+      mute: false,
+      self_deaf: false,
+      self_mute: false,
+      self_video: false,
+      suppress: false,
+      request_to_speak_timestamp: null,
+    });
     for (const [name, options, permissions] of [
       ['listen', [{ name: 'start', type: 1, options: [] }], PERMISSIONS.manageGuild],
       ['mood', [], PERMISSIONS.member],

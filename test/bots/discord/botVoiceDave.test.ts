@@ -12,11 +12,27 @@ import { loadSpeech, silencePackets } from './voiceHarness.ts';
 import { createLogger } from '../../../src/util/log.ts';
 import { ALICE, BOB, GUILD, VOICE, rig, type Rig } from './voiceRig.ts';
 
-const memberState = (userId: string) => ({ guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null });
+const memberState = (userId: string) => ({
+  guild_id: GUILD,
+  channel_id: VOICE,
+  user_id: userId,
+  session_id: `s-${userId}`,
+  deaf: false,
+  mute: false,
+  self_deaf: false,
+  self_mute: false,
+  self_video: false,
+  suppress: false,
+  request_to_speak_timestamp: null,
+});
 
 /** The library's DAVE session wrapper of the live connection (internal state, read for assertions). */
 interface LibDave {
-  session?: { ready: boolean; getDecryptionStats(userId: string): { successes: number; failures: number; passthroughs: number } | null; getUserIds(): string[] };
+  session?: {
+    ready: boolean;
+    getDecryptionStats(userId: string): { successes: number; failures: number; passthroughs: number } | null;
+    getUserIds(): string[];
+  };
   pendingTransitions: Map<number, number>;
   lastTransitionId?: number;
 }
@@ -45,7 +61,9 @@ export async function daveActive(r: Rig, timeoutMs = 20_000): Promise<void> {
 }
 
 /** An opt-out server, DAVE on, the given members in the channel and the MLS group, the bot listening and in the group. */
-export async function daveListening(o: { members: string[]; firstWelcome?: number; tolerance?: number } & Parameters<typeof rig>[0]): Promise<{ r: Rig; dave: FakeDave }> {
+export async function daveListening(
+  o: { members: string[]; firstWelcome?: number; tolerance?: number } & Parameters<typeof rig>[0],
+): Promise<{ r: Rig; dave: FakeDave }> {
   let dave: FakeDave | undefined;
   const r = await rig({
     ...o,

@@ -13,7 +13,20 @@ import { FakeVoiceServer, next } from '../../fakes/discord/voiceServer.ts';
 import { loadSpeech, silencePackets, type SpeechClip } from './voiceHarness.ts';
 import { ALICE, GUILD, STAGE, VOICE, rig, type Rig } from './voiceRig.ts';
 
-const memberState = (userId: string, extra: Record<string, unknown> = {}) => ({ guild_id: GUILD, channel_id: VOICE, user_id: userId, session_id: `s-${userId}`, deaf: false, mute: false, self_deaf: false, self_mute: false, self_video: false, suppress: false, request_to_speak_timestamp: null, ...extra });
+const memberState = (userId: string, extra: Record<string, unknown> = {}) => ({
+  guild_id: GUILD,
+  channel_id: VOICE,
+  user_id: userId,
+  session_id: `s-${userId}`,
+  deaf: false,
+  mute: false,
+  self_deaf: false,
+  self_mute: false,
+  self_video: false,
+  suppress: false,
+  request_to_speak_timestamp: null,
+  ...extra,
+});
 
 /** An opt-out server with Alice in the voice channel and the bot listening there. */
 async function listening(r: Rig): Promise<void> {

@@ -9,7 +9,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { shardIdForGuildId } from 'discord-hybrid-sharding';
-import { clusterChildInfo, discordClusterConfig, planShards, sharedHistoryProblem, shardOfGuild, usesClusters } from '../../../src/bots/discord/clusterConfig.ts';
+import {
+  clusterChildInfo,
+  discordClusterConfig,
+  planShards,
+  sharedHistoryProblem,
+  shardOfGuild,
+  usesClusters,
+} from '../../../src/bots/discord/clusterConfig.ts';
 import { FakeDiscord, shardOf, type RecordedCall } from '../../fakes/discord/server.ts';
 import { freePort } from '../../helpers/net.ts';
 import { skipWithoutRedis, startRedis, type TestRedis } from '../../helpers/redis.ts';
@@ -108,8 +115,20 @@ function fakeDiscord(recommendedShards = 1): FakeDiscord {
     token: TOKEN,
     shards: recommendedShards,
     guilds: [
-      { id: GUILD_A, name: 'Guild A', ownerId: ALICE, channels: [{ id: TEXT_A, name: 'general', type: 0 }], members: [member(ALICE, 'alice'), member(BOB, 'bob')] },
-      { id: GUILD_B, name: 'Guild B', ownerId: BOB, channels: [{ id: TEXT_B, name: 'general', type: 0 }], members: [member(ALICE, 'alice'), member(BOB, 'bob')] },
+      {
+        id: GUILD_A,
+        name: 'Guild A',
+        ownerId: ALICE,
+        channels: [{ id: TEXT_A, name: 'general', type: 0 }],
+        members: [member(ALICE, 'alice'), member(BOB, 'bob')],
+      },
+      {
+        id: GUILD_B,
+        name: 'Guild B',
+        ownerId: BOB,
+        channels: [{ id: TEXT_B, name: 'general', type: 0 }],
+        members: [member(ALICE, 'alice'), member(BOB, 'bob')],
+      },
     ],
   });
 }
@@ -128,7 +147,12 @@ function botEnv(fake: FakeDiscord, extra: Record<string, string>): Record<string
 
 /** Each test its own Redis database, so that one's history does not show in another's. */
 /** The web app is off: with it on, the manager opens an engine for the page and API. */
-const clusterEnv = (db: number): Record<string, string> => ({ KEYV_URL: `${redisUrl}/${db}`, VOICEMOOD_DISCORD_CLUSTERS: '2', VOICEMOOD_DISCORD_SPAWN_DELAY_MS: '100', VOICEMOOD_WEB: 'off' });
+const clusterEnv = (db: number): Record<string, string> => ({
+  KEYV_URL: `${redisUrl}/${db}`,
+  VOICEMOOD_DISCORD_CLUSTERS: '2',
+  VOICEMOOD_DISCORD_SPAWN_DELAY_MS: '100',
+  VOICEMOOD_WEB: 'off',
+});
 
 /** Posts a voice message and resolves with the card the bot posted in reply. */
 async function voiceNote(fake: FakeDiscord, guild: string, channel: string, author: string): Promise<RecordedCall> {
@@ -147,50 +171,61 @@ async function slashMe(fake: FakeDiscord, guild: string, channel: string, user: 
 }
 
 const callbacksOf = (fake: FakeDiscord, interactionId: string): number => fake.calls.filter((c) => c.path.startsWith(`/interactions/${interactionId}/`)).length;
-const cardsIn = (fake: FakeDiscord, channel: string): number => fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${channel}/messages` && c.body?.embeds?.length > 0).length;
+const cardsIn = (fake: FakeDiscord, channel: string): number =>
+  fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${channel}/messages` && c.body?.embeds?.length > 0).length;
 
 async function startClusters(fake: FakeDiscord, db: number, extra: Record<string, string> = {}): Promise<BotProcess> {
   return await spawnBot(botEnv(fake, { ...clusterEnv(db), ...extra }), { waitFor: /voicemood: Discord: started/, timeoutMs: 90_000 });
 }
 
-test('2 clusters × 1 shard: each guild is served by its own cluster exactly once, history is shared, SIGTERM exits 0', { skip, timeout: 120_000 }, async (t) => {
-  const fake = await fakeDiscord().start();
-  t.after(() => fake.close());
-  const bot = await startClusters(fake, 1, { VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1' });
-  t.after(() => bot.stop('SIGKILL'));
-  const out0 = bot.output();
-  assert.match(out0, /voicemood: Discord: started \(2 clusters × 1 shard, 2 shards in all; SIGHUP to pid \d+ restarts them one at a time\)/);
-  assert.match(out0, /each of the 2 clusters opens its own engine/);
-  assert.doesNotMatch(out0, /^voicemood: model:/m, 'the manager loads no model (no Telegram, no web app)');
-  assert.match(out0, /voicemood\[cluster 0\]: Discord: started \(voicemood, cluster 0 of 2, shards 0 of 2\)/);
-  assert.match(out0, /voicemood\[cluster 1\]: Discord: started \(voicemood, cluster 1 of 2, shards 1 of 2\)/);
-  // Two gateway connections, one per shard, each sent its own guild only.
-  assert.deepEqual(fake.shardEvents.map((e) => `${e.kind} ${e.shard}/${e.total}`).sort(), ['identify 0/2', 'identify 1/2']);
-  const ready = out0.split('\n').filter((l) => l.includes('"discord bot ready"')).map((l) => JSON.parse(l) as { cluster: number; guilds: number; shards: number[] });
-  assert.deepEqual(ready.map((r) => [r.cluster, r.guilds, r.shards]).sort(), [[0, 1, [0]], [1, 1, [1]]]);
-  const puts = fake.calls.filter((c) => c.method === 'PUT' && c.path.endsWith('/commands'));
-  assert.equal(puts.length, 1, 'cluster 0 alone registers the slash commands');
+test(
+  '2 clusters × 1 shard: each guild is served by its own cluster exactly once, history is shared, SIGTERM exits 0',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const fake = await fakeDiscord().start();
+    t.after(() => fake.close());
+    const bot = await startClusters(fake, 1, { VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1' });
+    t.after(() => bot.stop('SIGKILL'));
+    const out0 = bot.output();
+    assert.match(out0, /voicemood: Discord: started \(2 clusters × 1 shard, 2 shards in all; SIGHUP to pid \d+ restarts them one at a time\)/);
+    assert.match(out0, /each of the 2 clusters opens its own engine/);
+    assert.doesNotMatch(out0, /^voicemood: model:/m, 'the manager loads no model (no Telegram, no web app)');
+    assert.match(out0, /voicemood\[cluster 0\]: Discord: started \(voicemood, cluster 0 of 2, shards 0 of 2\)/);
+    assert.match(out0, /voicemood\[cluster 1\]: Discord: started \(voicemood, cluster 1 of 2, shards 1 of 2\)/);
+    // Two gateway connections, one per shard, each sent its own guild only.
+    assert.deepEqual(fake.shardEvents.map((e) => `${e.kind} ${e.shard}/${e.total}`).sort(), ['identify 0/2', 'identify 1/2']);
+    const ready = out0
+      .split('\n')
+      .filter((l) => l.includes('"discord bot ready"'))
+      .map((l) => JSON.parse(l) as { cluster: number; guilds: number; shards: number[] });
+    assert.deepEqual(ready.map((r) => [r.cluster, r.guilds, r.shards]).sort(), [
+      [0, 1, [0]],
+      [1, 1, [1]],
+    ]);
+    const puts = fake.calls.filter((c) => c.method === 'PUT' && c.path.endsWith('/commands'));
+    assert.equal(puts.length, 1, 'cluster 0 alone registers the slash commands');
 
-  const [cardA, cardB] = await Promise.all([voiceNote(fake, GUILD_A, TEXT_A, ALICE), voiceNote(fake, GUILD_B, TEXT_B, BOB)]);
-  assert.ok(cardA.body.embeds[0].title && cardB.body.embeds[0].title);
-  // Alice's note (guild A, cluster 0) is seen by /me in guild B (cluster 1), and Bob's the other way.
-  const [meB, meA] = await Promise.all([slashMe(fake, GUILD_B, TEXT_B, ALICE), slashMe(fake, GUILD_A, TEXT_A, BOB)]);
-  assert.match(meB.content, /Your last 1 voice note/);
-  assert.match(meA.content, /Your last 1 voice note/);
+    const [cardA, cardB] = await Promise.all([voiceNote(fake, GUILD_A, TEXT_A, ALICE), voiceNote(fake, GUILD_B, TEXT_B, BOB)]);
+    assert.ok(cardA.body.embeds[0].title && cardB.body.embeds[0].title);
+    // Alice's note (guild A, cluster 0) is seen by /me in guild B (cluster 1), and Bob's the other way.
+    const [meB, meA] = await Promise.all([slashMe(fake, GUILD_B, TEXT_B, ALICE), slashMe(fake, GUILD_A, TEXT_A, BOB)]);
+    assert.match(meB.content, /Your last 1 voice note/);
+    assert.match(meA.content, /Your last 1 voice note/);
 
-  assert.equal(await withDeadline(bot.stop('SIGTERM'), 60_000, () => `no exit after SIGTERM; output:\n${bot.output()}`), 0);
-  const out = bot.output();
-  assert.match(out, /voicemood\[cluster 0\]: Discord: stopped/);
-  assert.match(out, /voicemood\[cluster 1\]: Discord: stopped/);
-  assert.match(out, /voicemood: Discord: stopped\n[^]*voicemood: bye\./);
-  // Counted after everything stopped: nothing was answered twice.
-  assert.equal(cardsIn(fake, TEXT_A), 1);
-  assert.equal(cardsIn(fake, TEXT_B), 1);
-  assert.equal(callbacksOf(fake, meA.id), 1);
-  assert.equal(callbacksOf(fake, meB.id), 1);
-  assert.equal(fake.invalidBodies.length, 0);
-  assert.ok(!out.includes(TOKEN), 'the token leaked');
-});
+    assert.equal(await withDeadline(bot.stop('SIGTERM'), 60_000, () => `no exit after SIGTERM; output:\n${bot.output()}`), 0);
+    const out = bot.output();
+    assert.match(out, /voicemood\[cluster 0\]: Discord: stopped/);
+    assert.match(out, /voicemood\[cluster 1\]: Discord: stopped/);
+    assert.match(out, /voicemood: Discord: stopped\n[^]*voicemood: bye\./);
+    // Counted after everything stopped: nothing was answered twice.
+    assert.equal(cardsIn(fake, TEXT_A), 1);
+    assert.equal(cardsIn(fake, TEXT_B), 1);
+    assert.equal(callbacksOf(fake, meA.id), 1);
+    assert.equal(callbacksOf(fake, meB.id), 1);
+    assert.equal(fake.invalidBodies.length, 0);
+    assert.ok(!out.includes(TOKEN), 'the token leaked');
+  },
+);
 
 test('SIGHUP: a rolling restart moves one cluster at a time, and the other keeps answering meanwhile', { skip, timeout: 150_000 }, async (t) => {
   // Shards 'auto' (the default): the fake recommends 2, one for each cluster.
@@ -198,10 +233,14 @@ test('SIGHUP: a rolling restart moves one cluster at a time, and the other keeps
   t.after(() => fake.close());
   const bot = await startClusters(fake, 2);
   t.after(() => bot.stop('SIGKILL'));
-  const within = <T>(p: Promise<T>, what: string): Promise<T> => withDeadline(p, 60_000, () => `${what}; shard events ${JSON.stringify(fake.shardEvents)}; output:\n${bot.output()}`);
+  const within = <T>(p: Promise<T>, what: string): Promise<T> =>
+    withDeadline(p, 60_000, () => `${what}; shard events ${JSON.stringify(fake.shardEvents)}; output:\n${bot.output()}`);
   assert.match(bot.output(), /Discord: started \(2 clusters × 1 shard, 2 shards in all/);
   const base = fake.shardEvents.length;
-  const after = (kind: 'identify' | 'close', shard: number, from = base) => (e: { kind: string; shard: number }, i: number) => i >= from && e.kind === kind && e.shard === shard;
+  const after =
+    (kind: 'identify' | 'close', shard: number, from = base) =>
+    (e: { kind: string; shard: number }, i: number) =>
+      i >= from && e.kind === kind && e.shard === shard;
 
   // Cluster 0 goes first; its new IDENTIFY is held, so that it is surely down while we ask cluster 1.
   const hold0 = fake.holdIdentify(0);
@@ -240,7 +279,8 @@ test('a cluster killed with SIGKILL is restarted; the manager killed with SIGKIL
   t.after(() => fake.close());
   const bot = await startClusters(fake, 3, { VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1' });
   t.after(() => bot.stop('SIGKILL'));
-  const pids = (): Map<number, number> => new Map([...bot.output().matchAll(/voicemood: Discord: cluster (\d+) ready \(pid (\d+)\)/g)].map((m) => [Number(m[1]), Number(m[2])]));
+  const pids = (): Map<number, number> =>
+    new Map([...bot.output().matchAll(/voicemood: Discord: cluster (\d+) ready \(pid (\d+)\)/g)].map((m) => [Number(m[1]), Number(m[2])]));
   const first = pids();
   assert.equal(first.size, 2);
   const base = fake.shardEvents.length;
@@ -261,31 +301,39 @@ test('a cluster killed with SIGKILL is restarted; the manager killed with SIGKIL
   for (const pid of now.values()) await withDeadline(exitedPid(pid), 30_000, () => `cluster pid ${pid} still runs after its manager was killed`);
 });
 
-test('the manager ignores SIGHUP during start-up, and killed then leaves no cluster behind (not even one waiting for Discord)', { skip, timeout: 90_000 }, async (t) => {
-  const fake = await fakeDiscord().start();
-  t.after(() => fake.close());
-  const hold = fake.holdIdentify(1);
-  t.after(() => hold.release());
-  const bot = await spawnBot(botEnv(fake, { ...clusterEnv(4), VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1' }));
-  t.after(() => bot.stop('SIGKILL'));
-  await withDeadline(hold.identified, 60_000, () => `cluster 1 did not identify; output:\n${bot.output()}`);
-  const pids = [...bot.output().matchAll(/voicemood: Discord: cluster \d+ starting \(pid (\d+)/g)].map((m) => Number(m[1]));
-  assert.equal(pids.length, 2);
-  assert.doesNotMatch(bot.output(), /voicemood: Discord: started/);
-  // A SIGHUP this early (nothing to restart yet) must not take its default action, exit.
-  bot.proc.kill('SIGHUP');
-  await waitForOutput(bot, /voicemood: SIGHUP during start-up: ignored\./);
-  assert.equal(bot.proc.exitCode, null);
-  bot.proc.kill('SIGKILL');
-  for (const pid of pids) await withDeadline(exitedPid(pid), 30_000, () => `cluster pid ${pid} still runs after its manager was killed; output:\n${bot.output()}`);
-});
+test(
+  'the manager ignores SIGHUP during start-up, and killed then leaves no cluster behind (not even one waiting for Discord)',
+  { skip, timeout: 90_000 },
+  async (t) => {
+    const fake = await fakeDiscord().start();
+    t.after(() => fake.close());
+    const hold = fake.holdIdentify(1);
+    t.after(() => hold.release());
+    const bot = await spawnBot(botEnv(fake, { ...clusterEnv(4), VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1' }));
+    t.after(() => bot.stop('SIGKILL'));
+    await withDeadline(hold.identified, 60_000, () => `cluster 1 did not identify; output:\n${bot.output()}`);
+    const pids = [...bot.output().matchAll(/voicemood: Discord: cluster \d+ starting \(pid (\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(pids.length, 2);
+    assert.doesNotMatch(bot.output(), /voicemood: Discord: started/);
+    // A SIGHUP this early (nothing to restart yet) must not take its default action, exit.
+    bot.proc.kill('SIGHUP');
+    await waitForOutput(bot, /voicemood: SIGHUP during start-up: ignored\./);
+    assert.equal(bot.proc.exitCode, null);
+    bot.proc.kill('SIGKILL');
+    for (const pid of pids)
+      await withDeadline(exitedPid(pid), 30_000, () => `cluster pid ${pid} still runs after its manager was killed; output:\n${bot.output()}`);
+  },
+);
 
 test('2 clusters with the SQLite history file: Discord is refused with a sentence saying what to set', async (t) => {
   const fake = await fakeDiscord().start();
   t.after(() => fake.close());
   const bot = await spawnBot(botEnv(fake, { VOICEMOOD_DISCORD_CLUSTERS: '2' }));
   assert.equal(await bot.exited, 2);
-  assert.match(bot.output(), /Discord: not started, VOICEMOOD_DISCORD_CLUSTERS=2 runs 2 processes, and a SQLite history file belongs to one process: set KEYV_URL to redis:\/\/… or postgres:\/\//);
+  assert.match(
+    bot.output(),
+    /Discord: not started, VOICEMOOD_DISCORD_CLUSTERS=2 runs 2 processes, and a SQLite history file belongs to one process: set KEYV_URL to redis:\/\/… or postgres:\/\//,
+  );
   assert.equal(fake.shardEvents.length, 0);
 });
 
@@ -346,19 +394,23 @@ async function waitForOutput(bot: BotProcess, re: RegExp, timeoutMs = 60_000): P
   });
 }
 
-test('2 clusters with the web app on: the manager serves the page and API (one engine for it), no cluster process binds a port', { skip, timeout: 120_000 }, async (t) => {
-  const fake = await fakeDiscord().start();
-  t.after(() => fake.close());
-  const port = await freePort();
-  const bot = await startClusters(fake, 5, { VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1', VOICEMOOD_WEB: 'on', PORT: String(port) });
-  t.after(() => bot.stop('SIGKILL'));
-  await waitForOutput(bot, /voicemood: web: started \(http:\/\/127\.0\.0\.1:\d+\)/);
-  const out = bot.output();
-  assert.match(out, /^voicemood: model:/m, 'the manager opens an engine for the web app');
-  assert.doesNotMatch(out, /voicemood\[cluster \d\]: web:/, 'cluster processes serve no web app');
-  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-  assert.equal(health.status, 200);
-  await voiceNote(fake, GUILD_B, TEXT_B, BOB);
-  assert.equal(await bot.stop('SIGTERM'), 0);
-  assert.match(bot.output(), /voicemood: web: stopped/);
-});
+test(
+  '2 clusters with the web app on: the manager serves the page and API (one engine for it), no cluster process binds a port',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const fake = await fakeDiscord().start();
+    t.after(() => fake.close());
+    const port = await freePort();
+    const bot = await startClusters(fake, 5, { VOICEMOOD_DISCORD_SHARDS_PER_CLUSTER: '1', VOICEMOOD_WEB: 'on', PORT: String(port) });
+    t.after(() => bot.stop('SIGKILL'));
+    await waitForOutput(bot, /voicemood: web: started \(http:\/\/127\.0\.0\.1:\d+\)/);
+    const out = bot.output();
+    assert.match(out, /^voicemood: model:/m, 'the manager opens an engine for the web app');
+    assert.doesNotMatch(out, /voicemood\[cluster \d\]: web:/, 'cluster processes serve no web app');
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    await voiceNote(fake, GUILD_B, TEXT_B, BOB);
+    assert.equal(await bot.stop('SIGTERM'), 0);
+    assert.match(bot.output(), /voicemood: web: stopped/);
+  },
+);

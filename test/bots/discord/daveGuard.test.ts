@@ -18,7 +18,11 @@ const TOLERANCE = 3;
 /** A small Opus packet (TOC byte + payload); what it decodes to does not matter here. */
 const OPUS = Buffer.from([0xfc, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66]);
 
-async function joinedWithTransition0(): Promise<{ bot: DAVESession; alice: InstanceType<typeof davey.DAVESession>; events: { invalidated: number[]; keyPackages: number } }> {
+async function joinedWithTransition0(): Promise<{
+  bot: DAVESession;
+  alice: InstanceType<typeof davey.DAVESession>;
+  events: { invalidated: number[]; keyPackages: number };
+}> {
   const sender = await ExternalSender.create(CHANNEL);
   const alice = new davey.DAVESession(1, ALICE, CHANNEL);
   alice.setExternalSender(Buffer.from(sender.payload));

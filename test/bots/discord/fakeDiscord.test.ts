@@ -71,12 +71,15 @@ test('startDiscordBot: global commands without DISCORD_GUILD_ID; a refused token
     assert.equal((put.body as unknown[]).length, 7);
     assert.ok(!fake.calls.some((c) => c.path.includes('/guilds/')));
     await bot.stop();
-    await assert.rejects(startDiscordBot(services, { token: 'not-the-token-123456', env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } }), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'bad_input');
-      assert.match(e.message, /Discord refused the token \(DISCORD_TOKEN\)/);
-      assert.doesNotMatch(e.message, /not-the-token/);
-      return true;
-    });
+    await assert.rejects(
+      startDiscordBot(services, { token: 'not-the-token-123456', env: { DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts } }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'bad_input');
+        assert.match(e.message, /Discord refused the token \(DISCORD_TOKEN\)/);
+        assert.doesNotMatch(e.message, /not-the-token/);
+        return true;
+      },
+    );
   } finally {
     await fake.close();
   }

@@ -24,7 +24,13 @@ test('postToGuildChannel posts only into a sendable channel of the same guild, a
   const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
   const { client, sent } = stubClient({ own: { guildId: 'g1' }, foreign: { guildId: 'g2' }, dm: {}, category: { guildId: 'g1', sendable: false } });
   assert.equal(await postToGuildChannel(client, 'g1', 'own', { content: 'x' }, logger), true);
-  for (const [guild, channel] of [['g1', 'foreign'], ['g1', 'dm'], ['g1', 'category'], ['g1', 'missing'], [undefined, 'own']] as const) {
+  for (const [guild, channel] of [
+    ['g1', 'foreign'],
+    ['g1', 'dm'],
+    ['g1', 'category'],
+    ['g1', 'missing'],
+    [undefined, 'own'],
+  ] as const) {
     assert.equal(await postToGuildChannel(client, guild, channel, { content: 'x' }, logger), false, `${guild}/${channel}`);
   }
   assert.deepEqual(sent, ['own']);

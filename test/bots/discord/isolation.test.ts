@@ -75,8 +75,26 @@ before(async () => {
   fake = await new FakeDiscord({
     token: TOKEN,
     guilds: [
-      { id: G1, name: 'One', ownerId: ALICE, channels: [{ id: TEXT1, name: 'general', type: 0 }, { id: LOG1, name: 'mod-log', type: 0 }], members: [alice, bob, eve] },
-      { id: G2, name: 'Two', ownerId: CAROL, channels: [{ id: TEXT2, name: 'general', type: 0 }, { id: LOG2, name: 'mod-log', type: 0 }], members: [carol, bob] },
+      {
+        id: G1,
+        name: 'One',
+        ownerId: ALICE,
+        channels: [
+          { id: TEXT1, name: 'general', type: 0 },
+          { id: LOG1, name: 'mod-log', type: 0 },
+        ],
+        members: [alice, bob, eve],
+      },
+      {
+        id: G2,
+        name: 'Two',
+        ownerId: CAROL,
+        channels: [
+          { id: TEXT2, name: 'general', type: 0 },
+          { id: LOG2, name: 'mod-log', type: 0 },
+        ],
+        members: [carol, bob],
+      },
     ],
   }).start();
   engine = fakeEngine();
@@ -119,7 +137,13 @@ async function note(guild: string, channel: string, user: string): Promise<void>
 }
 
 /** Runs a slash command and returns what the deferred answer was edited to. */
-async function slash(guild: string, channel: string, user: string, name: string, permissions = PERMISSIONS.member): Promise<{ callback: RecordedCall; edit: RecordedCall }> {
+async function slash(
+  guild: string,
+  channel: string,
+  user: string,
+  name: string,
+  permissions = PERMISSIONS.member,
+): Promise<{ callback: RecordedCall; edit: RecordedCall }> {
   const i = fake.interaction(guild, channel, user, 2, { id: nextSnowflake(), name, type: 1, options: [] }, { permissions });
   fake.dispatch('INTERACTION_CREATE', i);
   const callback = await fake.waitForCall((c) => c.path === `/interactions/${i.id}/${i.token}/callback`);
@@ -152,8 +176,14 @@ test('notes in two servers: each server’s alert goes to its own log channel an
   const log1 = fake.calls.filter(isPostTo(LOG1));
   assert.equal(log1.length, 1);
   assert.equal(log2.length, 1);
-  assert.ok(log2.every((c) => !json(c).includes(ALICE)), 'nothing about Alice in server 2');
-  assert.ok(log1.every((c) => !json(c).includes(CAROL)), 'nothing about Carol in server 1');
+  assert.ok(
+    log2.every((c) => !json(c).includes(ALICE)),
+    'nothing about Alice in server 2',
+  );
+  assert.ok(
+    log1.every((c) => !json(c).includes(CAROL)),
+    'nothing about Carol in server 1',
+  );
 });
 
 test('/me shows only the caller’s own notes, privately', async () => {
@@ -225,10 +255,20 @@ test('/settings logchannel refuses a channel of another server with a sentence, 
       { name: 'name', type: 3, value: 'logchannel' },
       { name: 'value', type: 3, value },
     ]);
-    assert.equal(answer, t('en').settingsLogChannelForeign.replace(/[*_~`|>\\]/g, (ch) => `\\${ch}`), value);
+    assert.equal(
+      answer,
+      t('en').settingsLogChannelForeign.replace(/[*_~`|>\\]/g, (ch) => `\\${ch}`),
+      value,
+    );
     assert.equal((await history.getChatSettings('discord', G1)).logChannelId, LOG1, `${value}: unchanged`);
   }
-  assert.match(await settings(G1, TEXT1, BOB, [{ name: 'name', type: 3, value: 'logchannel' }, { name: 'value', type: 3, value: TEXT1 }]), /Saved/);
+  assert.match(
+    await settings(G1, TEXT1, BOB, [
+      { name: 'name', type: 3, value: 'logchannel' },
+      { name: 'value', type: 3, value: TEXT1 },
+    ]),
+    /Saved/,
+  );
   assert.equal((await history.getChatSettings('discord', G1)).logChannelId, TEXT1);
   await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
 });
@@ -244,7 +284,11 @@ test('an alert is never posted into another server’s channel, whatever is stor
   const warning = await untilLogged('alert not posted', warned);
   assert.equal(JSON.parse(warning).channelId, LOG2);
   assert.equal(JSON.parse(warning).guildId, G1);
-  assert.deepEqual(fake.calls.filter((c) => c.seq >= mark && isPostTo(LOG2)(c)), [], 'nothing posted in server 2');
+  assert.deepEqual(
+    fake.calls.filter((c) => c.seq >= mark && isPostTo(LOG2)(c)),
+    [],
+    'nothing posted in server 2',
+  );
   await history.setChatSettings('discord', G1, { logChannelId: LOG1 });
 });
 

@@ -42,7 +42,15 @@ let voice: Uint8Array;
 before(async () => {
   fake = await new FakeDiscord({
     token: TOKEN,
-    guilds: [{ id: GUILD, name: 'Busy', ownerId: USERS[0]!, channels: [{ id: TEXT, name: 'general', type: 0 }], members: USERS.map((id, i) => ({ id, username: `u${i}`, global_name: `User ${i}` })) }],
+    guilds: [
+      {
+        id: GUILD,
+        name: 'Busy',
+        ownerId: USERS[0]!,
+        channels: [{ id: TEXT, name: 'general', type: 0 }],
+        members: USERS.map((id, i) => ({ id, username: `u${i}`, global_name: `User ${i}` })),
+      },
+    ],
   }).start();
   engine = fakeEngine(); // capacity 4
   dataDir = await mkdtemp(join(tmpdir(), 'vm-discord-limits-'));
@@ -75,7 +83,8 @@ function post(user: string): { id: string; path: string } {
   fake.dispatch('MESSAGE_CREATE', msg);
   return { id: msg.id as string, path: new URL(attachment.url as string).pathname };
 }
-const replyTo = (id: string) => (c: RecordedCall) => c.method === 'POST' && c.path === `/channels/${TEXT}/messages` && c.body?.message_reference?.message_id === id;
+const replyTo = (id: string) => (c: RecordedCall) =>
+  c.method === 'POST' && c.path === `/channels/${TEXT}/messages` && c.body?.message_reference?.message_id === id;
 const textOf = (c: RecordedCall): string => c.body?.content ?? JSON.stringify(c.body?.embeds ?? []);
 
 test('past the engine’s capacity: "busy, try again in N s", and the rest are answered once it frees up', async () => {
@@ -150,7 +159,9 @@ test('a failing settings store still gets every command an answer: deferred firs
       fake.dispatch('INTERACTION_CREATE', i);
       const cb = await fake.waitForCall((c) => c.seq >= at && c.path === `/interactions/${i.id}/${i.token}/callback`);
       assert.equal(cb.body.type, 5, `${name} is acknowledged before the store is read`);
-      const answer = await fake.waitForCall((c) => c.seq >= at && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
+      const answer = await fake.waitForCall(
+        (c) => c.seq >= at && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`,
+      );
       assert.ok(answer.body.content.length > 0, name);
       assert.doesNotMatch(answer.body.content, /store down/, 'no internals shown');
     }
@@ -170,7 +181,10 @@ test('an attachment that is not on the allowed CDN host is refused with a senten
   try {
     const port = (other.address() as AddressInfo).port;
     const genuine = fake.addAttachment('voice-message.ogg', voice, 'audio/ogg');
-    for (const url of [`http://127.0.0.1:${port}/attachments/1/voice-message.ogg`, `http://localhost:${new URL(String(genuine.url)).port}/attachments/1/voice-message.ogg`]) {
+    for (const url of [
+      `http://127.0.0.1:${port}/attachments/1/voice-message.ogg`,
+      `http://localhost:${new URL(String(genuine.url)).port}/attachments/1/voice-message.ogg`,
+    ]) {
       const msg = fake.message(GUILD, TEXT, USERS[7]!, { attachments: [{ ...genuine, url, proxy_url: url }], flags: 1 << 13 });
       fake.dispatch('MESSAGE_CREATE', msg);
       const reply = await fake.waitForCall(replyTo(msg.id as string));

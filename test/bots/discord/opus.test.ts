@@ -13,7 +13,9 @@ function sine(hz: number, seconds: number, rate = 48000, amp = 0.3): Float32Arra
 function bestCorrelation(ref: Float32Array, got: Float32Array, from: number, to: number, maxLag: number): number {
   let best = -1;
   for (let lag = 0; lag <= maxLag; lag++) {
-    let c = 0, e1 = 0, e2 = 0;
+    let c = 0,
+      e1 = 0,
+      e2 = 0;
     for (let i = from; i < to; i++) {
       c += ref[i] * got[i + lag];
       e1 += ref[i] * ref[i];
@@ -34,7 +36,10 @@ test('Opus round trip keeps the signal, with 40 decoders alive at once (the opus
     for (const p of packets) decoders.forEach((d, k) => outs[k].push(d.decode(p)));
     for (const k of [0, 19, 39]) {
       const pcm = outs[k];
-      assert.ok(pcm.every((f) => f.length === 960 * 2), '20 ms stereo frames');
+      assert.ok(
+        pcm.every((f) => f.length === 960 * 2),
+        '20 ms stereo frames',
+      );
       const mono = new Float32Array(50 * 960);
       pcm.forEach((f, j) => mono.set(downmixInt16(f, 2), j * 960));
       const r = bestCorrelation(ref, mono, 5000, 15000, 600);

@@ -41,14 +41,33 @@ test('alert embed: who, channel, window, trend, scores, buttons; no files', () =
     notifyUserIds: [],
     logChannelId: '9',
     lang: 'en',
-    signal: { id: 'sig1', kind: 'heated_speaker', platform: 'discord', chatId: '42', guildId: 'g', members: [{ userId: '7', name: 'Bob', count: 3, negativeShare: 0.74, talkS: 31 }], windowS: 120, count: 3, scores, negativeShare: 0.74, trend: 'rising', at: 0 },
+    signal: {
+      id: 'sig1',
+      kind: 'heated_speaker',
+      platform: 'discord',
+      chatId: '42',
+      guildId: 'g',
+      members: [{ userId: '7', name: 'Bob', count: 3, negativeShare: 0.74, talkS: 31 }],
+      windowS: 120,
+      count: 3,
+      scores,
+      negativeShare: 0.74,
+      trend: 'rising',
+      at: 0,
+    },
   };
   const p = renderAlert(reply);
   const e = p.embeds![0];
   assert.match(e.description!, /<@7> — 74% anger\+disgust, 31 s/);
-  assert.deepEqual(e.fields!.map((f) => f.value), ['<#42>', '120 s', 'rising', e.fields![3].value]);
+  assert.deepEqual(
+    e.fields!.map((f) => f.value),
+    ['<#42>', '120 s', 'rising', e.fields![3].value],
+  );
   assert.match(e.fields![3].value, /^😠 70%/);
-  assert.deepEqual(p.components![0].components.map((c) => (c as { custom_id: string }).custom_id), [`${BUTTON.ack}sig1`, `${BUTTON.snooze}sig1`]);
+  assert.deepEqual(
+    p.components![0].components.map((c) => (c as { custom_id: string }).custom_id),
+    [`${BUTTON.ack}sig1`, `${BUTTON.snooze}sig1`],
+  );
   assert.equal(p.files, undefined);
 });
 

@@ -35,13 +35,29 @@ function assertNoToken(out: string, token: string): void {
 test('a full Discord session with failures at LOG_LEVEL=debug never prints the token', async (t) => {
   const fake = await new FakeDiscord({
     token: TOKEN,
-    guilds: [{ id: GUILD, name: 'Secret Guild', ownerId: ALICE, channels: [{ id: TEXT, name: 'general', type: 0 }], members: [{ id: ALICE, username: 'alice', global_name: 'Alice' }] }],
+    guilds: [
+      {
+        id: GUILD,
+        name: 'Secret Guild',
+        ownerId: ALICE,
+        channels: [{ id: TEXT, name: 'general', type: 0 }],
+        members: [{ id: ALICE, username: 'alice', global_name: 'Alice' }],
+      },
+    ],
   }).start();
   t.after(() => fake.close());
   const tokenFile = join(ws.dir, 'discord-token');
   await writeFile(tokenFile, `${TOKEN}\n`);
   const bot = await spawnBot(
-    { DISCORD_TOKEN_FILE: tokenFile, DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, DISCORD_GUILD_ID: GUILD, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, LOG_LEVEL: 'debug' },
+    {
+      DISCORD_TOKEN_FILE: tokenFile,
+      DISCORD_API_BASE: fake.apiBase,
+      VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts,
+      DISCORD_GUILD_ID: GUILD,
+      VOICEMOOD_MODEL: ws.modelPath,
+      VOICEMOOD_DATA_DIR: ws.dataDir,
+      LOG_LEVEL: 'debug',
+    },
     { waitFor: /Discord: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
@@ -51,7 +67,8 @@ test('a full Discord session with failures at LOG_LEVEL=debug never prints the t
     fake.dispatch('MESSAGE_CREATE', msg);
     return msg.id as string;
   };
-  const replyTo = (id: string) => (c: RecordedCall) => c.method === 'POST' && c.path === `/channels/${TEXT}/messages` && c.body?.message_reference?.message_id === id;
+  const replyTo = (id: string) => (c: RecordedCall) =>
+    c.method === 'POST' && c.path === `/channels/${TEXT}/messages` && c.body?.message_reference?.message_id === id;
 
   // A voice message gets its card.
   const ok = await post(fake.addAttachment('voice-message.ogg', voice, 'audio/ogg'));
@@ -82,7 +99,14 @@ test('a token Discord refuses is not printed either', async (t) => {
   const fake = await new FakeDiscord({ token: TOKEN, guilds: [] }).start();
   t.after(() => fake.close());
   const wrong = 'MTAwMDAwMDAwMDAwMDAwMDA5.GwR0nG.vmWRONGdiscordTOKENshouldNOTleak4x';
-  const bot = await spawnBot({ DISCORD_TOKEN: wrong, DISCORD_API_BASE: fake.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, LOG_LEVEL: 'debug' });
+  const bot = await spawnBot({
+    DISCORD_TOKEN: wrong,
+    DISCORD_API_BASE: fake.apiBase,
+    VOICEMOOD_DISCORD_CDN_HOSTS: fake.cdnHosts,
+    VOICEMOOD_MODEL: ws.modelPath,
+    VOICEMOOD_DATA_DIR: ws.dataDir,
+    LOG_LEVEL: 'debug',
+  });
   assert.equal(await bot.exited, 1);
   const out = bot.output();
   assert.match(out, /Discord refused the token/);

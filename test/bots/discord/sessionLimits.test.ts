@@ -15,7 +15,10 @@ test('ChannelMood: ring of records per speaker, speaker cap, retention', () => {
   const m = new ChannelMood({ maxSpeakers: 2, maxRecords: 3, retainMs: 10_000 });
   for (let i = 0; i < 5; i++) assert.ok(m.add('a', 'A', record(1000 + i), 1000));
   assert.equal(m.speaker('a')!.records.length, 3, 'ring keeps the newest 3');
-  assert.deepEqual(m.speaker('a')!.records.map((r) => r.at), [1002, 1003, 1004]);
+  assert.deepEqual(
+    m.speaker('a')!.records.map((r) => r.at),
+    [1002, 1003, 1004],
+  );
   assert.equal(m.speaker('a')!.totalUtterances, 5, 'totals count everything');
   assert.equal(m.speaker('a')!.totalTalkS, 10);
   assert.ok(m.add('b', 'B', record(2000), 2000));
@@ -23,8 +26,14 @@ test('ChannelMood: ring of records per speaker, speaker cap, retention', () => {
   assert.equal(m.has('c'), false);
   // Once A and B have nothing within the retention period, room is made.
   assert.ok(m.add('c', 'C', record(20_000), 20_000));
-  assert.deepEqual(m.speakers().map((s) => s.userId), ['c']);
-  assert.deepEqual(m.window(0, 30_000).map((s) => s.userId), ['c']);
+  assert.deepEqual(
+    m.speakers().map((s) => s.userId),
+    ['c'],
+  );
+  assert.deepEqual(
+    m.window(0, 30_000).map((s) => s.userId),
+    ['c'],
+  );
   assert.ok(m.remove('c'));
   assert.equal(m.size, 0);
 });

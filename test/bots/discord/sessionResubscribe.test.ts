@@ -10,10 +10,26 @@ import type { EmotionEngine } from '../../../src/inference/types.ts';
 import { createLogger } from '../../../src/util/log.ts';
 import { FakeVoiceReceiver } from '../../fakes/discord/voiceReceiver.ts';
 
-const engine = { model: { id: 'fake' }, load: () => ({ inFlight: 0, queued: 0, capacity: 8 }), close: async () => undefined, analyze: async () => { throw new Error('not used'); } } as unknown as EmotionEngine;
+const engine = {
+  model: { id: 'fake' },
+  load: () => ({ inFlight: 0, queued: 0, capacity: 8 }),
+  close: async () => undefined,
+  analyze: async () => {
+    throw new Error('not used');
+  },
+} as unknown as EmotionEngine;
 
 function session(onStreamError: (userId: string, e: unknown) => boolean): VoiceSession {
-  return new VoiceSession({ guildId: 'g', channelId: 'v', engine, mayAnalyse: async () => true, displayName: (id) => id, clock: () => 0, logger: createLogger({ level: 'silent' }), onStreamError });
+  return new VoiceSession({
+    guildId: 'g',
+    channelId: 'v',
+    engine,
+    mayAnalyse: async () => true,
+    displayName: (id) => id,
+    clock: () => 0,
+    logger: createLogger({ level: 'silent' }),
+    onStreamError,
+  });
 }
 
 test('a stream destroyed by a decrypt error is resubscribed at once when onStreamError asks for it', async () => {

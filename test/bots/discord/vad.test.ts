@@ -7,7 +7,7 @@ import { VadSegmenter, frameLevelDb, segmentUtterances } from '../../../src/audi
 const RATE = 16000;
 
 /** A signal made of [kind, seconds] parts: 'tone' is a 220 Hz sine at -12 dBFS, 'quiet' is silence. */
-function signal(parts: [('tone' | 'quiet'), number][]): Float32Array {
+function signal(parts: ['tone' | 'quiet', number][]): Float32Array {
   const total = parts.reduce((n, [, s]) => n + Math.round(s * RATE), 0);
   const out = new Float32Array(total);
   let at = 0;
@@ -25,7 +25,13 @@ test('frameLevelDb: full-scale square is 0 dBFS, silence is -Infinity', () => {
 });
 
 test('two utterances separated by a long pause are found with their boundaries', () => {
-  const s = signal([['quiet', 0.5], ['tone', 2], ['quiet', 1.5], ['tone', 3], ['quiet', 1]]);
+  const s = signal([
+    ['quiet', 0.5],
+    ['tone', 2],
+    ['quiet', 1.5],
+    ['tone', 3],
+    ['quiet', 1],
+  ]);
   const u = segmentUtterances(s);
   assert.equal(u.length, 2);
   // Pre-roll of 100 ms before the onset; the end is the last voiced frame (20 ms grid).
@@ -38,13 +44,27 @@ test('two utterances separated by a long pause are found with their boundaries',
 });
 
 test('a pause shorter than the hangover stays inside one utterance', () => {
-  const u = segmentUtterances(signal([['tone', 1], ['quiet', 0.3], ['tone', 1], ['quiet', 1]]));
+  const u = segmentUtterances(
+    signal([
+      ['tone', 1],
+      ['quiet', 0.3],
+      ['tone', 1],
+      ['quiet', 1],
+    ]),
+  );
   assert.equal(u.length, 1);
   assert.ok(Math.abs(u[0].durationS - 2.3) <= 0.021, `duration ${u[0].durationS}`);
 });
 
 test('utterances shorter than the minimum are dropped, clicks never open one', () => {
-  const clicks = signal([['tone', 0.02], ['quiet', 0.5], ['tone', 0.02], ['quiet', 0.5], ['tone', 0.6], ['quiet', 1]]);
+  const clicks = signal([
+    ['tone', 0.02],
+    ['quiet', 0.5],
+    ['tone', 0.02],
+    ['quiet', 0.5],
+    ['tone', 0.6],
+    ['quiet', 1],
+  ]);
   assert.deepEqual(segmentUtterances(clicks), []);
   // With a lower minimum the 0.6 s burst is kept, the 20 ms clicks still are not.
   const u = segmentUtterances(clicks, { minUtteranceS: 0.5 });
@@ -54,8 +74,16 @@ test('utterances shorter than the minimum are dropped, clicks never open one', (
 });
 
 test('long speech is cut at maxUtteranceS and continues in the next utterance', () => {
-  const u = segmentUtterances(signal([['tone', 35], ['quiet', 1]]));
-  assert.deepEqual(u.map((x) => x.cut), [true, true, false]);
+  const u = segmentUtterances(
+    signal([
+      ['tone', 35],
+      ['quiet', 1],
+    ]),
+  );
+  assert.deepEqual(
+    u.map((x) => x.cut),
+    [true, true, false],
+  );
   assert.ok(u.every((x) => x.durationS <= 15));
   assert.ok(Math.abs(u[0].durationS - 15) < 0.001 && Math.abs(u[1].durationS - 15) < 0.001);
   // Contiguous: nothing lost between the pieces.
@@ -78,14 +106,27 @@ test('gap() closes an open utterance and keeps the clock running', () => {
 
 test('flush() of a stream that is still speaking emits the open utterance', () => {
   const vad = new VadSegmenter();
-  vad.push(signal([['quiet', 0.2], ['tone', 1.2]]));
+  vad.push(
+    signal([
+      ['quiet', 0.2],
+      ['tone', 1.2],
+    ]),
+  );
   const u = vad.flush();
   assert.equal(u.length, 1);
   assert.equal(vad.inSpeech, false);
 });
 
 test('chunking does not change the result (property)', () => {
-  const s = signal([['quiet', 0.3], ['tone', 1.4], ['quiet', 0.7], ['tone', 1.1], ['quiet', 0.2], ['tone', 1.3], ['quiet', 0.8]]);
+  const s = signal([
+    ['quiet', 0.3],
+    ['tone', 1.4],
+    ['quiet', 0.7],
+    ['tone', 1.1],
+    ['quiet', 0.2],
+    ['tone', 1.3],
+    ['quiet', 0.8],
+  ]);
   const whole = segmentUtterances(s).map((u) => [u.start, u.end]);
   assert.equal(whole.length, 2);
   fc.assert(

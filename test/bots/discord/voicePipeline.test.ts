@@ -66,7 +66,8 @@ test('two speakers interleaved with silences: utterances, boundaries and per-spe
     const ub = byUser(B);
     assert.equal(ua.length, 2, `A utterances: ${JSON.stringify(ua)}`);
     assert.equal(ub.length, 2, `B utterances: ${JSON.stringify(ub)}`);
-    const near = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got.toFixed(3)}, want ${want.toFixed(3)} ± ${tol}`);
+    const near = (got: number, want: number, tol: number, what: string) =>
+      assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got.toFixed(3)}, want ${want.toFixed(3)} ± ${tol}`);
     near((ua[0].at - T0) / 1000, 0, 0.25, 'A #1 start');
     near((ua[1].at - T0) / 1000, a.durationS + 3, 0.25, 'A #2 start');
     near((ub[0].at - T0) / 1000, 1.5, 0.25, 'B #1 start');
@@ -92,7 +93,10 @@ test('two speakers interleaved with silences: utterances, boundaries and per-spe
     assert.deepEqual(decoders.sort(), [A, B].sort());
     assert.equal(droppedForC, trackC.length);
     assert.equal(session.mood.has(C), false);
-    assert.equal(results.some((r) => r.userId === C), false);
+    assert.equal(
+      results.some((r) => r.userId === C),
+      false,
+    );
   } finally {
     await session.stop();
     await engine.close();

@@ -95,7 +95,12 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
         ownerId: ALICE,
         channels: [
           { id: TEXT, name: 'general', type: 0 },
-          { id: VOICE, name: 'Lounge', type: 2, ...(o.voiceDenied ? { permission_overwrites: [{ id: GUILD, type: 0 as const, allow: '0', deny: String(1n << 20n) }] } : {}) },
+          {
+            id: VOICE,
+            name: 'Lounge',
+            type: 2,
+            ...(o.voiceDenied ? { permission_overwrites: [{ id: GUILD, type: 0 as const, allow: '0', deny: String(1n << 20n) }] } : {}),
+          },
           { id: LOG, name: 'mod-log', type: 0 },
           { id: STAGE, name: 'Stage', type: 2 },
         ],
@@ -175,8 +180,10 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
   });
   const slash = (userId: string, name: string, options: unknown[] = [], permissions: string = PERMISSIONS.member) =>
     fake.interaction(GUILD, TEXT, userId, 2, { id: nextSnowflake(), name, type: 1, options }, { permissions });
-  const callback = (i: { id: string; token: string }, from: number) => fake.waitForCall((c) => c.seq >= from && c.path === `/interactions/${i.id}/${i.token}/callback`);
-  const original = (i: { token: string }, from: number) => fake.waitForCall((c) => c.seq >= from && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
+  const callback = (i: { id: string; token: string }, from: number) =>
+    fake.waitForCall((c) => c.seq >= from && c.path === `/interactions/${i.id}/${i.token}/callback`);
+  const original = (i: { token: string }, from: number) =>
+    fake.waitForCall((c) => c.seq >= from && c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${i.token}/messages/@original`);
   const current = (): VoiceConnection => {
     if (!connection) throw new Error('the bot has not joined a voice channel');
     return connection;
@@ -218,7 +225,10 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
         for (const id of [...who, ...alsoTalking]) self.voice.sendFrame(id, self.voice.dave?.frame(id, silence) ?? silence);
         await new Promise<void>((resolve) => setTimeout(resolve, 5));
       }
-      assert.ok(who.every((id) => current().receiver.subscriptions.has(id)), `subscribed to ${who.join(', ')}`);
+      assert.ok(
+        who.every((id) => current().receiver.subscriptions.has(id)),
+        `subscribed to ${who.join(', ')}`,
+      );
     },
     async streamsEnded(who) {
       await Promise.all(
@@ -243,4 +253,3 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
   };
   return self;
 }
-

@@ -17,7 +17,9 @@ import { FakeTelegram } from '../../fakes/telegram/server.ts';
 
 // The Bot API's list of emoji allowed in reactions (ReactionTypeEmoji), copied from the docs.
 const ALLOWED = new Set<string>(
-  '👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡'.split(' '),
+  '👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡'.split(
+    ' ',
+  ),
 );
 
 test('every reaction the bot can use is one Telegram accepts; unknown gets none', () => {
@@ -45,7 +47,10 @@ test('mediaOf finds voice, audio, video notes and audio documents, and nothing e
 });
 
 test('command menus: same commands in en and zh, valid names and descriptions', () => {
-  assert.deepEqual(COMMAND_MENU.zh.map((c) => c.command), COMMAND_MENU.en.map((c) => c.command));
+  assert.deepEqual(
+    COMMAND_MENU.zh.map((c) => c.command),
+    COMMAND_MENU.en.map((c) => c.command),
+  );
   for (const c of [...COMMAND_MENU.en, ...COMMAND_MENU.zh]) {
     assert.match(c.command, /^[a-z0-9_]{1,32}$/);
     assert.ok(c.description.length >= 1 && c.description.length <= 256);
@@ -88,7 +93,10 @@ test('downloadTelegramFile: downloads, refuses > 20 MB without calling getFile, 
   tg.addFile('ok', { bytes: new Uint8Array([9, 8, 7]) });
   assert.deepEqual(new Uint8Array(await downloadTelegramFile(target, 'ok', 3)), new Uint8Array([9, 8, 7]));
 
-  await assert.rejects(downloadTelegramFile(target, 'huge', TELEGRAM_GET_FILE_LIMIT + 1), (e: unknown) => isVoicemoodError(e, 'too_large') && /20 MB/.test(e.message));
+  await assert.rejects(
+    downloadTelegramFile(target, 'huge', TELEGRAM_GET_FILE_LIMIT + 1),
+    (e: unknown) => isVoicemoodError(e, 'too_large') && /20 MB/.test(e.message),
+  );
   assert.equal(tg.callsOf('getFile').length, 1, 'no getFile for a note known to be too big');
 
   // Size unknown in the message, but getFile says too big.

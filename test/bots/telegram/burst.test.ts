@@ -25,7 +25,28 @@ before(async () => {
   // A one-minute voice note (the speech fixture looped, re-encoded as Telegram does: Opus 48 kHz
   // mono): long enough that 40 decodes overlap in time, as they do when a crowd sends at once.
   const note = join(ws.dir, 'minute.ogg');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-stream_loop', '7', '-i', join(FIXTURES, 'voice-long.ogg'), '-t', '60', '-c:a', 'libopus', '-b:a', '24k', '-ar', '48000', '-ac', '1', '-application', 'voip', note]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-stream_loop',
+    '7',
+    '-i',
+    join(FIXTURES, 'voice-long.ogg'),
+    '-t',
+    '60',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '24k',
+    '-ar',
+    '48000',
+    '-ac',
+    '1',
+    '-application',
+    'voip',
+    note,
+  ]);
   const bytes = new Uint8Array(readFileSync(note));
   minute = await expectedFor(ws.modelPath, bytes);
   ({ tg, bot } = await startFakeAndBot(ws));
@@ -45,7 +66,9 @@ test(`${USERS} voice notes from ${USERS} users at the same moment: each gets its
   });
   for (const note of notes) tg.pushUpdate(messageUpdate(note)); // one getUpdates answer carries them all
   const replies = await Promise.all(notes.map((n) => tg.waitForCall(replyTo(n.message_id), 180_000, `the reply to note ${n.message_id}`)));
-  const busy = strings('en').busy(1).replace(/\d+ s\.$/, '');
+  const busy = strings('en')
+    .busy(1)
+    .replace(/\d+ s\.$/, '');
   const kinds = replies.map((r) => {
     const text = String(r.params.text);
     if (text === minute.cardHtml) return 'card';

@@ -98,5 +98,8 @@ test('TELEGRAM_LOCAL_FILES is read from the environment: 1, 0 or a sentence', ()
   assert.equal(telegramOptionsFromEnv(base)?.localFiles, undefined);
   assert.equal(telegramOptionsFromEnv({ ...base, TELEGRAM_LOCAL_FILES: '1' })?.localFiles, true);
   assert.equal(telegramOptionsFromEnv({ ...base, TELEGRAM_LOCAL_FILES: '0' })?.localFiles, undefined);
-  assert.throws(() => telegramOptionsFromEnv({ ...base, TELEGRAM_LOCAL_FILES: 'yes' }), (e) => isVoicemoodError(e, 'bad_input') && /must be 1/.test(e.message));
+  assert.throws(
+    () => telegramOptionsFromEnv({ ...base, TELEGRAM_LOCAL_FILES: 'yes' }),
+    (e) => isVoicemoodError(e, 'bad_input') && /must be 1/.test(e.message),
+  );
 });

@@ -10,7 +10,20 @@ import { reactionFor } from '../../../src/bots/telegram/reactions.ts';
 import { TELEGRAM_GET_FILE_LIMIT } from '../../../src/bots/telegram/download.ts';
 import type { FakeTelegram, RecordedCall } from '../../fakes/telegram/server.ts';
 import { callbackUpdate, fileMessage, groupChat, messageUpdate, privateChat, textMessage, user } from '../../fakes/telegram/updates.ts';
-import { expectedFor, fixture, makeWorkspace, TINY_SEED, messageTo, plain, replyTo, startFakeAndBot, TOKEN, type BotProcess, type Expected, type Workspace } from './harness.ts';
+import {
+  expectedFor,
+  fixture,
+  makeWorkspace,
+  TINY_SEED,
+  messageTo,
+  plain,
+  replyTo,
+  startFakeAndBot,
+  TOKEN,
+  type BotProcess,
+  type Expected,
+  type Workspace,
+} from './harness.ts';
 import type { Message, User } from 'grammy/types';
 import { openHistory } from '../../../src/history/open.ts';
 
@@ -66,7 +79,12 @@ after(async () => {
 });
 
 /** Sends a note and waits for the card that replies to it. */
-async function sendNote(chat: Message['chat'], from: User, fileId: string, kind: Parameters<typeof fileMessage>[4] = 'voice'): Promise<{ note: Message; card: RecordedCall }> {
+async function sendNote(
+  chat: Message['chat'],
+  from: User,
+  fileId: string,
+  kind: Parameters<typeof fileMessage>[4] = 'voice',
+): Promise<{ note: Message; card: RecordedCall }> {
   const note = fileMessage(tg, chat, from, fileId, kind);
   tg.pushUpdate(messageUpdate(note));
   const card = await tg.waitForCall(replyTo(note.message_id), 60_000, `the reply to note ${note.message_id}`);
@@ -155,7 +173,11 @@ test('in a group: notes sent on behalf of a channel are left alone; /help@anothe
   const channel = { id: -1000000777, type: 'channel', title: 'Linked channel' } as const;
   // A channel post copied into its discussion group arrives "from" Telegram (777000), not a bot.
   tg.addFile('channel-post', { bytes: fixture('voice-hello.ogg') });
-  const fromChannel = { ...fileMessage(tg, group, { id: 777000, is_bot: false, first_name: 'Telegram' }, 'channel-post'), sender_chat: channel, is_automatic_forward: true } as Message;
+  const fromChannel = {
+    ...fileMessage(tg, group, { id: 777000, is_bot: false, first_name: 'Telegram' }, 'channel-post'),
+    sender_chat: channel,
+    is_automatic_forward: true,
+  } as Message;
   tg.pushUpdate(messageUpdate(fromChannel));
   const other = textMessage(tg, group, gus, '/help@another_bot');
   tg.pushUpdate(messageUpdate(other));
@@ -164,7 +186,7 @@ test('in a group: notes sent on behalf of a channel are left alone; /help@anothe
   // Updates are handled in order: by the time a later note is answered, the earlier ones were seen.
   const { card } = await sendNote(group, gus, 'hello');
   assert.equal(card.params.text, hello.cardHtml);
-  assert.equal(tg.callsOf('getFile').filter((c) => c.params.file_id === 'channel-post').length, 0, 'the channel\'s note was not fetched');
+  assert.equal(tg.callsOf('getFile').filter((c) => c.params.file_id === 'channel-post').length, 0, "the channel's note was not fetched");
   assert.equal(tg.calls.filter(replyTo(other.message_id)).length, 0, 'a command for another bot got no answer');
   assert.equal(tg.calls.filter(replyTo(fromChannel.message_id)).length, 0);
 });
@@ -268,7 +290,8 @@ test('group admins switch to on-demand; then only a /mood reply to a note analys
   assert.match(saved, /on_demand/);
 
   const downloads = (): number => tg.callsOf('getFile').length;
-  const notesOf = async (who: User): Promise<string> => /Your last (\d+) voice note/.exec(plain(String((await command(privateChat(who), who, '/me')).params.text)))?.[1] ?? '0';
+  const notesOf = async (who: User): Promise<string> =>
+    /Your last (\d+) voice note/.exec(plain(String((await command(privateChat(who), who, '/me')).params.text)))?.[1] ?? '0';
   const bobBefore = await notesOf(bob);
   const before = downloads();
   const note = fileMessage(tg, groupX, bob, 'hello');
@@ -293,7 +316,9 @@ test('a group upgraded to a supergroup keeps its settings under the new chat id'
   tg.setAdmins(old.id, [admin]);
   tg.setAdmins(upgraded.id, [admin]);
   assert.match(plain(String((await command(old, admin, '/settings reply on_demand')).params.text)), /on_demand/);
-  tg.pushUpdate(messageUpdate({ message_id: tg.newMessageId(), date: Math.floor(Date.now() / 1000), chat: old, from: admin, migrate_to_chat_id: upgraded.id } as Message));
+  tg.pushUpdate(
+    messageUpdate({ message_id: tg.newMessageId(), date: Math.floor(Date.now() / 1000), chat: old, from: admin, migrate_to_chat_id: upgraded.id } as Message),
+  );
   const shown = plain(String((await command(upgraded, admin, '/settings')).params.text));
   assert.match(shown, /^reply +on_demand$/m);
 });
@@ -340,7 +365,10 @@ test('moderation: repeated angry notes by one member → a private alert to the 
   assert.match(text, /Eve: \d+% \(2 notes\)/);
   assert.match(text, /anger\+disgust \d+%/);
   // The group itself never sees the alert.
-  assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === groupZ.id && /Heads-up/.test(String(c.params.text))).length, 0);
+  assert.equal(
+    tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === groupZ.id && /Heads-up/.test(String(c.params.text))).length,
+    0,
+  );
   // That a third one within the cooldown brings no second alert is checked by the SIGTERM test,
   // where everything is drained before counting.
 });
@@ -359,7 +387,10 @@ test('20 voice notes sent at once are all answered with their cards', async () =
 
 test('a forwarded voice note gets its card but is not stored as the forwarder’s voice', async () => {
   const fiona = user(131, 'Fiona');
-  const note = { ...fileMessage(tg, privateChat(fiona), fiona, 'hello'), forward_origin: { type: 'hidden_user', sender_user_name: 'Someone', date: Math.floor(Date.now() / 1000) - 60 } } as Message;
+  const note = {
+    ...fileMessage(tg, privateChat(fiona), fiona, 'hello'),
+    forward_origin: { type: 'hidden_user', sender_user_name: 'Someone', date: Math.floor(Date.now() / 1000) - 60 },
+  } as Message;
   tg.pushUpdate(messageUpdate(note));
   const card = await tg.waitForCall(replyTo(note.message_id), 60_000, 'the card of the forwarded note');
   assert.equal(card.params.text, hello.cardHtml);
@@ -389,7 +420,11 @@ test('/forget also drops the timelines kept in memory: a Timeline button pressed
   await command(privateChat(ivy), ivy, '/forget');
   const sent = { message_id: card.resultMessageId!, date: 0, chat: privateChat(ivy), text: String(card.params.text) } as Message;
   tg.pushUpdate(callbackUpdate(ivy, sent, data, 'cb-after-forget'));
-  const answer = await tg.waitForCall((c) => c.method === 'answerCallbackQuery' && c.params.callback_query_id === 'cb-after-forget', 30_000, 'the answer to the button');
+  const answer = await tg.waitForCall(
+    (c) => c.method === 'answerCallbackQuery' && c.params.callback_query_id === 'cb-after-forget',
+    30_000,
+    'the answer to the button',
+  );
   assert.equal(answer.params.text, 'This timeline is no longer available — send the voice note again.');
   assert.equal(tg.callsOf('editMessageText').filter((c) => Number(c.params.message_id) === card.resultMessageId).length, 0);
 });
@@ -448,7 +483,11 @@ test('SIGTERM: finishes the analyses in flight, flushes history, exits 0, and th
   await command(group, admin, '/settings repeat_count 2');
   await sendNote(group, sam, 'angry');
   await sendNote(group, sam, 'angry');
-  await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === admin.id && /Heads-up/.test(String(c.params.text)), 30_000, 'the first alert');
+  await tg.waitForCall(
+    (c) => c.method === 'sendMessage' && Number(c.params.chat_id) === admin.id && /Heads-up/.test(String(c.params.text)),
+    30_000,
+    'the first alert',
+  );
   const late = [user(901, 'Late1'), user(902, 'Late2'), user(903, 'Late3')];
   const downloads = tg.callsOf('getFile').length;
   const notes = late.map((u) => fileMessage(tg, privateChat(u), u, 'hello'));
@@ -462,9 +501,18 @@ test('SIGTERM: finishes the analyses in flight, flushes history, exits 0, and th
   assert.match(out, /SIGTERM: stopping/);
   assert.match(out, /Telegram: stopped/);
   // Every analysis finished before exit, so this count is final: the cooldown held back a second alert.
-  assert.equal(tg.calls.filter((c) => replyTo(third.message_id)(c) && c.params.text === angry.cardHtml).length, 1, 'the third angry note got its card before exit');
+  assert.equal(
+    tg.calls.filter((c) => replyTo(third.message_id)(c) && c.params.text === angry.cardHtml).length,
+    1,
+    'the third angry note got its card before exit',
+  );
   assert.equal(tg.calls.filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === admin.id && /Heads-up/.test(String(c.params.text))).length, 1);
-  for (const n of notes) assert.equal(tg.calls.filter((c) => replyTo(n.message_id)(c) && c.params.text === hello.cardHtml).length, 1, `late note ${n.message_id} got its card before exit`);
+  for (const n of notes)
+    assert.equal(
+      tg.calls.filter((c) => replyTo(n.message_id)(c) && c.params.text === hello.cardHtml).length,
+      1,
+      `late note ${n.message_id} got its card before exit`,
+    );
   const history = await openHistory({ env: { VOICEMOOD_DATA_DIR: ws.dataDir } });
   try {
     for (const u of late) assert.equal((await history.listUser('telegram', String(u.id))).length, 1, `history of ${u.first_name} was flushed`);

@@ -63,7 +63,14 @@ export function spawnBot(env: Record<string, string | undefined>, options: { wai
     cwd: ROOT,
     // Bots also serve the web app, /healthz and /metrics (on PORT, else 8080): a test that names no port
     // gets free ones, so that parallel test processes never compete for 8080.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', VOICEMOOD_ENGINE_OPT_CACHE: '0', ...(env.PORT === undefined && env.VOICEMOOD_WEB_PORT === undefined ? { VOICEMOOD_WEB_PORT: '0', PORT: '0' } : {}), ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'info',
+      VOICEMOOD_ENGINE_OPT_CACHE: '0',
+      ...(env.PORT === undefined && env.VOICEMOOD_WEB_PORT === undefined ? { VOICEMOOD_WEB_PORT: '0', PORT: '0' } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -139,7 +146,12 @@ export function html(s: string): string {
 
 /** Plain text of an HTML message (tags dropped, entities decoded). */
 export function plain(s: string): string {
-  return s.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  return s
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
 }
 
 /** Matcher: a sendMessage that replies to message `id`. */

@@ -58,7 +58,7 @@ test('a stuck download ends in a polite "took too long" reply; meanwhile a full 
   assert.equal(tg.callsOf('getFile').filter((c) => c.params.file_id === 'hello').length, 0, 'the refused note was not fetched');
   // Counted for /metrics, on the web app's server (a port of its own in these tests).
   const started = /web: started \((http:\/\/127\.0\.0\.1:\d+)\)/;
-  for (const until = Date.now() + 30_000; !started.test(bot.output()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+  for (const until = Date.now() + 30_000; !started.test(bot.output()) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
   const web = started.exec(bot.output());
   assert.ok(web, bot.output());
   const metrics = await (await fetch(`${web[1]}/metrics`)).text();

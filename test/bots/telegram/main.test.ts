@@ -18,7 +18,6 @@ before(async () => {
 });
 after(() => ws?.cleanup());
 
-
 test('no token at all: serves the web app on PORT (page, API, /healthz), and SIGTERM exits 0', async (t) => {
   const port = await freePort();
   const bot = await spawnBot({ VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir, PORT: String(port) }, { waitFor: /web: started/ });
@@ -30,7 +29,7 @@ test('no token at all: serves the web app on PORT (page, API, /healthz), and SIG
   assert.match(out, new RegExp(`web: started \\(http://127\\.0\\.0\\.1:${port}\\)`));
   const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ok: boolean; model: string };
   assert.equal(health.ok, true);
-  assert.match((await (await fetch(`http://127.0.0.1:${port}/`)).text()), /<html/);
+  assert.match(await (await fetch(`http://127.0.0.1:${port}/`)).text(), /<html/);
   const analysed = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') });
   assert.equal(analysed.status, 200);
   assert.equal(((await analysed.json()) as { format: string }).format, 'ogg/opus');
@@ -104,7 +103,16 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   const url = `http://127.0.0.1:${port}/telegram/hook`;
   const secret = 'hook-secret_123';
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN_FILE: tokenFile, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_API_KEYS: 'k-one,k-two', VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    {
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_BOT_TOKEN_FILE: tokenFile,
+      TELEGRAM_WEBHOOK_URL: url,
+      TELEGRAM_WEBHOOK_SECRET: secret,
+      PORT: String(port),
+      VOICEMOOD_API_KEYS: 'k-one,k-two',
+      VOICEMOOD_MODEL: ws.modelPath,
+      VOICEMOOD_DATA_DIR: ws.dataDir,
+    },
     { waitFor: /web: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
@@ -133,22 +141,41 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   // The same port serves a voice note's card, the page, the API and /healthz.
   tg.addFile('hello', { bytes: fixture('voice-hello.ogg') });
   const note = fileMessage(tg, privateChat(alice), alice, 'hello');
-  const posted = await fetch(`http://127.0.0.1:${port}/telegram/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 2, message: note }) });
+  const posted = await fetch(`http://127.0.0.1:${port}/telegram/hook`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+    body: JSON.stringify({ update_id: 2, message: note }),
+  });
   assert.equal(posted.status, 200);
   const card = await tg.waitForCall(replyTo(note.message_id), 60_000, 'the card of the note posted to the webhook');
   assert.equal(card.params.text, (await expectedFor(ws.modelPath, fixture('voice-hello.ogg'))).cardHtml);
   const page = await fetch(`http://127.0.0.1:${port}/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<html/);
-  assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') })).status, 401, 'no key, no analysis');
-  const analysed = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', headers: { authorization: 'Bearer k-two' }, body: fixture('voice-hello.ogg') });
+  assert.equal(
+    (await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') })).status,
+    401,
+    'no key, no analysis',
+  );
+  const analysed = await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer k-two' },
+    body: fixture('voice-hello.ogg'),
+  });
   assert.equal(analysed.status, 200);
   assert.equal(((await analysed.json()) as { format: string }).format, 'ogg/opus');
   const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { ok: boolean };
   assert.equal(health.ok, true);
   // An update too big for Telegram is refused while it streams in; a body that is not JSON is a 4xx.
-  assert.equal(await postOversized(port, '/telegram/hook', { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, 2 * 1024 * 1024), 413);
-  const junk = await fetch(`http://127.0.0.1:${port}/telegram/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: '{not json' });
+  assert.equal(
+    await postOversized(port, '/telegram/hook', { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, 2 * 1024 * 1024),
+    413,
+  );
+  const junk = await fetch(`http://127.0.0.1:${port}/telegram/hook`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+    body: '{not json',
+  });
   assert.equal(junk.status, 400);
 
   assert.equal(await bot.stop('SIGINT'), 0);
@@ -164,7 +191,16 @@ test('webhook mode with VOICEMOOD_WEB=off: the server on PORT serves the webhook
   const url = `http://127.0.0.1:${port}/hook`;
   const secret = 'off-secret';
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_WEB: 'off', VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    {
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_WEBHOOK_URL: url,
+      TELEGRAM_WEBHOOK_SECRET: secret,
+      PORT: String(port),
+      VOICEMOOD_WEB: 'off',
+      VOICEMOOD_MODEL: ws.modelPath,
+      VOICEMOOD_DATA_DIR: ws.dataDir,
+    },
     { waitFor: /serving the Telegram webhook/ },
   );
   t.after(() => bot.stop('SIGKILL'));
@@ -179,7 +215,11 @@ test('webhook mode with VOICEMOOD_WEB=off: the server on PORT serves the webhook
   assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /voicemood_/);
   const alice = user(11, 'Alice');
   const post = (headers: Record<string, string>, updateId: number): Promise<Response> =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ update_id: updateId, message: textMessage(tg, privateChat(alice), alice, '/help') }) });
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ update_id: updateId, message: textMessage(tg, privateChat(alice), alice, '/help') }),
+    });
   assert.equal((await post({ 'x-telegram-bot-api-secret-token': 'nope' }, 1)).status, 401);
   assert.equal((await post({ 'x-telegram-bot-api-secret-token': secret }, 2)).status, 200);
   const help = await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
@@ -196,16 +236,33 @@ test('webhook mode without API keys: the public webhook port serves no page or A
   const url = `http://127.0.0.1:${port}/hook`;
   const secret = 'nokeys-secret';
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    {
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_WEBHOOK_URL: url,
+      TELEGRAM_WEBHOOK_SECRET: secret,
+      PORT: String(port),
+      VOICEMOOD_MODEL: ws.modelPath,
+      VOICEMOOD_DATA_DIR: ws.dataDir,
+    },
     { waitFor: /Telegram: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
-  assert.match(bot.output(), new RegExp(`web: not started, the Telegram webhook's port is public and VOICEMOOD_API_KEYS is not set \\(set it, or VOICEMOOD_WEB_PORT for a loopback page\\) \\(port ${port} serves the Telegram webhook`));
+  assert.match(
+    bot.output(),
+    new RegExp(
+      `web: not started, the Telegram webhook's port is public and VOICEMOOD_API_KEYS is not set \\(set it, or VOICEMOOD_WEB_PORT for a loopback page\\) \\(port ${port} serves the Telegram webhook`,
+    ),
+  );
   assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 404);
   assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/analyze`, { method: 'POST', body: fixture('voice-hello.ogg') })).status, 404);
   assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
   const alice = user(12, 'Alice');
-  const posted = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/help') }) });
+  const posted = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+    body: JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/help') }),
+  });
   assert.equal(posted.status, 200);
   await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
   assert.equal(await bot.stop('SIGTERM'), 0);
@@ -219,7 +276,16 @@ test('webhook mode with VOICEMOOD_WEB_PORT elsewhere: the page and API on their 
   const url = `http://127.0.0.1:${port}/hook`;
   const secret = 'apart-secret';
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: secret, PORT: String(port), VOICEMOOD_WEB_PORT: String(webPort), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    {
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_WEBHOOK_URL: url,
+      TELEGRAM_WEBHOOK_SECRET: secret,
+      PORT: String(port),
+      VOICEMOOD_WEB_PORT: String(webPort),
+      VOICEMOOD_MODEL: ws.modelPath,
+      VOICEMOOD_DATA_DIR: ws.dataDir,
+    },
     { waitFor: /web: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
@@ -229,7 +295,11 @@ test('webhook mode with VOICEMOOD_WEB_PORT elsewhere: the page and API on their 
   assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 404, 'no page on the webhook port');
   assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
   const alice = user(12, 'Alice');
-  const posted = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/help') }) });
+  const posted = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+    body: JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/help') }),
+  });
   assert.equal(posted.status, 200);
   await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === alice.id);
   assert.equal(await bot.stop('SIGTERM'), 0);
@@ -240,13 +310,29 @@ test('both tokens: Telegram and Discord start on the same services, and one SIGT
   const discordToken = 'MTAwMDAwMDAwMDAwMDAwMDAx.fake.discordTOKENforMAINtest';
   const discord = await new FakeDiscord({
     token: discordToken,
-    guilds: [{ id: '100000000000000001', name: 'Test Guild', ownerId: '200000000000000001', channels: [{ id: '300000000000000001', name: 'general', type: 0 }], members: [] }],
+    guilds: [
+      {
+        id: '100000000000000001',
+        name: 'Test Guild',
+        ownerId: '200000000000000001',
+        channels: [{ id: '300000000000000001', name: 'general', type: 0 }],
+        members: [],
+      },
+    ],
   }).start();
   t.after(() => discord.close());
   const tg = await new FakeTelegram({ token: TOKEN }).start();
   t.after(() => tg.close());
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, DISCORD_TOKEN: discordToken, DISCORD_API_BASE: discord.apiBase, VOICEMOOD_DISCORD_CDN_HOSTS: discord.cdnHosts, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    {
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      DISCORD_TOKEN: discordToken,
+      DISCORD_API_BASE: discord.apiBase,
+      VOICEMOOD_DISCORD_CDN_HOSTS: discord.cdnHosts,
+      VOICEMOOD_MODEL: ws.modelPath,
+      VOICEMOOD_DATA_DIR: ws.dataDir,
+    },
     { waitFor: /Discord: started[^]*Telegram: started|Telegram: started[^]*Discord: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
@@ -261,7 +347,10 @@ test('both tokens: Telegram and Discord start on the same services, and one SIGT
 test('another instance polling with the same token (409): says so and exits 1 instead of idling', async (t) => {
   const tg = await new FakeTelegram({ token: TOKEN }).start();
   t.after(() => tg.close());
-  const bot = await spawnBot({ TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir }, { waitFor: /Telegram: started/ });
+  const bot = await spawnBot(
+    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    { waitFor: /Telegram: started/ },
+  );
   t.after(() => bot.stop('SIGKILL'));
   tg.getUpdatesError = { code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' };
   tg.pushUpdate(messageUpdate(textMessage(tg, privateChat(user(8)), user(8), 'hello'))); // ends the current long poll
@@ -276,7 +365,14 @@ test('webhook mode without TELEGRAM_WEBHOOK_SECRET still has a secret (derived f
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/hook`;
   const bot = await spawnBot(
-    { TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: url, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir },
+    {
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_WEBHOOK_URL: url,
+      PORT: String(port),
+      VOICEMOOD_MODEL: ws.modelPath,
+      VOICEMOOD_DATA_DIR: ws.dataDir,
+    },
     { waitFor: /Telegram: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
@@ -286,7 +382,8 @@ test('webhook mode without TELEGRAM_WEBHOOK_SECRET still has a secret (derived f
   assert.notEqual(derivedWebhookSecret('1:other'), secret);
   const alice = user(9, 'Alice');
   const body = JSON.stringify({ update_id: 1, message: textMessage(tg, privateChat(alice), alice, '/forget') });
-  const post = (headers: Record<string, string>): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const post = (headers: Record<string, string>): Promise<Response> =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   assert.equal((await post({})).status, 401, 'a forged update without the secret');
   assert.equal(tg.callsOf('sendMessage').length, 0);
   assert.equal((await post({ 'x-telegram-bot-api-secret-token': secret })).status, 200);
@@ -299,8 +396,18 @@ test('a webhook URL Telegram refuses: says why, frees the port, and exits instea
   t.after(() => tg.close());
   tg.setWebhookError = { code: 400, description: 'Bad Request: bad webhook: HTTPS url must be provided for webhook' };
   const port = await freePort();
-  const bot = await spawnBot({ TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`, PORT: String(port), VOICEMOOD_MODEL: ws.modelPath, VOICEMOOD_DATA_DIR: ws.dataDir });
+  const bot = await spawnBot({
+    TELEGRAM_API_ROOT: tg.apiRoot,
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+    PORT: String(port),
+    VOICEMOOD_MODEL: ws.modelPath,
+    VOICEMOOD_DATA_DIR: ws.dataDir,
+  });
   t.after(() => bot.stop('SIGKILL'));
   assert.equal(await bot.exited, 1);
-  assert.match(bot.output(), /Telegram: not started, Telegram refused TELEGRAM_WEBHOOK_URL \(Bad Request: bad webhook: HTTPS url must be provided for webhook\)/);
+  assert.match(
+    bot.output(),
+    /Telegram: not started, Telegram refused TELEGRAM_WEBHOOK_URL \(Bad Request: bad webhook: HTTPS url must be provided for webhook\)/,
+  );
 });

@@ -14,14 +14,24 @@ const TOKEN = '555:replies-test-token';
 async function setup(t: import('node:test').TestContext) {
   const tg = await new FakeTelegram({ token: TOKEN }).start();
   t.after(() => tg.close());
-  const deps = { api: new Api(TOKEN, { apiRoot: tg.apiRoot }), timelines: new MemoryTimelineStore<TelegramTimeline>({ capacity: 10 }), logger: createLogger({ level: 'silent' }) };
+  const deps = {
+    api: new Api(TOKEN, { apiRoot: tg.apiRoot }),
+    timelines: new MemoryTimelineStore<TelegramTimeline>({ capacity: 10 }),
+    logger: createLogger({ level: 'silent' }),
+  };
   return { tg, deps };
 }
 
 test('a summary too long for one message is cut as text, keeps its <pre> block, and its chart follows as a photo', async (t) => {
   const { tg, deps } = await setup(t);
   const body = Array.from({ length: 400 }, (_, i) => `member ${i} <&> ${'█'.repeat(10)}`).join('\n');
-  const reply = { kind: 'summary', title: 'Mood of this chat, last 24 h', body, png: new Uint8Array([0x89, 0x50, 0x4e, 0x47]), summary: {} } as unknown as SummaryReply;
+  const reply = {
+    kind: 'summary',
+    title: 'Mood of this chat, last 24 h',
+    body,
+    png: new Uint8Array([0x89, 0x50, 0x4e, 0x47]),
+    summary: {},
+  } as unknown as SummaryReply;
   await deliver(deps, { chatId: -5, replyTo: 9, lang: 'en' }, [reply]);
   const [msg] = tg.callsOf('sendMessage');
   const html = String(msg!.params.text);
@@ -36,7 +46,14 @@ test('a summary too long for one message is cut as text, keeps its <pre> block, 
 
 test('an alert goes privately to each opted-in admin and never to the group', async (t) => {
   const { tg, deps } = await setup(t);
-  const alert = { kind: 'alert', title: 'Heads-up: Eve sounds upset repeatedly', text: 'Chat: Team\n2 notes', notifyUserIds: ['11', '12'], lang: 'en', signal: { id: 's1' } } as unknown as AlertReply;
+  const alert = {
+    kind: 'alert',
+    title: 'Heads-up: Eve sounds upset repeatedly',
+    text: 'Chat: Team\n2 notes',
+    notifyUserIds: ['11', '12'],
+    lang: 'en',
+    signal: { id: 's1' },
+  } as unknown as AlertReply;
   await deliver(deps, { chatId: -5, replyTo: 9, lang: 'en' }, [alert]);
   const sent = tg.callsOf('sendMessage');
   assert.deepEqual(sent.map((c) => Number(c.params.chat_id)).sort(), [11, 12]);

@@ -55,8 +55,14 @@ async function onMockClock<T>(t: TestContext, call: () => Promise<T>, settleMs =
 }
 
 const reset = (): HttpError => new HttpError("Network request for 'sendMessage' failed!", Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-const refused = (): HttpError => new HttpError("Network request for 'sendMessage' failed!", Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-const flood = (retryAfter: number) => ({ ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });
+const refused = (): HttpError =>
+  new HttpError("Network request for 'sendMessage' failed!", Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+const flood = (retryAfter: number) => ({
+  ok: false,
+  error_code: 429,
+  description: `Too Many Requests: retry after ${retryAfter}`,
+  parameters: { retry_after: retryAfter },
+});
 const badGateway = { ok: false, error_code: 502, description: 'Bad Gateway' };
 const send = { chat_id: 1, text: 'x' };
 
@@ -174,7 +180,10 @@ test('a call to a group upgraded to a supergroup is sent again to the new chat i
   api.config.use(retryTransformer());
   const sent = await api.sendMessage(-5, 'hello');
   assert.equal(sent.chat.id, -1000000005);
-  assert.deepEqual(tg.callsOf('sendMessage').map((c) => Number(c.params.chat_id)), [-5, -1000000005]);
+  assert.deepEqual(
+    tg.callsOf('sendMessage').map((c) => Number(c.params.chat_id)),
+    [-5, -1000000005],
+  );
   // Without the transformer the upgrade is an error that names the new id.
   const plain = new Api(token, { apiRoot: tg.apiRoot });
   await assert.rejects(plain.sendMessage(-5, 'hello'), (e: unknown) => e instanceof GrammyError && e.parameters.migrate_to_chat_id === -1000000005);

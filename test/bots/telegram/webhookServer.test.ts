@@ -31,9 +31,18 @@ after(async () => {
 
 const secret = 'in-process-secret';
 
-function postHelp(url: string, updateId: number, userId: number, headers: Record<string, string> = { 'x-telegram-bot-api-secret-token': secret }): Promise<Response> {
+function postHelp(
+  url: string,
+  updateId: number,
+  userId: number,
+  headers: Record<string, string> = { 'x-telegram-bot-api-secret-token': secret },
+): Promise<Response> {
   const from = user(userId, 'Alice');
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ update_id: updateId, message: textMessage(tg, privateChat(from), from, '/help') }) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ update_id: updateId, message: textMessage(tg, privateChat(from), from, '/help') }),
+  });
 }
 
 test('a server of its own: /healthz, wrong secret 401, updates served, and stop() frees the port', async () => {
@@ -62,7 +71,13 @@ test('a shared server: listening before setWebhook, the web app beside it, and a
     },
   };
   const earlier = tg.callsOf('setWebhook').length;
-  const bot = await startTelegramBot(services, { token: TOKEN, apiRoot: tg.apiRoot, webhookUrl: 'https://bot.example.com/shared/hook', webhookSecret: secret, server });
+  const bot = await startTelegramBot(services, {
+    token: TOKEN,
+    apiRoot: tg.apiRoot,
+    webhookUrl: 'https://bot.example.com/shared/hook',
+    webhookSecret: secret,
+    server,
+  });
   try {
     const { port, url: base } = await web.listen();
     assert.equal(setWebhookCallsWhenListening, earlier, 'the server listened before setWebhook');
@@ -73,15 +88,23 @@ test('a shared server: listening before setWebhook, the web app beside it, and a
     assert.equal((await postHelp(`${base}/shared/hook`, 4, 22)).status, 200);
     await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === 22);
     // The webhook's own limits and answers, not the web API's (10 MB of audio, sentences about files).
-    const huge = await fetch(`${base}/shared/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify({ update_id: 6, pad: 'x'.repeat(2 * 1024 * 1024) }) });
+    const huge = await fetch(`${base}/shared/hook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+      body: JSON.stringify({ update_id: 6, pad: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     assert.equal(huge.status, 413);
     assert.equal(await huge.text(), 'too large');
-    const notJson = await fetch(`${base}/shared/hook`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-telegram-bot-api-secret-token': secret }, body: 'hello' });
+    const notJson = await fetch(`${base}/shared/hook`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-telegram-bot-api-secret-token': secret },
+      body: 'hello',
+    });
     assert.equal(notJson.status, 415);
     await bot.stop();
     const refused = await postHelp(`${base}/shared/hook`, 5, 23);
     assert.equal(refused.status, 503, 'Telegram delivers it again later');
-    assert.equal((await fetch(`${base}/healthz`)).status, 200, 'the web app is not the bot\'s to close');
+    assert.equal((await fetch(`${base}/healthz`)).status, 200, "the web app is not the bot's to close");
   } finally {
     await web.app.close();
   }

@@ -18,7 +18,17 @@
  */
 import { EventEmitter } from 'node:events';
 import davey from '@snazzah/davey';
-import { encodeExternalSender, encodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, proposeExternal, type CiphersuiteImpl, type GroupInfo, type KeyPackage, type Proposal } from 'ts-mls';
+import {
+  encodeExternalSender,
+  encodeMlsMessage,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  proposeExternal,
+  type CiphersuiteImpl,
+  type GroupInfo,
+  type KeyPackage,
+  type Proposal,
+} from 'ts-mls';
 import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import type { DaveHooks, FakeVoiceServer, VoiceGatewayConnection } from './voiceServer.ts';
 
@@ -69,7 +79,10 @@ export class ExternalSender {
     this.#channelId = channelId;
     this.#cs = cs;
     this.#keys = keys;
-    this.payload = encodeExternalSender({ signaturePublicKey: keys.publicKey, credential: { credentialType: 'basic', identity: new TextEncoder().encode('discord') } });
+    this.payload = encodeExternalSender({
+      signaturePublicKey: keys.publicKey,
+      credential: { credentialType: 'basic', identity: new TextEncoder().encode('discord') },
+    });
   }
 
   static async create(channelId: string): Promise<ExternalSender> {
@@ -83,14 +96,23 @@ export class ExternalSender {
     groupId.writeBigUInt64BE(BigInt(this.#channelId));
     // Tree and transcript hashes stay empty: an external sender's signature does not cover them.
     const groupInfo: GroupInfo = {
-      groupContext: { version: 'mls10', cipherSuite: CIPHERSUITE, groupId, epoch, treeHash: new Uint8Array(), confirmedTranscriptHash: new Uint8Array(), extensions: [{ extensionType: 'external_senders', extensionData: this.payload }] },
+      groupContext: {
+        version: 'mls10',
+        cipherSuite: CIPHERSUITE,
+        groupId,
+        epoch,
+        treeHash: new Uint8Array(),
+        confirmedTranscriptHash: new Uint8Array(),
+        extensions: [{ extensionType: 'external_senders', extensionData: this.payload }],
+      },
       extensions: [],
       confirmationTag: new Uint8Array(),
       signer: 0,
       signature: new Uint8Array(),
     };
     const messages: Buffer[] = [];
-    for (const p of proposals) messages.push(Buffer.from(encodeMlsMessage(await proposeExternal(groupInfo, p, this.#keys.publicKey, this.#keys.signKey, this.#cs))));
+    for (const p of proposals)
+      messages.push(Buffer.from(encodeMlsMessage(await proposeExternal(groupInfo, p, this.#keys.publicKey, this.#keys.signKey, this.#cs))));
     const body = Buffer.concat(messages);
     return Buffer.concat([varint(body.length), body]);
   }
@@ -282,7 +304,11 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
    * External proposals to every member (the bot included when in the group), the first member's
    * commit announced to all (op 29 to the bot), Welcome to the joiners (op 30 to the bot).
    */
-  async #commit(proposals: Proposal[], joiners: { userId: string; session?: InstanceType<typeof davey.DAVESession>; conn?: VoiceGatewayConnection }[], transitionId = this.#nextTransition++): Promise<void> {
+  async #commit(
+    proposals: Proposal[],
+    joiners: { userId: string; session?: InstanceType<typeof davey.DAVESession>; conn?: VoiceGatewayConnection }[],
+    transitionId = this.#nextTransition++,
+  ): Promise<void> {
     const [committerId, committer] = [...this.members.entries()][0]!;
     const vector = await this.#sender.proposals(committer.epoch ?? 0n, proposals);
     const recognised = [...this.#server.present, this.#botId, ...joiners.map((j) => j.userId)];

@@ -411,12 +411,29 @@ export class FakeDiscord {
       member_count: g.members.length + 1,
       unavailable: false,
       joined_at: new Date(0).toISOString(),
-      roles: [{ id: g.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: PERMISSIONS.member, managed: false, mentionable: false, flags: 0 }],
+      roles: [
+        { id: g.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: PERMISSIONS.member, managed: false, mentionable: false, flags: 0 },
+      ],
       emojis: [],
       stickers: [],
-      channels: g.channels.map((c, i) => ({ id: c.id, name: c.name, type: c.type, position: i, guild_id: g.id, permission_overwrites: c.permission_overwrites ?? [], ...(c.type === 2 ? { bitrate: 64000, user_limit: 0 } : {}) })),
+      channels: g.channels.map((c, i) => ({
+        id: c.id,
+        name: c.name,
+        type: c.type,
+        position: i,
+        guild_id: g.id,
+        permission_overwrites: c.permission_overwrites ?? [],
+        ...(c.type === 2 ? { bitrate: 64000, user_limit: 0 } : {}),
+      })),
       threads: [],
-      members: [this.botUser, ...g.members].map((u) => ({ user: userPayload(u), roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 })),
+      members: [this.botUser, ...g.members].map((u) => ({
+        user: userPayload(u),
+        roles: [],
+        joined_at: new Date(0).toISOString(),
+        deaf: false,
+        mute: false,
+        flags: 0,
+      })),
       voice_states: [],
       presences: [],
       stage_instances: [],
@@ -478,17 +495,42 @@ export class FakeDiscord {
     }
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
-      send(res, 200, { url: `ws://127.0.0.1:${this.#port}`, shards: this.recommendedShards, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
+      send(res, 200, {
+        url: `ws://127.0.0.1:${this.#port}`,
+        shards: this.recommendedShards,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+      });
     } else if (method === 'GET' && path === '/users/@me') {
       send(res, 200, userPayload(this.botUser));
     } else if (method === 'GET' && path === '/applications/@me') {
-      send(res, 200, { id: this.applicationId, name: 'voicemood', flags: 0, bot_public: false, bot_require_code_grant: false, description: '', icon: null, owner: userPayload(this.botUser) });
+      send(res, 200, {
+        id: this.applicationId,
+        name: 'voicemood',
+        flags: 0,
+        bot_public: false,
+        bot_require_code_grant: false,
+        description: '',
+        icon: null,
+        owner: userPayload(this.botUser),
+      });
     } else if (method === 'PUT' && (m = path.match(/^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/))) {
       const commands = (Array.isArray(body) ? body : []) as Record<string, unknown>[];
-      send(res, 200, commands.map((c) => ({ id: nextSnowflake(), application_id: m![1], version: '1', type: 1, ...(m![2] ? { guild_id: m![2] } : {}), ...c })));
+      send(
+        res,
+        200,
+        commands.map((c) => ({ id: nextSnowflake(), application_id: m![1], version: '1', type: 1, ...(m![2] ? { guild_id: m![2] } : {}), ...c })),
+      );
     } else if (method === 'GET' && (m = path.match(/^\/channels\/(\d+)$/))) {
       const found = this.#channel(m[1]);
-      if (found) send(res, 200, { id: found.channel.id, name: found.channel.name, type: found.channel.type, guild_id: found.guild.id, position: 0, permission_overwrites: [] });
+      if (found)
+        send(res, 200, {
+          id: found.channel.id,
+          name: found.channel.name,
+          type: found.channel.type,
+          guild_id: found.guild.id,
+          position: 0,
+          permission_overwrites: [],
+        });
       else send(res, 404, { message: 'Unknown Channel', code: 10003 });
     } else if (method === 'POST' && (m = path.match(/^\/channels\/(\d+)\/messages$/))) {
       if (body?.message_reference && this.#channel(m[1])?.channel.noHistory) {
@@ -505,7 +547,17 @@ export class FakeDiscord {
       }
       this.#answered.add(m[1]!);
       if (url.searchParams.get('with_response') === 'true') {
-        send(res, 200, { interaction: { id: m[1], type: 2, activity_instance_id: null, response_message_id: null, response_message_loading: false, response_message_ephemeral: false }, resource: { type: body?.type ?? 4 } });
+        send(res, 200, {
+          interaction: {
+            id: m[1],
+            type: 2,
+            activity_instance_id: null,
+            response_message_id: null,
+            response_message_loading: false,
+            response_message_ephemeral: false,
+          },
+          resource: { type: body?.type ?? 4 },
+        });
       } else {
         res.writeHead(204).end();
       }
@@ -533,7 +585,14 @@ export class FakeDiscord {
     return {
       ...baseMessage(channelId, guildId, this.botUser),
       content: body?.content ?? '',
-      attachments: files.map((f) => ({ id: nextSnowflake(), filename: f.filename, size: f.bytes.length, url: `${this.origin}/attachments/sent/${f.filename}`, proxy_url: `${this.origin}/attachments/sent/${f.filename}`, content_type: f.contentType })),
+      attachments: files.map((f) => ({
+        id: nextSnowflake(),
+        filename: f.filename,
+        size: f.bytes.length,
+        url: `${this.origin}/attachments/sent/${f.filename}`,
+        proxy_url: `${this.origin}/attachments/sent/${f.filename}`,
+        content_type: f.contentType,
+      })),
       embeds: body?.embeds ?? [],
       components: body?.components ?? [],
       flags: body?.flags ?? 0,

@@ -182,14 +182,31 @@ export class FakeVoiceServer extends EventEmitter<FakeVoiceServerEvents> {
   attach(gateway: FakeDiscord): this {
     this.#gateway = gateway;
     gateway.onVoiceStateRequest = (d) => {
-      const base = { guild_id: d.guild_id, user_id: gateway.botUser.id, deaf: false, mute: false, self_deaf: d.self_deaf, self_mute: d.self_mute, self_video: false, suppress: false, request_to_speak_timestamp: null };
+      const base = {
+        guild_id: d.guild_id,
+        user_id: gateway.botUser.id,
+        deaf: false,
+        mute: false,
+        self_deaf: d.self_deaf,
+        self_mute: d.self_mute,
+        self_video: false,
+        suppress: false,
+        request_to_speak_timestamp: null,
+      };
       if (!d.channel_id) {
         this.#session = undefined;
         gateway.dispatch('VOICE_STATE_UPDATE', { ...base, channel_id: null, session_id: 'gone' });
         return;
       }
       // Discord gives a new voice session and token on every join request.
-      this.#session = { guildId: d.guild_id, channelId: d.channel_id, userId: gateway.botUser.id, sessionId: randomBytes(8).toString('hex'), token: randomBytes(8).toString('hex'), ssrc: this.#nextSsrc++ };
+      this.#session = {
+        guildId: d.guild_id,
+        channelId: d.channel_id,
+        userId: gateway.botUser.id,
+        sessionId: randomBytes(8).toString('hex'),
+        token: randomBytes(8).toString('hex'),
+        ssrc: this.#nextSsrc++,
+      };
       gateway.dispatch('VOICE_STATE_UPDATE', { ...base, channel_id: d.channel_id, session_id: this.#session.sessionId });
       gateway.dispatch('VOICE_SERVER_UPDATE', { token: this.#session.token, guild_id: d.guild_id, endpoint: this.endpoint });
     };
@@ -219,7 +236,19 @@ export class FakeVoiceServer extends EventEmitter<FakeVoiceServerEvents> {
     s.token = randomBytes(8).toString('hex');
     delete s.secretKey;
     delete s.client;
-    this.#gateway.dispatch('VOICE_STATE_UPDATE', { guild_id: s.guildId, channel_id: channelId, user_id: s.userId, session_id: s.sessionId, deaf: false, mute: false, self_deaf: false, self_mute: true, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    this.#gateway.dispatch('VOICE_STATE_UPDATE', {
+      guild_id: s.guildId,
+      channel_id: channelId,
+      user_id: s.userId,
+      session_id: s.sessionId,
+      deaf: false,
+      mute: false,
+      self_deaf: false,
+      self_mute: true,
+      self_video: false,
+      suppress: false,
+      request_to_speak_timestamp: null,
+    });
     this.#gateway.dispatch('VOICE_SERVER_UPDATE', { token: s.token, guild_id: s.guildId, endpoint: this.endpoint });
   }
 
@@ -245,7 +274,19 @@ export class FakeVoiceServer extends EventEmitter<FakeVoiceServerEvents> {
     const s = this.#session;
     if (!s || !this.#gateway) throw new Error('no voice session to kick');
     this.#session = undefined;
-    this.#gateway.dispatch('VOICE_STATE_UPDATE', { guild_id: s.guildId, channel_id: null, user_id: s.userId, session_id: s.sessionId, deaf: false, mute: false, self_deaf: false, self_mute: true, self_video: false, suppress: false, request_to_speak_timestamp: null });
+    this.#gateway.dispatch('VOICE_STATE_UPDATE', {
+      guild_id: s.guildId,
+      channel_id: null,
+      user_id: s.userId,
+      session_id: s.sessionId,
+      deaf: false,
+      mute: false,
+      self_deaf: false,
+      self_mute: true,
+      self_video: false,
+      suppress: false,
+      request_to_speak_timestamp: null,
+    });
     this.closeVoice(4014);
   }
 
@@ -370,7 +411,13 @@ export class FakeVoiceServer extends EventEmitter<FakeVoiceServerEvents> {
         conn.session = s;
         this.#conn = conn;
         this.emit('identify', s);
-        conn.json(VOP.ready, { ssrc: s.ssrc, ip: '127.0.0.1', port: this.#udpPort, modes: [MODE, 'aead_xchacha20_poly1305_rtpsize'], heartbeat_interval: this.#heartbeatIntervalMs });
+        conn.json(VOP.ready, {
+          ssrc: s.ssrc,
+          ip: '127.0.0.1',
+          port: this.#udpPort,
+          modes: [MODE, 'aead_xchacha20_poly1305_rtpsize'],
+          heartbeat_interval: this.#heartbeatIntervalMs,
+        });
         return;
       }
       case VOP.selectProtocol: {

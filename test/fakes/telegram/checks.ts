@@ -12,10 +12,13 @@ export type Checked = { ok: true; plain: string } | { ok: false; description: st
 
 /** Parses Telegram HTML strictly enough to catch unescaped <, > or &, unknown or unbalanced tags. */
 export function parseTelegramHtml(html: string): Checked {
-  const fail = (why: string, at: number): Checked => ({ ok: false, description: `Bad Request: can't parse entities: ${why} at byte offset ${Buffer.byteLength(html.slice(0, at))}` });
+  const fail = (why: string, at: number): Checked => ({
+    ok: false,
+    description: `Bad Request: can't parse entities: ${why} at byte offset ${Buffer.byteLength(html.slice(0, at))}`,
+  });
   const open: string[] = [];
   let plain = '';
-  for (let i = 0; i < html.length; ) {
+  for (let i = 0; i < html.length;) {
     const ch = html[i]!;
     if (ch === '<') {
       const m = /^<(\/?)([a-z-]+)((?:\s+[a-z-]+="[^"<>]*")*)\s*>/i.exec(html.slice(i));
@@ -34,7 +37,16 @@ export function parseTelegramHtml(html: string): Checked {
       const m = /^&(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/i.exec(html.slice(i));
       if (!m) return fail('Unsupported entity', i);
       const e = m[1]!.toLowerCase();
-      plain += e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'amp' ? '&' : e === 'quot' ? '"' : String.fromCodePoint(e.startsWith('#x') ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
+      plain +=
+        e === 'lt'
+          ? '<'
+          : e === 'gt'
+            ? '>'
+            : e === 'amp'
+              ? '&'
+              : e === 'quot'
+                ? '"'
+                : String.fromCodePoint(e.startsWith('#x') ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
       i += m[0].length;
     } else {
       plain += ch;
@@ -50,8 +62,10 @@ export function checkText(text: string, parseMode: unknown, limit: number, what:
   const parsed = parseMode === 'HTML' ? parseTelegramHtml(text) : ({ ok: true, plain: text } as const);
   if (!parsed.ok) return parsed;
   if (what === 'message text' && parsed.plain.trim() === '') return { ok: false, description: 'Bad Request: message text is empty' };
-  if (parsed.plain.length > limit) return { ok: false, description: what === 'caption' ? 'Bad Request: message caption is too long' : 'Bad Request: message is too long' };
-  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(parsed.plain)) return { ok: false, description: 'Bad Request: text must be encoded in UTF-8' };
+  if (parsed.plain.length > limit)
+    return { ok: false, description: what === 'caption' ? 'Bad Request: message caption is too long' : 'Bad Request: message is too long' };
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(parsed.plain))
+    return { ok: false, description: 'Bad Request: text must be encoded in UTF-8' };
   return parsed;
 }
 

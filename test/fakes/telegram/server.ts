@@ -234,7 +234,13 @@ export class FakeTelegram {
     call.at = performance.now();
     this.calls.push(call);
     for (const l of [...this.callListeners]) l();
-    if ('error' in answer) return reply(res, answer.error, { ok: false, error_code: answer.error, description: answer.description, ...(answer.parameters ? { parameters: answer.parameters } : {}) });
+    if ('error' in answer)
+      return reply(res, answer.error, {
+        ok: false,
+        error_code: answer.error,
+        description: answer.description,
+        ...(answer.parameters ? { parameters: answer.parameters } : {}),
+      });
     reply(res, 200, { ok: true, result: answer.result });
   }
 
@@ -247,14 +253,16 @@ export class FakeTelegram {
     if (!file) return reply(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     this.downloads.push(path);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.length });
-    if (file.stall) res.write(file.bytes.subarray(0, Math.min(64, file.bytes.length - 1))); // closed by close()
+    if (file.stall)
+      res.write(file.bytes.subarray(0, Math.min(64, file.bytes.length - 1))); // closed by close()
     else if (file.cut) res.write(file.bytes.subarray(0, Math.min(64, file.bytes.length - 1)), () => res.destroy());
     else res.end(file.bytes);
   }
 
   private async answer(call: RecordedCall): Promise<{ result: unknown } | { error: number; description: string; parameters?: Record<string, unknown> }> {
     const p = call.params;
-    const refused = (c: Checked | undefined): { error: number; description: string } | undefined => (c && !c.ok ? { error: 400, description: c.description } : undefined);
+    const refused = (c: Checked | undefined): { error: number; description: string } | undefined =>
+      c && !c.ok ? { error: 400, description: c.description } : undefined;
     const flood = this.floods.get(call.method);
     if (flood !== undefined) {
       this.floods.delete(call.method);
@@ -266,7 +274,8 @@ export class FakeTelegram {
       return { error: failing.code, description: failing.code === 502 ? 'Bad Gateway' : 'Internal Server Error' };
     }
     const movedTo = p.chat_id === undefined ? undefined : this.migrated.get(Number(p.chat_id));
-    if (movedTo !== undefined) return { error: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: movedTo } };
+    if (movedTo !== undefined)
+      return { error: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: movedTo } };
     switch (call.method) {
       case 'getMe':
         return { result: this.botUser };
@@ -291,7 +300,12 @@ export class FakeTelegram {
       case 'sendPhoto': {
         const bad = p.caption === undefined ? undefined : refused(checkText(String(p.caption), p.parse_mode, 1024, 'caption'));
         if (bad) return bad;
-        return { result: this.message(p, { photo: [{ file_id: `photo-${this.nextMessageId}`, file_unique_id: `up-${this.nextMessageId}`, width: 800, height: 300 }], caption: p.caption === undefined ? undefined : String(p.caption) }) };
+        return {
+          result: this.message(p, {
+            photo: [{ file_id: `photo-${this.nextMessageId}`, file_unique_id: `up-${this.nextMessageId}`, width: 800, height: 300 }],
+            caption: p.caption === undefined ? undefined : String(p.caption),
+          }),
+        };
       }
       case 'sendDocument': {
         // Like the real API: the document is a file_id, a URL, or attach://<part> naming an uploaded part.
@@ -302,7 +316,12 @@ export class FakeTelegram {
         const bad = p.caption === undefined ? undefined : refused(checkText(String(p.caption), p.parse_mode, 1024, 'caption'));
         if (bad) return bad;
         const id = `doc-${this.nextMessageId}`;
-        return { result: this.message(p, { document: { file_id: id, file_unique_id: `u${id}`, file_name: part.filename, file_size: part.bytes.length }, caption: p.caption === undefined ? undefined : String(p.caption) }) };
+        return {
+          result: this.message(p, {
+            document: { file_id: id, file_unique_id: `u${id}`, file_name: part.filename, file_size: part.bytes.length },
+            caption: p.caption === undefined ? undefined : String(p.caption),
+          }),
+        };
       }
       case 'editMessageText': {
         const bad = refused(checkText(String(p.text ?? ''), p.parse_mode, 4096, 'message text')) ?? refused(checkMarkup(p.reply_markup));
@@ -310,7 +329,11 @@ export class FakeTelegram {
         const key = `${Number(p.chat_id)}:${Number(p.message_id)}`;
         const shows = JSON.stringify([p.text, p.reply_markup ?? null]);
         if (this.shown.get(key) === shows) {
-          return { error: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' };
+          return {
+            error: 400,
+            description:
+              'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+          };
         }
         this.shown.set(key, shows);
         return { result: { ...this.message(p, { text: String(p.text ?? '') }), message_id: Number(p.message_id), edit_date: now() } };
@@ -323,7 +346,17 @@ export class FakeTelegram {
       case 'setMyCommands': {
         // BotCommand: command 1-32 of [a-z0-9_], description 1-256 characters; at most 100 commands.
         const commands = p.commands as { command?: unknown; description?: unknown }[];
-        const badCommand = !Array.isArray(commands) || commands.length > 100 || commands.some((c) => typeof c.command !== 'string' || !/^[a-z0-9_]{1,32}$/.test(c.command) || typeof c.description !== 'string' || c.description.length < 1 || c.description.length > 256);
+        const badCommand =
+          !Array.isArray(commands) ||
+          commands.length > 100 ||
+          commands.some(
+            (c) =>
+              typeof c.command !== 'string' ||
+              !/^[a-z0-9_]{1,32}$/.test(c.command) ||
+              typeof c.description !== 'string' ||
+              c.description.length < 1 ||
+              c.description.length > 256,
+          );
         if (badCommand) return { error: 400, description: 'Bad Request: BOT_COMMAND_INVALID' };
         return { result: true };
       }
@@ -338,7 +371,11 @@ export class FakeTelegram {
       case 'getChatAdministrators': {
         const chatId = Number(p.chat_id);
         if (chatId > 0) return { error: 400, description: 'Bad Request: there are no administrators in the private chat' };
-        return { result: (this.admins.get(chatId) ?? []).map((user, i): ChatMember => (i === 0 ? { status: 'creator', user, is_anonymous: false } : adminMember(user))) };
+        return {
+          result: (this.admins.get(chatId) ?? []).map((user, i): ChatMember =>
+            i === 0 ? { status: 'creator', user, is_anonymous: false } : adminMember(user),
+          ),
+        };
       }
       case 'getChatMember': {
         const chatId = Number(p.chat_id);

@@ -9,10 +9,23 @@ const invalid = (pattern: RegExp) => (e: unknown) => isVoicemoodError(e, 'model_
 
 test('feature_encoder_spec expressions are evaluated without eval', () => {
   assert.deepEqual(parseConvSpec('[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512,2,2)] + [(512,2,2)]'), [
-    [512, 10, 5], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 2, 2], [512, 2, 2],
+    [512, 10, 5],
+    [512, 3, 2],
+    [512, 3, 2],
+    [512, 3, 2],
+    [512, 3, 2],
+    [512, 2, 2],
+    [512, 2, 2],
   ]);
-  assert.deepEqual(parseConvSpec('2 * [(8, 3, 1)] + [(16, 2, 2),]'), [[8, 3, 1], [8, 3, 1], [16, 2, 2]]);
-  assert.deepEqual(parseConvSpec(' [ ( 4 , 2 * 3 , 1 + 1 ) ] * (1 + 1) '), [[4, 6, 2], [4, 6, 2]]);
+  assert.deepEqual(parseConvSpec('2 * [(8, 3, 1)] + [(16, 2, 2),]'), [
+    [8, 3, 1],
+    [8, 3, 1],
+    [16, 2, 2],
+  ]);
+  assert.deepEqual(parseConvSpec(' [ ( 4 , 2 * 3 , 1 + 1 ) ] * (1 + 1) '), [
+    [4, 6, 2],
+    [4, 6, 2],
+  ]);
   assert.deepEqual(parseConvSpec('[(1, 1, 1)] * 0 + [(2, 2, 2)]'), [[2, 2, 2]]);
   for (const [spec, why] of [
     ['__import__("os").system("id")', /unexpected '_'/],
@@ -23,7 +36,7 @@ test('feature_encoder_spec expressions are evaluated without eval', () => {
     ['[(512, 10, 5)', /expected '\]'/],
     ['[(1, 1, 1)] * 100000000000', /too many layers/],
     ['[] * 1000000000000000', /not a list of layers/],
-    ['[' .repeat(20) + ']'.repeat(20), /nested too deeply/],
+    ['['.repeat(20) + ']'.repeat(20), /nested too deeply/],
     ['[(99999999999999999999, 1, 1)]', /too large/],
     ['', /ends too early/],
   ] as const) {
@@ -55,10 +68,16 @@ test('missing or wrong fields are model_invalid naming the field', () => {
     invalid(/no model_conf\.modalities\.audio\.prenet_depth\b/),
   );
   assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace(/      feature_encoder_spec: .*\n/, '')), invalid(/feature_encoder_spec/));
-  assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('norm_eps: 1.0e-05', 'norm_eps: tiny')), invalid(/model_conf\.norm_eps = "tiny".*a number/));
+  assert.throws(
+    () => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('norm_eps: 1.0e-05', 'norm_eps: tiny')),
+    invalid(/model_conf\.norm_eps = "tiny".*a number/),
+  );
   assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('depth: 2\n  start', 'depth: 2.5\n  start')), invalid(/model_conf\.depth/));
   assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('num_heads: 4', 'num_heads: 5')), invalid(/multiple of num_heads/));
-  assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('layer_norm_first: false', 'layer_norm_first: maybe')), invalid(/layer_norm_first.*true or false/));
+  assert.throws(
+    () => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('layer_norm_first: false', 'layer_norm_first: maybe')),
+    invalid(/layer_norm_first.*true or false/),
+  );
   assert.throws(() => parseEmotion2vecConfig('model: x\n'), invalid(/no model_conf\b/));
   assert.throws(() => parseEmotion2vecConfig('model_conf: [1, 2'), invalid(/not valid YAML/));
   assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('  modalities:\n', '  modalitiez:\n')), invalid(/no model_conf\.modalities\b/));

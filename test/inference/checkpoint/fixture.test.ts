@@ -81,7 +81,15 @@ test('opens the reference checkpoint: config, labels and sha256', async () => {
       normEps: 1e-5,
       layerNormFirst: false,
       normalize: true,
-      featureEncoderSpec: [[32, 10, 5], [32, 3, 2], [32, 3, 2], [32, 3, 2], [32, 3, 2], [32, 2, 2], [32, 2, 2]],
+      featureEncoderSpec: [
+        [32, 10, 5],
+        [32, 3, 2],
+        [32, 3, 2],
+        [32, 3, 2],
+        [32, 3, 2],
+        [32, 2, 2],
+        [32, 2, 2],
+      ],
       convPosWidth: 95,
       convPosDepth: 5,
       convPosGroups: 16,
@@ -95,7 +103,10 @@ test('opens the reference checkpoint: config, labels and sha256', async () => {
       learnedAlibiScalePerHead: true,
     } satisfies Emotion2vecConfig);
     assert.deepEqual(c.labels.en, [...EMOTIONS]);
-    assert.deepEqual(c.labels.zh, EMOTIONS.map((e) => EMOTION_LABELS.zh[e]));
+    assert.deepEqual(
+      c.labels.zh,
+      EMOTIONS.map((e) => EMOTION_LABELS.zh[e]),
+    );
     assert.deepEqual(c.labels.masked, new Array(9).fill(false));
     const bytes = readFileSync(`${FIXTURE_DIR}model.pt`);
     assert.equal(c.sha256, createHash('sha256').update(bytes).digest('hex'));
@@ -111,7 +122,10 @@ test('every documented tensor is there with the shape the config implies; only d
     assert.deepEqual(expectTensor(c, 'modality_encoders.AUDIO.local_encoder.conv_layers.0.0.weight', [32, 1, 10]).dtype, 'float32');
     const extra = [...c.tensors.keys()].filter((k) => !documented.has(k));
     assert.equal(extra.length, 10);
-    assert.ok(extra.every((k) => k.startsWith('modality_encoders.AUDIO.decoder.')), extra.join(', '));
+    assert.ok(
+      extra.every((k) => k.startsWith('modality_encoders.AUDIO.decoder.')),
+      extra.join(', '),
+    );
   });
 });
 
@@ -136,8 +150,7 @@ test('expectTensor names the key and both shapes on a mismatch', async () => {
   await withFixture(async (c) => {
     assert.throws(
       () => expectTensor(c, 'blocks.7.attn.qkv.weight', [192, 64]),
-      (e: unknown) =>
-        isVoicemoodError(e, 'checkpoint_mismatch') && e.message.includes('blocks.7.attn.qkv.weight') && e.message.includes('[192, 64]'),
+      (e: unknown) => isVoicemoodError(e, 'checkpoint_mismatch') && e.message.includes('blocks.7.attn.qkv.weight') && e.message.includes('[192, 64]'),
     );
     assert.throws(
       () => expectTensor(c, 'proj.weight', [9, 768]),
@@ -148,10 +161,16 @@ test('expectTensor names the key and both shapes on a mismatch', async () => {
         e.message.includes('[9, 768]') &&
         JSON.stringify(e.details) === JSON.stringify({ key: 'proj.weight', expected: [9, 768], actual: [9, 64] }),
     );
-    assert.throws(() => expectTensor(c, 'proj.bias', [9, 1]), (e: unknown) => isVoicemoodError(e, 'checkpoint_mismatch') && e.message.includes('[9, 1]'));
+    assert.throws(
+      () => expectTensor(c, 'proj.bias', [9, 1]),
+      (e: unknown) => isVoicemoodError(e, 'checkpoint_mismatch') && e.message.includes('[9, 1]'),
+    );
   });
 });
 
 test('a folder without the checkpoint files is model_missing', async () => {
-  await assert.rejects(openCheckpoint('/nonexistent/voicemood-checkpoint'), (e: unknown) => isVoicemoodError(e, 'model_missing') && /config\.yaml/.test(e.message));
+  await assert.rejects(
+    openCheckpoint('/nonexistent/voicemood-checkpoint'),
+    (e: unknown) => isVoicemoodError(e, 'model_missing') && /config\.yaml/.test(e.message),
+  );
 });

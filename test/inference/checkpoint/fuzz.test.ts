@@ -170,13 +170,21 @@ test('zip reader and state dict: mutations of the real fixture and of a zip64 ch
 });
 
 const OPCODES = [
-  0x28, 0x2e, 0x30, 0x31, 0x32, 0x4a, 0x4b, 0x4d, 0x4e, 0x51, 0x52, 0x58, 0x61, 0x62, 0x63, 0x65, 0x68, 0x6a, 0x5d, 0x71, 0x72,
-  0x73, 0x74, 0x29, 0x75, 0x47, 0x80, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x8d, 0x93, 0x94, 0x95, 0x7d, 0x69, 0x81,
+  0x28, 0x2e, 0x30, 0x31, 0x32, 0x4a, 0x4b, 0x4d, 0x4e, 0x51, 0x52, 0x58, 0x61, 0x62, 0x63, 0x65, 0x68, 0x6a, 0x5d, 0x71, 0x72, 0x73, 0x74, 0x29, 0x75, 0x47,
+  0x80, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x8d, 0x93, 0x94, 0x95, 0x7d, 0x69, 0x81,
 ];
 
 test('unpickler: random opcode streams and bytes', (t) => {
   const tally: Tally = { ok: 0, refused: 0 };
-  const names = fc.constantFrom('collections\nOrderedDict\n', 'torch._utils\n_rebuild_tensor_v2\n', 'torch\nFloatStorage\n', 'os\nsystem\n', 'storage', 'cpu', '0');
+  const names = fc.constantFrom(
+    'collections\nOrderedDict\n',
+    'torch._utils\n_rebuild_tensor_v2\n',
+    'torch\nFloatStorage\n',
+    'os\nsystem\n',
+    'storage',
+    'cpu',
+    '0',
+  );
   const piece = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...OPCODES).map((op) => Buffer.from([op])) },
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 9 }).map((b) => Buffer.from(b)) },
@@ -202,7 +210,10 @@ test('unpickler: mutations of the fixture data.pkl', async (t) => {
   fc.assert(
     fc.property(
       fc.oneof(
-        { weight: 19, arbitrary: fc.record({ kind: fc.constant('mini' as const), changes: mutation(mini.length), cut: fc.option(fc.nat({ max: mini.length })) }) },
+        {
+          weight: 19,
+          arbitrary: fc.record({ kind: fc.constant('mini' as const), changes: mutation(mini.length), cut: fc.option(fc.nat({ max: mini.length })) }),
+        },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('whole' as const), changes: mutation(pkl.length), cut: fc.constant(null) }) },
       ),
       ({ kind, changes, cut }) => {

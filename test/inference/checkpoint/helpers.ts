@@ -39,9 +39,20 @@ export function localRecord(name: string, stored: Uint8Array, method: number, cr
   const nameBytes = Buffer.from(name, 'utf8');
   const extra = zip64 ? Buffer.concat([u16(1), u16(16), u64(size), u64(stored.length)]) : Buffer.alloc(0);
   return Buffer.concat([
-    u32(0x04034b50), u16(45), u16(0x0800), u16(method), u16(0), u16(0x21),
-    u32(crc), u32(zip64 ? 0xffffffff : stored.length), u32(zip64 ? 0xffffffff : size),
-    u16(nameBytes.length), u16(extra.length), nameBytes, extra, Buffer.from(stored),
+    u32(0x04034b50),
+    u16(45),
+    u16(0x0800),
+    u16(method),
+    u16(0),
+    u16(0x21),
+    u32(crc),
+    u32(zip64 ? 0xffffffff : stored.length),
+    u32(zip64 ? 0xffffffff : size),
+    u16(nameBytes.length),
+    u16(extra.length),
+    nameBytes,
+    extra,
+    Buffer.from(stored),
   ]);
 }
 
@@ -49,10 +60,25 @@ export function centralRecord(name: string, storedLength: number, method: number
   const nameBytes = Buffer.from(name, 'utf8');
   const extra = zip64 ? Buffer.concat([u16(1), u16(24), u64(size), u64(storedLength), u64(offset)]) : Buffer.alloc(0);
   return Buffer.concat([
-    u32(0x02014b50), u16(0x031e), u16(45), u16(0x0800), u16(method), u16(0), u16(0x21),
-    u32(crc), u32(zip64 ? 0xffffffff : storedLength), u32(zip64 ? 0xffffffff : size),
-    u16(nameBytes.length), u16(extra.length), u16(0), u16(0), u16(0), u32(0),
-    u32(zip64 ? 0xffffffff : offset), nameBytes, extra,
+    u32(0x02014b50),
+    u16(0x031e),
+    u16(45),
+    u16(0x0800),
+    u16(method),
+    u16(0),
+    u16(0x21),
+    u32(crc),
+    u32(zip64 ? 0xffffffff : storedLength),
+    u32(zip64 ? 0xffffffff : size),
+    u16(nameBytes.length),
+    u16(extra.length),
+    u16(0),
+    u16(0),
+    u16(0),
+    u32(0),
+    u32(zip64 ? 0xffffffff : offset),
+    nameBytes,
+    extra,
   ]);
 }
 
@@ -63,15 +89,32 @@ export function endRecords(count: number, cdOffset: number, cdSize: number, zip6
   if (zip64) {
     const zip64At = cdOffset + cdSize;
     parts.push(
-      u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(count), u64(count), u64(cdSize), u64(cdOffset),
-      u32(0x07064b50), u32(0), u64(zip64At), u32(1),
+      u32(0x06064b50),
+      u64(44),
+      u16(45),
+      u16(45),
+      u32(0),
+      u32(0),
+      u64(count),
+      u64(count),
+      u64(cdSize),
+      u64(cdOffset),
+      u32(0x07064b50),
+      u32(0),
+      u64(zip64At),
+      u32(1),
     );
   }
   parts.push(
-    u32(0x06054b50), u16(0), u16(0),
-    u16(zip64 ? 0xffff : count), u16(zip64 ? 0xffff : count),
-    u32(zip64 ? 0xffffffff : cdSize), u32(zip64 ? 0xffffffff : cdOffset),
-    u16(commentBytes.length), commentBytes,
+    u32(0x06054b50),
+    u16(0),
+    u16(0),
+    u16(zip64 ? 0xffff : count),
+    u16(zip64 ? 0xffff : count),
+    u32(zip64 ? 0xffffffff : cdSize),
+    u32(zip64 ? 0xffffffff : cdOffset),
+    u16(commentBytes.length),
+    commentBytes,
   );
   return Buffer.concat(parts);
 }

@@ -26,7 +26,15 @@ test('every storage dtype is converted to float32', async () => {
     u8: Buffer.from([0, 200, 255]),
     bool: Buffer.from([1, 0, 1]),
   };
-  const t = (name: string, storageType: string, key: string, numel: number): TensorSpec => ({ name, storageType, key, numel, offset: 0, shape: [numel], stride: [1] });
+  const t = (name: string, storageType: string, key: string, numel: number): TensorSpec => ({
+    name,
+    storageType,
+    key,
+    numel,
+    offset: 0,
+    shape: [numel],
+    stride: [1],
+  });
   const tensors = await load(
     [
       t('half', 'HalfStorage', 'half', 7),
@@ -53,7 +61,15 @@ test('every storage dtype is converted to float32', async () => {
 
 test('strided views are materialised in row-major order', async () => {
   const storage = f32(Array.from({ length: 12 }, (_, i) => i)); // 0..11
-  const v = (name: string, offset: number, shape: number[], stride: number[]): TensorSpec => ({ name, storageType: 'FloatStorage', key: 's', numel: 12, offset, shape, stride });
+  const v = (name: string, offset: number, shape: number[], stride: number[]): TensorSpec => ({
+    name,
+    storageType: 'FloatStorage',
+    key: 's',
+    numel: 12,
+    offset,
+    shape,
+    stride,
+  });
   const tensors = await load(
     [
       v('contiguous', 0, [3, 4], [4, 1]),
@@ -107,5 +123,8 @@ test('a big-endian archive is refused', async () => {
     ]);
   const little = await readStateDict(await openZip(bufferSource(archive('little'))));
   assert.deepEqual([...(await little.get('w')!.read())], [1]);
-  await assert.rejects(readStateDict(await openZip(bufferSource(archive('big')))), (e: unknown) => isVoicemoodError(e, 'model_invalid') && /big-endian/.test(e.message));
+  await assert.rejects(
+    readStateDict(await openZip(bufferSource(archive('big')))),
+    (e: unknown) => isVoicemoodError(e, 'model_invalid') && /big-endian/.test(e.message),
+  );
 });

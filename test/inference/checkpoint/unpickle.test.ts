@@ -13,10 +13,7 @@ const FIXTURE_DIR = new URL('../../fixtures/emotion2vec-reference/', import.meta
 function unsafe(global: string) {
   return (e: unknown): boolean => {
     assert.ok(isVoicemoodError(e, 'unsafe_checkpoint'), `expected unsafe_checkpoint, got ${String(e)}`);
-    assert.equal(
-      (e as VoicemoodError).message,
-      `model.pt asks for the Python global '${global}', which a checkpoint never needs: refusing to load it.`,
-    );
+    assert.equal((e as VoicemoodError).message, `model.pt asks for the Python global '${global}', which a checkpoint never needs: refusing to load it.`);
     return true;
   };
 }
@@ -27,11 +24,32 @@ function hostilePickles(marker: string): [string, Buffer][] {
   return [
     ['os.system', new PickleWriter().proto(2).global('os', 'system').str(cmd).op(0x85).reduce().stop().bytes()],
     ['posix.system', new PickleWriter().proto(2).global('posix', 'system').str(cmd).op(0x85).reduce().stop().bytes()],
-    ['builtins.eval', new PickleWriter().proto(2).global('builtins', 'eval').str(`open(${JSON.stringify(marker)}, 'w')`).op(0x85).reduce().stop().bytes()],
+    [
+      'builtins.eval',
+      new PickleWriter()
+        .proto(2)
+        .global('builtins', 'eval')
+        .str(`open(${JSON.stringify(marker)}, 'w')`)
+        .op(0x85)
+        .reduce()
+        .stop()
+        .bytes(),
+    ],
     [
       'subprocess.Popen',
-      new PickleWriter().proto(4).shortStr('subprocess').shortStr('Popen').op(0x93) // STACK_GLOBAL
-        .mark().shortStr('touch').shortStr(marker).op(0x74).op(0x85).reduce().stop().bytes(),
+      new PickleWriter()
+        .proto(4)
+        .shortStr('subprocess')
+        .shortStr('Popen')
+        .op(0x93) // STACK_GLOBAL
+        .mark()
+        .shortStr('touch')
+        .shortStr(marker)
+        .op(0x74)
+        .op(0x85)
+        .reduce()
+        .stop()
+        .bytes(),
     ],
   ];
 }
@@ -57,19 +75,43 @@ test('the global is refused the moment it is named, before the rest of the pickl
   const hidden = Buffer.concat([valid.subarray(0, valid.length - 2), new PickleWriter().str('x').global('shutil', 'rmtree').op(0x75).stop().bytes()]);
   assert.throws(() => unpickle(hidden), unsafe('shutil.rmtree'));
   // Names with control characters are shown sanitised.
-  assert.throws(() => unpickle(new PickleWriter().proto(2).op(0x8c, Buffer.from([2]), Buffer.from('os')).op(0x8c, Buffer.from([4]), Buffer.from('a\u0007bc')).op(0x93).stop().bytes()), unsafe('os.a?bc'));
+  assert.throws(
+    () =>
+      unpickle(
+        new PickleWriter()
+          .proto(2)
+          .op(0x8c, Buffer.from([2]), Buffer.from('os'))
+          .op(0x8c, Buffer.from([4]), Buffer.from('a\u0007bc'))
+          .op(0x93)
+          .stop()
+          .bytes(),
+      ),
+    unsafe('os.a?bc'),
+  );
 });
 
 test('object-building opcodes are refused as unsafe, unknown ones name the opcode', () => {
   const inst = Buffer.concat([Buffer.from([0x80, 2, 0x28, 0x69]), Buffer.from('os\nsystem\n'), Buffer.from('.')]);
   assert.throws(() => unpickle(inst), unsafe('os.system'));
   const newobj = new PickleWriter().proto(2).global('collections', 'OrderedDict').emptyTuple().op(0x81).stop().bytes();
-  assert.throws(() => unpickle(newobj), (e: unknown) => isVoicemoodError(e, 'unsafe_checkpoint') && /NEWOBJ/.test(e.message));
-  assert.throws(() => unpickle(Buffer.from([0x80, 2, 0x8f, 0x2e])), (e: unknown) => isVoicemoodError(e, 'model_invalid') && /EMPTY_SET \(0x8f\)/.test(e.message));
-  assert.throws(() => unpickle(Buffer.from([0x80, 2, 0xfa, 0x2e])), (e: unknown) => isVoicemoodError(e, 'model_invalid') && /unknown \(0xfa\)/.test(e.message));
+  assert.throws(
+    () => unpickle(newobj),
+    (e: unknown) => isVoicemoodError(e, 'unsafe_checkpoint') && /NEWOBJ/.test(e.message),
+  );
+  assert.throws(
+    () => unpickle(Buffer.from([0x80, 2, 0x8f, 0x2e])),
+    (e: unknown) => isVoicemoodError(e, 'model_invalid') && /EMPTY_SET \(0x8f\)/.test(e.message),
+  );
+  assert.throws(
+    () => unpickle(Buffer.from([0x80, 2, 0xfa, 0x2e])),
+    (e: unknown) => isVoicemoodError(e, 'model_invalid') && /unknown \(0xfa\)/.test(e.message),
+  );
   // Allowed storage types are data, not callables.
   const callStorage = new PickleWriter().proto(2).global('torch', 'FloatStorage').emptyTuple().reduce().stop().bytes();
-  assert.throws(() => unpickle(callStorage), (e: unknown) => isVoicemoodError(e, 'model_invalid') && /torch\.FloatStorage/.test(e.message));
+  assert.throws(
+    () => unpickle(callStorage),
+    (e: unknown) => isVoicemoodError(e, 'model_invalid') && /torch\.FloatStorage/.test(e.message),
+  );
   // ...and globals are never stored as data: {'x': torch.FloatStorage}, [OrderedDict], or returned.
   const asData = [
     new PickleWriter().proto(2).op(0x7d).str('x').global('torch', 'FloatStorage').op(0x73).stop().bytes(),
@@ -77,7 +119,10 @@ test('object-building opcodes are refused as unsafe, unknown ones name the opcod
     new PickleWriter().proto(2).global('torch._utils', '_rebuild_tensor_v2').stop().bytes(),
   ];
   for (const bytes of asData) {
-    assert.throws(() => unpickle(bytes), (e: unknown) => isVoicemoodError(e, 'model_invalid') && /global as data/.test(e.message));
+    assert.throws(
+      () => unpickle(bytes),
+      (e: unknown) => isVoicemoodError(e, 'model_invalid') && /global as data/.test(e.message),
+    );
   }
 });
 
@@ -120,7 +165,11 @@ test('plain values pickled by python3 (protocols 2 and 4) come back as python bu
 test('damaged pickles are model_invalid', () => {
   const good = stateDictPickle([{ name: 'w', storageType: 'FloatStorage', key: '0', numel: 2, offset: 0, shape: [2], stride: [1] }]);
   for (const cut of [0, 1, 2, 10, 40, good.length - 1]) {
-    assert.throws(() => unpickle(good.subarray(0, cut)), (e: unknown) => isVoicemoodError(e, 'model_invalid'), `cut at ${cut}`);
+    assert.throws(
+      () => unpickle(good.subarray(0, cut)),
+      (e: unknown) => isVoicemoodError(e, 'model_invalid'),
+      `cut at ${cut}`,
+    );
   }
   const cases: [Buffer, RegExp][] = [
     [Buffer.from([0x80, 2, 0x68, 5, 0x2e]), /never stored/], // BINGET of nothing
@@ -132,7 +181,11 @@ test('damaged pickles are model_invalid', () => {
     [Buffer.from([0x80, 2, 0x7d, 0x5d, 0x5d, 0x73, 0x2e]), /not a plain value/], // list as dict key
   ];
   for (const [bytes, pattern] of cases) {
-    assert.throws(() => unpickle(bytes), (e: unknown) => isVoicemoodError(e, 'model_invalid') && pattern.test(e.message), pattern.source);
+    assert.throws(
+      () => unpickle(bytes),
+      (e: unknown) => isVoicemoodError(e, 'model_invalid') && pattern.test(e.message),
+      pattern.source,
+    );
   }
 });
 

@@ -49,7 +49,13 @@ test('lists the fixture archive as python zipfile does and reads entries by offs
 test('reads a zip64 archive whose 32-bit fields are all saturated, and deflate entries', async () => {
   const a = randomBytes(1000);
   const b = Buffer.from('stored and deflated '.repeat(40));
-  const bytes = buildZip([{ name: 'r/a', data: a }, { name: 'r/b', data: b, deflate: true }], { zip64: true, comment: 'a comment' });
+  const bytes = buildZip(
+    [
+      { name: 'r/a', data: a },
+      { name: 'r/b', data: b, deflate: true },
+    ],
+    { zip64: true, comment: 'a comment' },
+  );
   const zip = await openZip(bufferSource(bytes));
   assert.deepEqual([...zip.entries.keys()], ['r/a', 'r/b']);
   const ea = zip.entries.get('r/a')!;
@@ -146,7 +152,13 @@ test('garbage and damaged archives are model_invalid with a sentence saying why'
 test('suspicious names, duplicates and overlapping entries are refused', async () => {
   await rejectsInvalid(buildZip([{ name: '../evil', data: Buffer.from('x') }]), /not allowed/);
   await rejectsInvalid(buildZip([{ name: '/abs', data: Buffer.from('x') }]), /not allowed/);
-  await rejectsInvalid(buildZip([{ name: 'r/a', data: Buffer.from('x') }, { name: 'r/a', data: Buffer.from('y') }]), /appears twice/);
+  await rejectsInvalid(
+    buildZip([
+      { name: 'r/a', data: Buffer.from('x') },
+      { name: 'r/a', data: Buffer.from('y') },
+    ]),
+    /appears twice/,
+  );
   // Entry b's local header hides inside entry a's data.
   const inner = localRecord('r/b', Buffer.from('xyz'), 0, 0, 3, false);
   const outerLocal = localRecord('r/a', inner, 0, 0, inner.length, false);

@@ -6,7 +6,10 @@ import { alibiSlopes } from '../../../src/inference/convert/alibi.ts';
 // H a power of two: start = 2^-(2^-(log2 H - 3)), slope[h] = start^(h+1).
 test('power-of-two head counts: geometric slopes from start = 2^(-8/H)', () => {
   assert.deepEqual(alibiSlopes(4), [2 ** -2, 2 ** -4, 2 ** -6, 2 ** -8]);
-  assert.deepEqual(alibiSlopes(8), [1, 2, 3, 4, 5, 6, 7, 8].map((i) => 2 ** -i));
+  assert.deepEqual(
+    alibiSlopes(8),
+    [1, 2, 3, 4, 5, 6, 7, 8].map((i) => 2 ** -i),
+  );
   assert.deepEqual(alibiSlopes(1), [2 ** -8]);
   const s16 = alibiSlopes(16);
   assert.equal(s16.length, 16);

@@ -77,9 +77,12 @@ test('the command is wired into voicemood and fails with a message and exit code
   const ok = await run(process.execPath, [MAIN, 'model', 'convert', FIXTURE, '--out', out, '--model-id', 'fixture']);
   assert.match(ok.stderr, /^converted .*fixture@unknown/m);
   assert.equal((await readModelMetadata(out)).sourceModel, 'fixture');
-  await assert.rejects(run(process.execPath, [MAIN, 'model', 'convert', join(dir, 'nowhere'), '--out', join(dir, 'x.onnx')]), (e: { code: number; stderr: string }) => {
-    assert.equal(e.code, 1);
-    assert.match(e.stderr, /voicemood: The checkpoint folder .*nowhere has no config\.yaml/);
-    return true;
-  });
+  await assert.rejects(
+    run(process.execPath, [MAIN, 'model', 'convert', join(dir, 'nowhere'), '--out', join(dir, 'x.onnx')]),
+    (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 1);
+      assert.match(e.stderr, /voicemood: The checkpoint folder .*nowhere has no config\.yaml/);
+      return true;
+    },
+  );
 });

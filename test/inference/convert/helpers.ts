@@ -39,7 +39,8 @@ export async function readNpyFloat32(path: string): Promise<{ shape: number[]; d
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = buf.toString('latin1', start, start + headerLen);
-  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header)) throw new Error(`${path}: expected little-endian float32 C order, got ${header}`);
+  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header))
+    throw new Error(`${path}: expected little-endian float32 C order, got ${header}`);
   const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '')
     .split(',')
     .map((s) => s.trim())

@@ -75,7 +75,13 @@ test('int8 against our fp32 graph: embedding cosine ≥ 0.99 and the same top em
  * same happens between batches of 1 and 4 rows of one length). Ranges shared by the batch moved
  * every row by 1e-3 to 6e-3 on the fixture (LayerNorm after each conv keeps activations alike).
  */
-function assertSameAsAlone(t: { diagnostic(s: string): void }, what: string, batchedScores: Float32Array, batchedEmbedding: Float32Array, alone: { scores: Float32Array; embedding: Float32Array }): void {
+function assertSameAsAlone(
+  t: { diagnostic(s: string): void },
+  what: string,
+  batchedScores: Float32Array,
+  batchedEmbedding: Float32Array,
+  alone: { scores: Float32Array; embedding: Float32Array },
+): void {
   const scoreDiff = maxAbsDiff(batchedScores, alone.scores);
   const cos = cosine(batchedEmbedding, alone.embedding);
   t.diagnostic(`${what}: batched vs alone, scores ${scoreDiff.toExponential(1)}, embedding cosine ${cos.toFixed(6)}`);

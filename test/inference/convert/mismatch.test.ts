@@ -27,7 +27,10 @@ test('a missing tensor fails with checkpoint_mismatch naming the key and its exp
     assert.deepEqual(e.details.expected, [9, 64]);
     return true;
   });
-  assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.onnx') || f.endsWith('.partial')), []);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.endsWith('.onnx') || f.endsWith('.partial')),
+    [],
+  );
 });
 
 test('a mis-shaped tensor fails naming the key and both shapes', async () => {
@@ -53,7 +56,9 @@ test('unknown extra tensors are ignored (the fixture carries the unused decoder)
   } finally {
     await ckpt.close();
   }
-  const renamed = await editedFixture(join(dir, 'extra'), (pkl) => renameKey(pkl, 'modality_encoders.AUDIO.decoder.proj.bias', 'modality_encoders.AUDIO.decoder.proj.xxxx'));
+  const renamed = await editedFixture(join(dir, 'extra'), (pkl) =>
+    renameKey(pkl, 'modality_encoders.AUDIO.decoder.proj.bias', 'modality_encoders.AUDIO.decoder.proj.xxxx'),
+  );
   const r = await convertCheckpoint(renamed, join(dir, 'extra.onnx'));
   assert.ok(r.bytes > 0);
 });
@@ -61,8 +66,14 @@ test('unknown extra tensors are ignored (the fixture carries the unused decoder)
 test('variants the graph cannot build are refused with a clear model_invalid', async () => {
   const ckpt = await openCheckpoint(FIXTURE);
   try {
-    assert.throws(() => archFromConfig({ ...ckpt.config, layerNormFirst: true }, ckpt.labels), (e) => isVoicemoodError(e, 'model_invalid') && /layer_norm_first/.test(e.message));
-    assert.throws(() => archFromConfig({ ...ckpt.config, convPosPreLn: true }, ckpt.labels), (e) => isVoicemoodError(e, 'model_invalid') && /conv_pos_pre_ln/.test(e.message));
+    assert.throws(
+      () => archFromConfig({ ...ckpt.config, layerNormFirst: true }, ckpt.labels),
+      (e) => isVoicemoodError(e, 'model_invalid') && /layer_norm_first/.test(e.message),
+    );
+    assert.throws(
+      () => archFromConfig({ ...ckpt.config, convPosPreLn: true }, ckpt.labels),
+      (e) => isVoicemoodError(e, 'model_invalid') && /conv_pos_pre_ln/.test(e.message),
+    );
     const arch = archFromConfig({ ...ckpt.config, learnedAlibiScalePerLayer: true }, ckpt.labels);
     assert.equal(arch.alibiScaleLayers, 4);
   } finally {

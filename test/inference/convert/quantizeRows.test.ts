@@ -27,7 +27,10 @@ const weight = (o: number, k: number) => 1 + ((o * K + k) % 3);
 
 async function model(name: string, gelu: boolean): Promise<ort.InferenceSession> {
   const g = new GraphBuilder(name);
-  const src = { tensor: (key: string, shape: number[]) => async () => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (key.endsWith('bias') ? BIAS : weight(Math.floor(i / K), i % K))) };
+  const src = {
+    tensor: (key: string, shape: number[]) => async () =>
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (key.endsWith('bias') ? BIAS : weight(Math.floor(i / K), i % K))),
+  };
   const layers = new Layers(g, src, { quantization: 'int8' });
   const x = g.input('x', 'FLOAT', ['batch', L, K]);
   const mask = g.input('mask', 'FLOAT', ['batch', L, 1]);

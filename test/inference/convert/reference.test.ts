@@ -57,7 +57,9 @@ function check(t: { diagnostic(s: string): void }, what: string, o: ModelOutputs
     embedding: maxAbsDiff(row(o.embedding, i, D), c.embedding),
     frames: maxAbsDiff(myFrames, expectedFrames),
   };
-  t.diagnostic(`${what}: max abs error scores ${errors.scores.toExponential(2)}, logits ${errors.logits.toExponential(2)}, embedding ${errors.embedding.toExponential(2)}, frames ${errors.frames.toExponential(2)}`);
+  t.diagnostic(
+    `${what}: max abs error scores ${errors.scores.toExponential(2)}, logits ${errors.logits.toExponential(2)}, embedding ${errors.embedding.toExponential(2)}, frames ${errors.frames.toExponential(2)}`,
+  );
   assert.ok(errors.scores <= SCORE_TOL, `${what}: scores off by ${errors.scores}`);
   assert.ok(errors.logits <= EMBEDDING_TOL, `${what}: logits off by ${errors.logits}`);
   assert.ok(errors.embedding <= EMBEDDING_TOL, `${what}: embedding off by ${errors.embedding}`);
@@ -123,5 +125,13 @@ test('the converted model carries the checkpoint labels and metadata', async () 
   assert.equal(m.sourceRevision, 'test');
   assert.equal(m.quantization, 'fp32');
   assert.match(m.checkpointSha256, /^[0-9a-f]{64}$/);
-  assert.deepEqual(m.convSpec, [[32, 10, 5], [32, 3, 2], [32, 3, 2], [32, 3, 2], [32, 3, 2], [32, 2, 2], [32, 2, 2]]);
+  assert.deepEqual(m.convSpec, [
+    [32, 10, 5],
+    [32, 3, 2],
+    [32, 3, 2],
+    [32, 3, 2],
+    [32, 3, 2],
+    [32, 2, 2],
+    [32, 2, 2],
+  ]);
 });

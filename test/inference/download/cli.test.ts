@@ -61,7 +61,10 @@ describe('voicemood model pull / list (CLI)', () => {
   it('fails with a clear message and exit code 1 when the files are not there', async () => {
     const r = await voicemood(['model', 'pull', ID, '--base-url', server.url, '--revision', 'nope'], { VOICEMOOD_MODELS_DIR: join(root, 'x') });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /voicemood: config\.yaml was not found at http:\/\/127\.0\.0\.1:\d+\/emotion2vec\/emotion2vec_plus_seed\/resolve\/nope\/config\.yaml \(HTTP 404\)/);
+    assert.match(
+      r.stderr,
+      /voicemood: config\.yaml was not found at http:\/\/127\.0\.0\.1:\d+\/emotion2vec\/emotion2vec_plus_seed\/resolve\/nope\/config\.yaml \(HTTP 404\)/,
+    );
   });
 
   it('rejects an unknown mirror as a usage error', async () => {

@@ -139,7 +139,10 @@ describe('downloadFile', () => {
       const r = await downloadFile({ url: `${good.url}/resolve/model.pt`, dest: join(dir, 'linked-ok.pt') });
       assert.equal(r.serverSha256, sha(body));
       const dest = join(dir, 'linked-bad.pt');
-      await assert.rejects(downloadFile({ url: `${bad.url}/resolve/model.pt`, dest }), (e) => isVoicemoodError(e, 'download_failed') && /the server expects/.test(e.message));
+      await assert.rejects(
+        downloadFile({ url: `${bad.url}/resolve/model.pt`, dest }),
+        (e) => isVoicemoodError(e, 'download_failed') && /the server expects/.test(e.message),
+      );
       assert.equal(existsSync(dest), false);
     } finally {
       await good.close();
@@ -194,7 +197,10 @@ describe('downloadFile', () => {
   it('explains a 401 (how Hugging Face answers for a missing repository) without retrying', async () => {
     const server = await startFileServer({ '/private.bin': { body: Buffer.alloc(1), status: 401 } });
     try {
-      await assert.rejects(downloadFile({ url: `${server.url}/private.bin`, dest: join(dir, 'private.bin'), backoffMs: 1 }), (e) => isVoicemoodError(e, 'download_failed') && /HTTP 401: the repository does not exist/.test(e.message));
+      await assert.rejects(
+        downloadFile({ url: `${server.url}/private.bin`, dest: join(dir, 'private.bin'), backoffMs: 1 }),
+        (e) => isVoicemoodError(e, 'download_failed') && /HTTP 401: the repository does not exist/.test(e.message),
+      );
       assert.equal(server.requests.length, 1);
     } finally {
       await server.close();
@@ -205,6 +211,9 @@ describe('downloadFile', () => {
     const server = await startFileServer({});
     const url = `${server.url}/gone.bin`;
     await server.close(); // nothing listens on that port any more
-    await assert.rejects(downloadFile({ url, dest: join(dir, 'gone.bin'), retries: 1, backoffMs: 1 }), (e) => isVoicemoodError(e, 'download_failed') && /cannot reach/.test(e.message));
+    await assert.rejects(
+      downloadFile({ url, dest: join(dir, 'gone.bin'), retries: 1, backoffMs: 1 }),
+      (e) => isVoicemoodError(e, 'download_failed') && /cannot reach/.test(e.message),
+    );
   });
 });

@@ -60,7 +60,12 @@ export async function startFileServer(files: Record<string, ServedFile>, onReque
       return;
     }
     if (file.redirectTo) {
-      res.writeHead(302, { location: file.redirectTo, ...(file.linkedEtag ? { 'x-linked-etag': `"${file.linkedEtag}"`, 'x-linked-size': String(file.body.length) } : {}) }).end();
+      res
+        .writeHead(302, {
+          location: file.redirectTo,
+          ...(file.linkedEtag ? { 'x-linked-etag': `"${file.linkedEtag}"`, 'x-linked-size': String(file.body.length) } : {}),
+        })
+        .end();
       return;
     }
     const etag = `"${createHash('sha1').update(file.body).digest('hex')}"`;

@@ -48,7 +48,8 @@ describe('pull lock', () => {
   it('two concurrent pulls of one model download each file once and both succeed', async () => {
     const fixture = new URL('../../fixtures/emotion2vec-reference/', import.meta.url);
     const files: Record<string, ServedFile> = {};
-    for (const f of ['config.yaml', 'tokens.txt', 'model.pt']) files[`/emotion2vec/emotion2vec_plus_seed/resolve/main/${f}`] = { body: readFileSync(new URL(f, fixture)) };
+    for (const f of ['config.yaml', 'tokens.txt', 'model.pt'])
+      files[`/emotion2vec/emotion2vec_plus_seed/resolve/main/${f}`] = { body: readFileSync(new URL(f, fixture)) };
     const server = await startFileServer(files);
     try {
       const modelsDir = join(dir, 'models');

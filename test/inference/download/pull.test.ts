@@ -58,7 +58,13 @@ describe('model pull against a local mirror', () => {
     const events: PullEvent[] = [];
     try {
       const engine = await openEngine({
-        env: { VOICEMOOD_MODEL: ID, VOICEMOOD_MODELS_DIR: modelsDir, VOICEMOOD_HF_ENDPOINT: server.url, VOICEMOOD_CACHE_DIR: join(root, 'cache'), VOICEMOOD_ENGINE_THREADS: '1' },
+        env: {
+          VOICEMOOD_MODEL: ID,
+          VOICEMOOD_MODELS_DIR: modelsDir,
+          VOICEMOOD_HF_ENDPOINT: server.url,
+          VOICEMOOD_CACHE_DIR: join(root, 'cache'),
+          VOICEMOOD_ENGINE_THREADS: '1',
+        },
         onProgress: (e) => events.push(e),
         pull: { backoffMs: 1 },
       });
@@ -85,7 +91,10 @@ describe('model pull against a local mirror', () => {
         const done = events.filter((e) => e.type === 'file-done').map((e) => (e as { file: string }).file);
         assert.deepEqual(done, ['config.yaml', 'tokens.txt', 'model.pt']);
         assert.ok(events.some((e) => e.type === 'file' && e.kind === 'convert' && e.file.endsWith('.onnx')));
-        assert.ok(events.some((e) => e.type === 'stage' && /^model\.pt: .*retrying in \d+ s \(attempt 2 of 6\)/.test(e.text)), 'the retry was announced');
+        assert.ok(
+          events.some((e) => e.type === 'stage' && /^model\.pt: .*retrying in \d+ s \(attempt 2 of 6\)/.test(e.text)),
+          'the retry was announced',
+        );
         // And the pulled model answers as FunASR does on the fixture input.
         const expected = JSON.parse(fixtureFile('expected.json').toString('utf8'));
         const r = await engine.analyze(readFloatWav(fixtureFile('input2.wav')));
@@ -121,7 +130,13 @@ describe('model pull against a local mirror', () => {
       await pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} });
       const before = server.requests.length;
       const engine = await openEngine({
-        env: { VOICEMOOD_MODEL: `${ID}:int8`, VOICEMOOD_MODELS_DIR: modelsDir, VOICEMOOD_HF_ENDPOINT: server.url, VOICEMOOD_ENGINE_OPT_CACHE: '0', VOICEMOOD_ENGINE_THREADS: '1' },
+        env: {
+          VOICEMOOD_MODEL: `${ID}:int8`,
+          VOICEMOOD_MODELS_DIR: modelsDir,
+          VOICEMOOD_HF_ENDPOINT: server.url,
+          VOICEMOOD_ENGINE_OPT_CACHE: '0',
+          VOICEMOOD_ENGINE_THREADS: '1',
+        },
       });
       try {
         assert.equal(server.requests.length, before, 'no new downloads');
@@ -155,7 +170,13 @@ describe('model pull against a local mirror', () => {
     const open = async () => {
       const events: PullEvent[] = [];
       const engine = await openEngine({
-        env: { VOICEMOOD_MODEL: ID, VOICEMOOD_MODELS_DIR: modelsDir, VOICEMOOD_HF_ENDPOINT: server.url, VOICEMOOD_ENGINE_OPT_CACHE: '0', VOICEMOOD_ENGINE_THREADS: '1' },
+        env: {
+          VOICEMOOD_MODEL: ID,
+          VOICEMOOD_MODELS_DIR: modelsDir,
+          VOICEMOOD_HF_ENDPOINT: server.url,
+          VOICEMOOD_ENGINE_OPT_CACHE: '0',
+          VOICEMOOD_ENGINE_THREADS: '1',
+        },
         onProgress: (e) => events.push(e),
       });
       await engine.close();
@@ -168,7 +189,10 @@ describe('model pull against a local mirror', () => {
       assert.equal((await readModelMetadata(onnx)).converterVersion, '0');
       const again = await open();
       assert.equal(again.path, onnx);
-      assert.ok(again.stages.some((t) => t.startsWith('Converting')), again.stages.join('\n'));
+      assert.ok(
+        again.stages.some((t) => t.startsWith('Converting')),
+        again.stages.join('\n'),
+      );
       assert.equal((await readModelMetadata(onnx)).converterVersion, CONVERTER_VERSION);
       assert.equal(server.requests.length, downloads, 'no download');
       // Current: opened as it is.
@@ -226,7 +250,10 @@ describe('model pull against a local mirror', () => {
     const server = await startFileServer(hfFiles({ 'model.pt': { body: damaged } }));
     const modelsDir = join(root, 'damaged');
     try {
-      await assert.rejects(pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} }), (e) => isVoicemoodError(e, 'download_failed') && /cannot be converted/.test(e.message));
+      await assert.rejects(
+        pullModel({ id: ID, modelsDir, baseUrl: server.url, env: {} }),
+        (e) => isVoicemoodError(e, 'download_failed') && /cannot be converted/.test(e.message),
+      );
       const dir = join(modelsDir, ID, 'main');
       assert.equal(existsSync(join(dir, 'model.pt')), false, 'not left in the cache as good');
       assert.equal(JSON.parse(readFileSync(join(dir, 'download.json'), 'utf8')).files['model.pt'], undefined);
@@ -251,7 +278,10 @@ describe('model pull against a local mirror', () => {
   });
 
   it('refuses unknown ids, mirrors and odd revisions before any request', async () => {
-    await assert.rejects(pullModel({ id: 'emotion2vec_plus_huge', env: {} }), (e) => isVoicemoodError(e, 'bad_input') && /emotion2vec_plus_base/.test(e.message));
+    await assert.rejects(
+      pullModel({ id: 'emotion2vec_plus_huge', env: {} }),
+      (e) => isVoicemoodError(e, 'bad_input') && /emotion2vec_plus_base/.test(e.message),
+    );
     await assert.rejects(pullModel({ id: ID, env: { VOICEMOOD_MODEL_MIRROR: 'ftp' } }), (e) => isVoicemoodError(e, 'bad_input'));
     await assert.rejects(pullModel({ id: ID, revision: '../../etc', modelsDir: root, env: {} }), (e) => isVoicemoodError(e, 'bad_input'));
   });

@@ -71,7 +71,10 @@ describe('download URL policy', () => {
   it(`stops after ${MAX_REDIRECTS} redirect hops`, async () => {
     const server = await startFileServer({ '/loop': { body: Buffer.alloc(1), redirectTo: '/loop' } });
     try {
-      await assert.rejects(downloadFile({ url: `${server.url}/loop`, dest: join(dir, 'loop.bin') }), (e) => isVoicemoodError(e, 'download_failed') && /Too many redirects/.test(e.message));
+      await assert.rejects(
+        downloadFile({ url: `${server.url}/loop`, dest: join(dir, 'loop.bin') }),
+        (e) => isVoicemoodError(e, 'download_failed') && /Too many redirects/.test(e.message),
+      );
       assert.equal(server.requests.length, MAX_REDIRECTS + 1);
     } finally {
       await server.close();
@@ -83,9 +86,16 @@ describe('download URL policy', () => {
     const server = await startFileServer({ '/big': { body, omitLength: true } });
     const dest = join(dir, 'big.bin');
     try {
-      await assert.rejects(downloadFile({ url: `${server.url}/big`, dest, maxBytes: 100_000, backoffMs: 1 }), (e) => isVoicemoodError(e, 'download_failed') && /larger than the 0\.1 MB expected/.test(e.message));
+      await assert.rejects(
+        downloadFile({ url: `${server.url}/big`, dest, maxBytes: 100_000, backoffMs: 1 }),
+        (e) => isVoicemoodError(e, 'download_failed') && /larger than the 0\.1 MB expected/.test(e.message),
+      );
       assert.equal(server.requests.length, 1, 'not retried');
-      assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('big.bin')), [], 'no file, .part or .part.json left');
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.startsWith('big.bin')),
+        [],
+        'no file, .part or .part.json left',
+      );
     } finally {
       await server.close();
     }
@@ -94,8 +104,13 @@ describe('download URL policy', () => {
   it('an announced length over the cap is refused before any byte is written', async () => {
     const server = await startFileServer({ '/big': { body: randomBytes(300_000, 9) } });
     try {
-      await assert.rejects(downloadFile({ url: `${server.url}/big`, dest: join(dir, 'announced.bin'), maxBytes: 100_000 }), (e) => isVoicemoodError(e, 'download_failed'));
-      assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('announced.bin')), []);
+      await assert.rejects(downloadFile({ url: `${server.url}/big`, dest: join(dir, 'announced.bin'), maxBytes: 100_000 }), (e) =>
+        isVoicemoodError(e, 'download_failed'),
+      );
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.startsWith('announced.bin')),
+        [],
+      );
     } finally {
       await server.close();
     }
@@ -116,9 +131,15 @@ describe('download URL policy', () => {
     const server = await startFileServer({ '/emotion2vec/emotion2vec_plus_seed/resolve/main/config.yaml': { body: huge, omitLength: true } });
     const modelsDir = join(dir, 'models');
     try {
-      await assert.rejects(pullModel({ id: 'emotion2vec_plus_seed', baseUrl: server.url, modelsDir, env: {}, backoffMs: 1 }), (e) => isVoicemoodError(e, 'download_failed') && /config\.yaml is larger than/.test(e.message));
+      await assert.rejects(
+        pullModel({ id: 'emotion2vec_plus_seed', baseUrl: server.url, modelsDir, env: {}, backoffMs: 1 }),
+        (e) => isVoicemoodError(e, 'download_failed') && /config\.yaml is larger than/.test(e.message),
+      );
       const files = readdirSync(join(modelsDir, 'emotion2vec_plus_seed', 'main'));
-      assert.deepEqual(files.filter((f) => f.startsWith('config.yaml')), []);
+      assert.deepEqual(
+        files.filter((f) => f.startsWith('config.yaml')),
+        [],
+      );
     } finally {
       await server.close();
     }
@@ -132,10 +153,19 @@ describe('download URL policy', () => {
 
   it('a start or base URL with http to a non-loopback host is refused with a sentence', async () => {
     for (const bad of ['http://mirror.example.com', 'http://10.0.0.2:8080', 'ftp://127.0.0.1', 'file:///tmp']) {
-      assert.throws(() => mirrorEndpoint('huggingface', {}, bad), (e) => isVoicemoodError(e, 'bad_input') && /The base URL is refused: /.test(e.message), bad);
-      assert.throws(() => mirrorEndpoint('huggingface', { VOICEMOOD_HF_ENDPOINT: bad }), (e) => isVoicemoodError(e, 'bad_input'), bad);
+      assert.throws(
+        () => mirrorEndpoint('huggingface', {}, bad),
+        (e) => isVoicemoodError(e, 'bad_input') && /The base URL is refused: /.test(e.message),
+        bad,
+      );
+      assert.throws(
+        () => mirrorEndpoint('huggingface', { VOICEMOOD_HF_ENDPOINT: bad }),
+        (e) => isVoicemoodError(e, 'bad_input'),
+        bad,
+      );
     }
-    for (const good of ['https://hf-mirror.com', 'http://127.0.0.1:8080', 'http://localhost:1', 'http://[::1]:9']) assert.equal(mirrorEndpoint('huggingface', {}, `${good}/`), good);
+    for (const good of ['https://hf-mirror.com', 'http://127.0.0.1:8080', 'http://localhost:1', 'http://[::1]:9'])
+      assert.equal(mirrorEndpoint('huggingface', {}, `${good}/`), good);
     await assert.rejects(downloadFile({ url: 'http://mirror.example.com/x', dest: join(dir, 'never.bin') }), (e) => isVoicemoodError(e, 'bad_input'));
     assert.equal(existsSync(join(dir, 'never.bin.part')), false);
   });
@@ -146,7 +176,9 @@ describe('download URL policy', () => {
     assert.match(refusalFor(new URL('http://127.0.0.1/x'), false)!, /plain http/); // https start may not drop to http, even loopback
     assert.equal(refusalFor(new URL('http://127.0.0.1/x'), true), undefined);
     assert.match(refusalFor(new URL('data:text/plain,hi'), true)!, /not a download scheme/);
-    for (const h of ['127.0.0.1', '127.8.9.10', '[::1]', 'localhost', 'a.localhost', '[::ffff:127.0.0.1]']) assert.equal(isLoopbackHost(new URL(`http://${h}/`).hostname), true, h);
-    for (const h of ['10.0.0.1', '128.0.0.1', 'localhost.example.com', '[::2]', 'example.com', '0.0.0.0']) assert.equal(isLoopbackHost(new URL(`http://${h}/`).hostname), false, h);
+    for (const h of ['127.0.0.1', '127.8.9.10', '[::1]', 'localhost', 'a.localhost', '[::ffff:127.0.0.1]'])
+      assert.equal(isLoopbackHost(new URL(`http://${h}/`).hostname), true, h);
+    for (const h of ['10.0.0.1', '128.0.0.1', 'localhost.example.com', '[::2]', 'example.com', '0.0.0.0'])
+      assert.equal(isLoopbackHost(new URL(`http://${h}/`).hostname), false, h);
   });
 });

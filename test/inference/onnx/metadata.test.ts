@@ -21,7 +21,10 @@ const META: ModelMetadata = {
   checkpointSha256: 'f'.repeat(64),
   converterVersion: '1',
   quantization: 'int8',
-  convSpec: [[512, 10, 5], [512, 3, 2]],
+  convSpec: [
+    [512, 10, 5],
+    [512, 3, 2],
+  ],
 };
 
 let dir: string;

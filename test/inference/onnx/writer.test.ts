@@ -76,17 +76,21 @@ test('a Loop whose body is a subgraph reads outer values and stacks its scan out
   const x = g.input('x', 'FLOAT', [3]);
   const trips = g.input('trips', 'INT64', []);
   const scale = g.constF(2); // an outer initializer, made before the body
-  const body = g.subgraph('body', [
-    { name: 'i', dataType: 'INT64', dims: [] },
-    { name: 'cond', dataType: 'BOOL', dims: [] },
-  ], ([i, cond]) => {
-    // (i + 1) × scale × x, with a constant made while building the body (it lands in the outer graph).
-    const k = g.op('Cast', [g.op('Add', [i, g.constI(1)])], { to: 1 });
-    return [
-      { name: g.op('Identity', [cond]), dataType: 'BOOL', dims: [] },
-      { name: g.op('Mul', [g.op('Mul', [x, scale]), k]), dataType: 'FLOAT', dims: [3] },
-    ];
-  });
+  const body = g.subgraph(
+    'body',
+    [
+      { name: 'i', dataType: 'INT64', dims: [] },
+      { name: 'cond', dataType: 'BOOL', dims: [] },
+    ],
+    ([i, cond]) => {
+      // (i + 1) × scale × x, with a constant made while building the body (it lands in the outer graph).
+      const k = g.op('Cast', [g.op('Add', [i, g.constI(1)])], { to: 1 });
+      return [
+        { name: g.op('Identity', [cond]), dataType: 'BOOL', dims: [] },
+        { name: g.op('Mul', [g.op('Mul', [x, scale]), k]), dataType: 'FLOAT', dims: [3] },
+      ];
+    },
+  );
   g.output(g.op('Loop', [trips, ''], { body: attr.graph(body) }), 'stacked', 'FLOAT', ['trips', 3]);
   assert.equal(g.nodes.length, 2, 'only the Loop and the output Identity are in the outer graph');
   assert.equal(body.nodes.length, 5); // Add, Cast, Identity, Mul, Mul
@@ -104,7 +108,10 @@ test('an initializer that yields the wrong number of bytes fails and leaves no f
   const x = g.input('x', 'FLOAT', [2]);
   g.output(g.op('Add', [x, g.weight('w', 'FLOAT', [2], () => Float32Array.of(1, 2, 3))]), 'y', 'FLOAT', [2]);
   await assert.rejects(writeModel(join(dir, 'bad.onnx'), g), /initializer w: got 12 bytes, expected 8/);
-  assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('bad')), []);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.startsWith('bad')),
+    [],
+  );
 });
 
 test('value names must be unique', () => {

@@ -14,7 +14,9 @@ export const analyze: DiscordCommand = {
     await i.deferReply();
     const l = await lang();
     const a = i.options.getAttachment('audio', true);
-    const { replies, owner } = isAudioAttachment(a) ? await host.analyse(ctx, a, 'request') : { replies: [errorReply(new VoicemoodError('bad_input', ds(l).noVoiceAttachment), l)], owner: undefined };
+    const { replies, owner } = isAudioAttachment(a)
+      ? await host.analyse(ctx, a, 'request')
+      : { replies: [errorReply(new VoicemoodError('bad_input', ds(l).noVoiceAttachment), l)], owner: undefined };
     await replyAll(host, i, replies, owner);
   },
 };

@@ -26,12 +26,16 @@ export const DISCORD_COMMANDS: readonly DiscordCommand[] = [analyze, me, mood, l
  * registry entry for Discord without its file here, or a file without its entry), so that a bot
  * never registers a command it cannot answer.
  */
-export function commandsByName(registry: readonly CommandEntry[] = COMMANDS, commands: readonly DiscordCommand[] = DISCORD_COMMANDS): ReadonlyMap<string, DiscordCommand> {
+export function commandsByName(
+  registry: readonly CommandEntry[] = COMMANDS,
+  commands: readonly DiscordCommand[] = DISCORD_COMMANDS,
+): ReadonlyMap<string, DiscordCommand> {
   const byName = new Map(commands.map((c) => [c.definition.name, c]));
   const wanted = registry.filter((c) => c.discord).map((c) => c.name);
   const missing = wanted.filter((n) => !byName.has(n));
   const extra = [...byName.keys()].filter((n) => !wanted.includes(n));
-  if (missing.length > 0 || extra.length > 0) throw new Error(`Discord commands and the registry disagree: without a handler ${JSON.stringify(missing)}, not in the registry ${JSON.stringify(extra)}`);
+  if (missing.length > 0 || extra.length > 0)
+    throw new Error(`Discord commands and the registry disagree: without a handler ${JSON.stringify(missing)}, not in the registry ${JSON.stringify(extra)}`);
   return byName;
 }
 

@@ -32,11 +32,26 @@ export function channelUseCases(s: Services, o: ChannelUseCaseOptions): Required
       const scope = o.scope();
       await recordAnalysis(
         s,
-        { at: record.at, platform: 'discord', user: { id: speaker.userId, name: speaker.name }, chatId: scope.channelId, guildId: o.guildId, source: 'voice_channel', analysis: record },
+        {
+          at: record.at,
+          platform: 'discord',
+          user: { id: speaker.userId, name: speaker.name },
+          chatId: scope.channelId,
+          guildId: o.guildId,
+          source: 'voice_channel',
+          analysis: record,
+        },
         speaker.forgetEpoch,
       );
       if (!o.moderating()) return;
-      const { settings, signals } = await moderate(s, { platform: 'discord', chatId: scope.channelId, guildId: o.guildId, settingsScope: o.guildId, memberId: speaker.userId, now: s.clock() });
+      const { settings, signals } = await moderate(s, {
+        platform: 'discord',
+        chatId: scope.channelId,
+        guildId: o.guildId,
+        settingsScope: o.guildId,
+        memberId: speaker.userId,
+        now: s.clock(),
+      });
       for (const signal of signals) {
         const alert = buildAlertReply(signal, settings, settings.lang ?? 'en', `#${scope.channelName}`);
         if (alert.logChannelId) await o.postAlert({ ...alert, logChannelId: alert.logChannelId });

@@ -88,7 +88,13 @@ export class DaveGuard {
       action = 'invalidate transition 0 and send a fresh key package';
       dave.recoverFromInvalidTransition(0);
     }
-    const fields = { guildId: this.#o.guildId, userId, err: error instanceof Error ? error.message : String(error), action, lastTransitionId: dave?.lastTransitionId };
+    const fields = {
+      guildId: this.#o.guildId,
+      userId,
+      err: error instanceof Error ? error.message : String(error),
+      action,
+      lastTransitionId: dave?.lastTransitionId,
+    };
     if (newIncident) {
       this.incidents++;
       this.#o.logger.warn(fields, 'voice receive failed for a speaker (DAVE or transport decryption); recovering');

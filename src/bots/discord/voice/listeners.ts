@@ -4,7 +4,16 @@
  * and re-subscribe), being moved (follow the new channel), being kicked or the channel vanishing
  * (stop and say so). Every start is announced in the voice channel's text chat.
  */
-import { VoiceConnectionDisconnectReason, VoiceConnectionStatus, entersState, joinVoiceChannel, type CreateVoiceConnectionOptions, type JoinVoiceChannelOptions, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
+import {
+  VoiceConnectionDisconnectReason,
+  VoiceConnectionStatus,
+  entersState,
+  joinVoiceChannel,
+  type CreateVoiceConnectionOptions,
+  type JoinVoiceChannelOptions,
+  type VoiceConnection,
+  type VoiceConnectionState,
+} from '@discordjs/voice';
 import { Events, type Client, type Guild, type SendableChannels, type VoiceState } from 'discord.js';
 import type { Services } from '../../../usecases/ports.ts';
 import type { Lang } from '../../../domain/emotions.ts';
@@ -38,7 +47,11 @@ export type Connector = (guild: Guild, channelId: string, options: { logger: Log
  * encryption) is on by default there and stays on (Discord requires it for voice). `debug` must
  * be asked for: without it the connection emits no 'debug' events at all.
  */
-export function voiceJoinOptions(guild: Pick<Guild, 'id' | 'voiceAdapterCreator'>, channelId: string, debug: boolean): JoinVoiceChannelOptions & CreateVoiceConnectionOptions {
+export function voiceJoinOptions(
+  guild: Pick<Guild, 'id' | 'voiceAdapterCreator'>,
+  channelId: string,
+  debug: boolean,
+): JoinVoiceChannelOptions & CreateVoiceConnectionOptions {
   return {
     guildId: guild.id,
     channelId,
@@ -178,7 +191,10 @@ export class VoiceListeners {
         // (4006 session no longer valid: @discordjs/voice rejoins; 4015 server crashed: it resumes).
         // Kicked (or the channel deleted): it does not, and we stop.
         const grace = this.#o.reconnectGraceMs ?? 5_000;
-        Promise.race([entersState(connection, VoiceConnectionStatus.Signalling, grace), entersState(connection, VoiceConnectionStatus.Connecting, grace)]).catch(() => {
+        Promise.race([
+          entersState(connection, VoiceConnectionStatus.Signalling, grace),
+          entersState(connection, VoiceConnectionStatus.Connecting, grace),
+        ]).catch(() => {
           void this.stop(l.scope.guildId, 'kicked');
         });
       } else if (newState.status === VoiceConnectionStatus.Ready && oldState.status !== VoiceConnectionStatus.Ready) {

@@ -203,7 +203,12 @@ export class VoiceSession {
         return;
       }
       const decoder = (this.#o.createDecoder ?? (() => new OpusDecoder(2)))(userId);
-      const pipeline = new SpeakerPipeline(userId, { decoder, resampler, vad: this.#o.vad, onUtterance: (u, startMs) => this.#onUtterance(userId, u, startMs) });
+      const pipeline = new SpeakerPipeline(userId, {
+        decoder,
+        resampler,
+        vad: this.#o.vad,
+        onUtterance: (u, startMs) => this.#onUtterance(userId, u, startMs),
+      });
       const stream = receiver.subscribe(userId, { end: { behavior: EndBehaviorType.AfterSilence, duration: this.#o.silenceMs ?? 1000 } });
       pipeline.begin(this.#o.clock());
       this.#pipelines.set(userId, { pipeline, stream });

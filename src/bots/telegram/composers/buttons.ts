@@ -26,14 +26,19 @@ buttons.callbackQuery(/^tl:([0-9a-z]+)$/, async (ctx) => {
   // answers "message is not modified") nor send the chart twice.
   if (!(await vm.timelines.markShown(ctx.match[1]!))) return;
   const html = `${item.cardHtml}\n${pre(fit(renderTimelineText(item.timeline, lang), MESSAGE_LIMIT - item.cardHtml.length - 20))}`;
-  await ctx.api.editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } }).catch((e: unknown) => {
-    // A retried edit whose first attempt got through is "not modified": it is shown, all is well.
-    if (!(e instanceof GrammyError && /message is not modified/i.test(e.description))) throw e;
-  });
+  await ctx.api
+    .editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } })
+    .catch((e: unknown) => {
+      // A retried edit whose first attempt got through is "not modified": it is shown, all is well.
+      if (!(e instanceof GrammyError && /message is not modified/i.test(e.description))) throw e;
+    });
   // Past a couple of strip rows a chart reads better than emoji.
   if (item.timeline.durationS > CHART_AFTER_S) {
     const png = await renderTimelinePng(item.timeline, lang);
-    await ctx.api.sendPhoto(message.chat.id, new InputFile(png, 'timeline.png'), { caption: t(lang).chartTitle, reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true } });
+    await ctx.api.sendPhoto(message.chat.id, new InputFile(png, 'timeline.png'), {
+      caption: t(lang).chartTitle,
+      reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+    });
   }
 });
 

@@ -1,6 +1,16 @@
 /** The text commands: each maps the message to a CommandContext, runs its src/commands handler and replies to it. */
 import { Composer } from 'grammy';
-import { handleAlerts, handleForget, handleHelp, handleLang, handleMe, handleMood, handlePrivacy, handleSettings, handleStart } from '../../../commands/index.ts';
+import {
+  handleAlerts,
+  handleForget,
+  handleHelp,
+  handleLang,
+  handleMe,
+  handleMood,
+  handlePrivacy,
+  handleSettings,
+  handleStart,
+} from '../../../commands/index.ts';
 import type { Command, CommandContext, Reply } from '../../../commands/types.ts';
 import type { VoicemoodContext } from '../flavour.ts';
 import { mediaOf } from '../media.ts';
