@@ -42,7 +42,7 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   });
   let err = '';
   return new Promise((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => {
+    proc.stderr.on('data', (d: Buffer) => {
       err += d.toString();
       if (err.includes('voicemood worker: ready')) resolve(proc);
     });
@@ -146,7 +146,7 @@ if (import.meta.main) {
     cache: join(cacheDir(), 'bench'),
     size: values.model as ModelSize,
     quant: values.quant as Quant,
-    quick: values.quick!,
+    quick: values.quick,
     log: (s) => process.stderr.write(`${s}\n`),
   });
   console.log(JSON.stringify(r, null, 2));

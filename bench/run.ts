@@ -50,8 +50,8 @@ const pick = <T extends string>(v: string, all: T[]): T[] =>
         .split(',')
         .map((x) => x.trim() as T)
         .filter((x) => all.includes(x));
-const sizes = pick<ModelSize>(opt.model!, ['base', 'large']);
-const quants = pick<Quant>(opt.quant!, ['fp32', 'int8']);
+const sizes = pick<ModelSize>(opt.model, ['base', 'large']);
+const quants = pick<Quant>(opt.quant, ['fp32', 'int8']);
 if (sizes.length === 0 || quants.length === 0) throw new Error('--model must be base, large or all; --quant fp32, int8 or all');
 const threads = opt.threads ? Number(opt.threads) : availableParallelism();
 const inferenceThread = opt['inference-thread'];
@@ -274,8 +274,8 @@ if (baseQ?.mainThreadStallMs !== undefined)
     met: baseQ.mainThreadStallMs <= 50,
   });
 // Queue mode (issue 13): on the smallest model this run measured, int8 preferred.
-const queueModel = { size: sizes[0]!, quant: quants.includes('int8') ? ('int8' as const) : quants[0]! };
-const queue = opt['no-queue'] ? undefined : await runQueueBench({ cache, ...queueModel, quick: opt.quick!, log });
+const queueModel = { size: sizes[0], quant: quants.includes('int8') ? ('int8' as const) : quants[0] };
+const queue = opt['no-queue'] ? undefined : await runQueueBench({ cache, ...queueModel, quick: opt.quick, log });
 if (queue) {
   targets.push({
     name: `queue mode throughput, 2 workers × 1 thread vs 1 process × 2 threads (${queue.model})`,
@@ -312,7 +312,7 @@ const results = {
   queue,
   targets,
 };
-writeFileSync(opt.out!, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(opt.out, `${JSON.stringify(results, null, 2)}\n`);
 
 // The table.
 const rows: string[][] = [['model', 'clip', 'median ms', 'min ms', 'GFLOP', 'GFLOP/s', 'eff.', 'RTF']];

@@ -56,6 +56,7 @@ export function ffmpegPath(): Promise<string | undefined> {
           : undefined
         : onPath(configured);
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- a string specifier keeps tsc from resolving the optional module
       const mod = (await import('ffmpeg-static' as string)) as { default?: unknown };
       if (typeof mod.default === 'string' && mod.default) return mod.default;
     } catch {

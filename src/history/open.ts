@@ -81,7 +81,7 @@ async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: num
       const { default: KeyvRedis } = await import('@keyv/redis');
       const store = new KeyvRedis(url, { throwOnErrors: true, throwOnConnectError: true, connectionTimeout: 10_000 });
       await store.getClient(); // connect now: a wrong URL fails at startup, not at the first note
-      return store as unknown as KeyvStoreAdapter;
+      return store;
     }
     if (scheme === 'postgres' || scheme === 'postgresql') {
       const { default: KeyvPostgres } = await import('@keyv/postgres');
@@ -93,7 +93,7 @@ async function storeFor(url: string | undefined, env: Env, connectTimeoutMs: num
           throw e;
         },
       );
-      return store as unknown as KeyvStoreAdapter;
+      return store;
     }
   } catch (e) {
     // Names the host and port (never the password) so that the admin sees which server failed.

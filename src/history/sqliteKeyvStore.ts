@@ -96,7 +96,7 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   async *iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
     const ns = namespace ?? this.namespace;
     const rows = (ns ? this.stmts.iterNs.all(`${ns}:`, `${ns};`) : this.stmts.iterAll.all()) as { key: string; value: string }[];
-    for (const r of rows) yield [r.key, r.value as Awaited<Value>];
+    for (const r of rows) yield [r.key, r.value];
   }
 
   /** Runs fn inside one IMMEDIATE transaction: committed (fsynced) when it returns, rolled back when it throws. */

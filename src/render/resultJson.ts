@@ -69,5 +69,5 @@ export function embeddingMatrix(a: VoiceAnalysis, granularity: Granularity): { d
 export function embeddingJson(a: VoiceAnalysis, granularity: Granularity): number[] | number[][] {
   const m = embeddingMatrix(a, granularity);
   const rows = Array.from({ length: m.shape[0] }, (_, r) => Array.from(m.data.subarray(r * m.shape[1], (r + 1) * m.shape[1])));
-  return granularity === 'frame' ? rows : rows[0]!;
+  return granularity === 'frame' ? rows : rows[0];
 }

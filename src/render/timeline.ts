@@ -22,14 +22,14 @@ export function buildTimeline(frames: FrameScores, options: { windowS?: number; 
   const counts = new Uint32Array(n);
   for (let f = 0; f < count; f++) {
     const w = Math.min(n - 1, Math.max(0, Math.floor(frameTime(frames, f) / windowS + 1e-9)));
-    for (let j = 0; j < k; j++) sums[w]![j]! += frames.scores[f * k + j] ?? 0;
-    counts[w]!++;
+    for (let j = 0; j < k; j++) sums[w][j] += frames.scores[f * k + j] ?? 0;
+    counts[w]++;
   }
   const windows: TimelineWindow[] = [];
   for (let w = 0; w < n; w++) {
     // A window without frames (a gap between segments) repeats nothing: it is 'unknown'.
     const shares = {} as EmotionScores;
-    EMOTIONS.forEach((e, j) => (shares[e] = counts[w]! > 0 ? sums[w]![j]! / counts[w]! : e === 'unknown' ? 1 : 0));
+    EMOTIONS.forEach((e, j) => (shares[e] = counts[w] > 0 ? sums[w][j] / counts[w] : e === 'unknown' ? 1 : 0));
     windows.push({ startS: w * windowS, endS: Math.min(durationS, (w + 1) * windowS), emotion: dominant(shares), shares });
   }
   return { windowS, durationS, windows };
@@ -87,7 +87,7 @@ export function coarsen(timeline: Timeline, factor: number): Timeline {
     const group = timeline.windows.slice(i, i + factor);
     const shares = {} as EmotionScores;
     for (const e of EMOTIONS) shares[e] = group.reduce((a, w) => a + w.shares[e], 0) / group.length;
-    windows.push({ startS: group[0]!.startS, endS: group[group.length - 1]!.endS, emotion: dominant(shares), shares });
+    windows.push({ startS: group[0].startS, endS: group[group.length - 1].endS, emotion: dominant(shares), shares });
   }
   return { windowS: timeline.windowS * factor, durationS: timeline.durationS, windows };
 }

@@ -56,7 +56,7 @@ export class TokenBucketLimiter {
 
   private ruleOf(key: string): BucketRule {
     const kind = key.slice(0, key.indexOf(':'));
-    return this.rules[kind] ?? this.rules.user!;
+    return this.rules[kind] ?? this.rules.user;
   }
 
   private sweep(now: number): void {

@@ -59,7 +59,7 @@ export function checkRepeatedNegative(
   const scores = weightedShares(negative);
   const talkS = mine.reduce((s, i) => s + i.durationS, 0);
   return signal('repeated_negative', scope, now, th.repeatWindowS, {
-    members: [{ userId: memberId, name: mine[mine.length - 1]!.name, count: negative.length, negativeShare: negativeOf(weightedShares(mine)), talkS }],
+    members: [{ userId: memberId, name: mine[mine.length - 1].name, count: negative.length, negativeShare: negativeOf(weightedShares(mine)), talkS }],
     count: negative.length,
     scores,
     negativeShare: negativeOf(weightedShares(mine)),
@@ -86,7 +86,7 @@ export function checkHeated(
   for (const [userId, list] of bySpeaker) {
     const talkS = list.reduce((s, i) => s + i.durationS, 0);
     const share = negativeOf(weightedShares(list));
-    if (talkS >= th.heatedMinSpeechS && share >= th.heatedShare) heated.push({ userId, name: list[list.length - 1]!.name, list, share, talkS });
+    if (talkS >= th.heatedMinSpeechS && share >= th.heatedShare) heated.push({ userId, name: list[list.length - 1].name, list, share, talkS });
   }
   heated.sort((a, b) => b.share - a.share);
   const member = (h: (typeof heated)[number]) => ({ userId: h.userId, name: h.name, count: h.list.length, negativeShare: h.share, talkS: h.talkS });

@@ -166,7 +166,7 @@ export function buildWebApp(options: WebAppOptions): WebApp {
   });
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, {
-      error: `Nothing here: ${request.method} ${request.url.split('?')[0]!.slice(0, 100)}. See /api/v1/openapi.json.`,
+      error: `Nothing here: ${request.method} ${request.url.split('?')[0].slice(0, 100)}. See /api/v1/openapi.json.`,
       code: 'not_found',
     }),
   );

@@ -24,7 +24,7 @@ export function apiKeys(keys: readonly string[]): ApiKeys {
     identify(authorization) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
       if (!m) return undefined;
-      const d = digest(m[1]!);
+      const d = digest(m[1]);
       let found: number | undefined;
       // Compare with every key (no early exit) so timing does not tell which one matched.
       digests.forEach((k, i) => {

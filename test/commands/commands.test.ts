@@ -42,9 +42,9 @@ test("a voice note gets its card (the engine's scores), a timeline, one privacy 
   assert.match(textOf(only(replies, 'text')), /Privacy: .* kept for 90 days/);
   const stored = await h.services.history.listUser('telegram', 'u1');
   assert.equal(stored.length, 1);
-  assert.equal(stored[0]!.id, card.entryId);
-  assert.equal(stored[0]!.emotion, 'angry');
-  assert.equal(stored[0]!.durationS, 1.5);
+  assert.equal(stored[0].id, card.entryId);
+  assert.equal(stored[0].emotion, 'angry');
+  assert.equal(stored[0].durationS, 1.5);
   // Second note: no second privacy notice.
   const again = await handleVoice(h.ctx(), h.services, voice());
   assert.deepEqual(
@@ -75,13 +75,13 @@ test("/me shows only the caller's notes, on the caller's platform; /mood only th
   assert.match(textOf(await handleMe(h.ctx({ userId: 'dan' }), h.services)), /no voice notes of yours/);
 
   const [moodX] = only(await handleMood(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
-  assert.deepEqual(moodX!.summary.members.map((m) => m.name).sort(), ['ANN', 'BOB']);
-  assert.equal(moodX!.summary.count, 2);
-  assert.match(moodX!.title, /last 24 h/);
-  assert.ok(moodX!.png && moodX!.png.length > 1000);
+  assert.deepEqual(moodX.summary.members.map((m) => m.name).sort(), ['ANN', 'BOB']);
+  assert.equal(moodX.summary.count, 2);
+  assert.match(moodX.title, /last 24 h/);
+  assert.ok(moodX.png && moodX.png.length > 1000);
   const [moodY] = only(await handleMood(h.ctx({ userId: 'cat', chatId: 'Y', kind: 'group' }), h.services), 'summary') as SummaryReply[];
   assert.deepEqual(
-    moodY!.summary.members.map((m) => m.name),
+    moodY.summary.members.map((m) => m.name),
     ['CAT'],
   );
   const [moodDiscord] = only(
@@ -89,14 +89,14 @@ test("/me shows only the caller's notes, on the caller's platform; /mood only th
     'summary',
   ) as SummaryReply[];
   assert.deepEqual(
-    moodDiscord!.summary.members.map((m) => m.dominant),
+    moodDiscord.summary.members.map((m) => m.dominant),
     ['fearful'],
   );
   // A day later the window is empty.
   h.clock.now += 25 * 3_600_000;
   const [later] = only(await handleMood(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
-  assert.equal(later!.summary.count, 0);
-  assert.equal(later!.png, undefined);
+  assert.equal(later.summary.count, 0);
+  assert.equal(later.png, undefined);
   await h.close();
 });
 
@@ -110,7 +110,7 @@ test('/forget deletes everything about the caller and says so with counts', asyn
   assert.match(textOf(await handleMe(h.ctx({ userId: 'ann' }), h.services)), /no voice notes of yours/);
   const [mood] = only(await handleMood(h.ctx({ userId: 'bob', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
   assert.deepEqual(
-    mood!.summary.members.map((m) => m.userId),
+    mood.summary.members.map((m) => m.userId),
     ['bob'],
   );
   assert.equal(textOf(await handleForget(h.ctx({ userId: 'ann' }), h.services)), 'I had nothing stored about you. Nothing to delete.');
@@ -122,7 +122,7 @@ test('/lang zh switches every later reply to Chinese; /help and /start in both l
   assert.equal(textOf(await handleLang(h.ctx(), h.services, 'fr')), 'Usage: /lang en or /lang zh');
   assert.equal(textOf(await handleLang(h.ctx(), h.services, 'zh')), '语言已设为中文。');
   const replies = await handleVoice(h.ctx(), h.services, voice());
-  assert.match((only(replies, 'card')[0] as CardReply).title, /^😐 中立 · 60% 置信度/);
+  assert.match(only(replies, 'card')[0].title, /^😐 中立 · 60% 置信度/);
   assert.match(textOf(await handleHelp(h.ctx(), h.services)), /^我会听语音/);
   assert.match(textOf(await handleHelp(h.ctx({ userId: 'other' }), h.services)), /^I listen to voice notes/);
   assert.match(textOf(await handleHelp(h.ctx({ userId: 'zh-user', lang: 'zh' }), h.services)), /^我会听语音/);
@@ -207,7 +207,7 @@ test('moderation: an admin who opted in is alerted when one member sends 3 angry
   assert.deepEqual(alert!.notifyUserIds, ['boss']);
   assert.equal(alert!.title, 'Heads-up: Hot Head sounds upset repeatedly');
   assert.match(alert!.text, /Chat: Test chat\n3 items in the last 10 min, anger\+disgust 65%/);
-  assert.equal(alert!.signal.members[0]!.userId, 'hot');
+  assert.equal(alert!.signal.members[0].userId, 'hot');
   // Someone else's angry notes do not count for "hot", and calm notes never alert.
   h.engine.next = 'happy';
   for (let i = 0; i < 3; i++) assert.equal(only(await handleVoice(h.ctx({ ...group, userId: 'calm' }), h.services, voice()), 'alert').length, 0);
@@ -227,7 +227,7 @@ test("rate limits per user and per chat answer politely with seconds; the engine
   let chatLimited: ErrorReply | undefined;
   for (let i = 0; i < 61 && !chatLimited; i++) {
     const r = await handleVoice(h.ctx({ userId: `m${i}`, chatId: 'busy-group', kind: 'group' }), h.services, voice());
-    if (r[0]!.kind === 'error') chatLimited = r[0] as ErrorReply;
+    if (r[0].kind === 'error') chatLimited = r[0];
   }
   assert.match(chatLimited!.text, /This chat is sending a lot right now\. Please try again in \d+ s\./);
   h.engine.busy = true;
@@ -275,8 +275,8 @@ test("a voice that is not the sender's own (a forwarded note) gets its card but 
   for (let i = 0; i < 4; i++) {
     const replies = await handleVoice(h.ctx({ userId: 'fwd', chatId: 'G1', kind: 'group' }), h.services, { ...voice(), ownVoice: false });
     const [card] = only(replies, 'card') as CardReply[];
-    assert.equal(card!.card.emotion, 'angry');
-    assert.equal(card!.entryId, undefined);
+    assert.equal(card.card.emotion, 'angry');
+    assert.equal(card.entryId, undefined);
     assert.equal(only(replies, 'alert').length, 0);
   }
   assert.equal((await h.services.history.listUser('telegram', 'fwd')).length, 0);

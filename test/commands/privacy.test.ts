@@ -143,8 +143,8 @@ test("someone else's note (reply-/mood): shown, never stored or counted for the 
   for (const who of ['r1', 'r2', 'r3']) {
     h.clock.now += 10_000;
     const replies = await handleVoice(h.ctx({ ...group, userId: who }), h.services, { ...voice('request'), voiceOf: author });
-    assert.equal(cards(replies)[0]!.card.emotion, 'angry');
-    assert.equal(cards(replies)[0]!.entryId, undefined);
+    assert.equal(cards(replies)[0].card.emotion, 'angry');
+    assert.equal(cards(replies)[0].entryId, undefined);
     assert.equal(replies.filter((r) => r.kind === 'alert').length, 0, 'no alert about the author');
   }
   assert.equal((await h.services.history.listUser('telegram', 'author')).length, 1, "the author's history is unchanged");
@@ -171,10 +171,10 @@ test('/me export: a JSON file of everything stored in a private chat (or a priva
   await handleVoice(h.ctx({ userId: 'other', chatId: 'G', kind: 'group' }), h.services, voice());
 
   const [file] = (await handleMe(h.ctx({ userId: 'ex' }), h.services, { export: true })) as FileReply[];
-  assert.equal(file!.kind, 'file');
-  assert.equal(file!.filename, 'voicemood-telegram-ex.json');
-  assert.equal(file!.mimeType, 'application/json');
-  const doc = JSON.parse(new TextDecoder().decode(file!.bytes));
+  assert.equal(file.kind, 'file');
+  assert.equal(file.filename, 'voicemood-telegram-ex.json');
+  assert.equal(file.mimeType, 'application/json');
+  const doc = JSON.parse(new TextDecoder().decode(file.bytes));
   assert.equal(doc.platform, 'telegram');
   assert.equal(doc.userId, 'ex');
   assert.equal(doc.exportedAt, '2026-06-01T12:00:00.000Z');
@@ -185,11 +185,11 @@ test('/me export: a JSON file of everything stored in a private chat (or a priva
 
   const group = h.ctx({ userId: 'ex', chatId: 'G', kind: 'group' });
   assert.equal(textOf(await handleMe(group, h.services, { export: true })), t('en').exportGroup);
-  assert.equal((await handleMe(group, h.services, { export: true, privateReply: true }))[0]!.kind, 'file');
+  assert.equal((await handleMe(group, h.services, { export: true, privateReply: true }))[0].kind, 'file');
   // After /forget the export holds only the (absent) opt-out marker.
   await handleForget(h.ctx({ userId: 'ex' }), h.services);
   const [after] = (await handleMe(h.ctx({ userId: 'ex' }), h.services, { export: true })) as FileReply[];
-  const empty = JSON.parse(new TextDecoder().decode(after!.bytes));
+  const empty = JSON.parse(new TextDecoder().decode(after.bytes));
   assert.deepEqual([empty.settings, empty.alertSubscriptions, empty.entries], [{}, [], []]);
   await h.close();
 });

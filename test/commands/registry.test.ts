@@ -73,7 +73,7 @@ function assertSlash(entry: CommandEntry, c: SlashJson | undefined): void {
     `/${entry.name} options`,
   );
   for (const [k, o] of options.entries()) {
-    const got: SlashOptionJson = c.options![k]!;
+    const got: SlashOptionJson = c.options![k];
     assert.equal(got.type, OPTION_TYPE[o.type], `${entry.name} ${o.name}`);
     assert.equal(got.description, o.description.en, `${entry.name} ${o.name}`);
     assert.deepEqual(
@@ -105,10 +105,10 @@ function assertMenus(registry: readonly CommandEntry[], en: MenuJson[], zh: Menu
   );
   for (const [k, c] of wanted.entries()) {
     const text = c.telegram?.description ?? c.description;
-    assert.equal(en[k]!.description, text.en, c.name);
-    assert.equal(zh[k]!.description, text.zh, c.name);
-    assert.ok(!HAN.test(en[k]!.description), `/${c.name}: the English menu is not in Chinese`);
-    assert.ok(HAN.test(zh[k]!.description), `/${c.name}: the Chinese menu is in Chinese`);
+    assert.equal(en[k].description, text.en, c.name);
+    assert.equal(zh[k].description, text.zh, c.name);
+    assert.ok(!HAN.test(en[k].description), `/${c.name}: the English menu is not in Chinese`);
+    assert.ok(HAN.test(zh[k].description), `/${c.name}: the Chinese menu is in Chinese`);
   }
 }
 
@@ -177,10 +177,10 @@ test('every Telegram entry of the registry is in the menus the bot installs, in 
     await bot.stop();
     const menus = tg.callsOf('setMyCommands');
     assert.equal(menus.length, 2);
-    assert.equal(menus[0]!.params.language_code, undefined);
-    assert.equal(menus[1]!.params.language_code, 'zh');
-    assert.equal(menus[0]!.params.scope, undefined, 'one menu for private chats and groups (the default scope)');
-    assertMenus(COMMANDS, menus[0]!.params.commands as MenuJson[], menus[1]!.params.commands as MenuJson[]);
+    assert.equal(menus[0].params.language_code, undefined);
+    assert.equal(menus[1].params.language_code, 'zh');
+    assert.equal(menus[0].params.scope, undefined, 'one menu for private chats and groups (the default scope)');
+    assertMenus(COMMANDS, menus[0].params.commands as MenuJson[], menus[1].params.commands as MenuJson[]);
   } finally {
     await tg.close();
   }
@@ -209,7 +209,7 @@ test('one more registry entry is all it takes: it is in the Discord commands and
     installs.map((r) => r.language_code),
     [undefined, 'zh'],
   );
-  assertMenus(registry, installs[0]!.commands, installs[1]!.commands);
+  assertMenus(registry, installs[0].commands, installs[1].commands);
   assert.deepEqual(commandMenus(registry).zh.at(-1), { command: 'ping', description: '检查机器人是否在线（/ping）' });
 
   // On Discord the entry also needs its handler (one file under src/bots/discord/commands/): the bot

@@ -42,8 +42,8 @@ function findHelpers(sources: string[]): Map<string, Helper> {
       const end = close === -1 ? code.length : close;
       const body = code.slice(start, end);
       if (!new RegExp(`[eE]nv\\??\\.?\\[\\s*${m[2]}\\s*\\]`).test(body)) continue; // takes a string, but not a variable's name
-      const suffixes = [...body.matchAll(new RegExp(`[eE]nv\\??\\.?\\[\\s*\`\\$\\{${m[2]}\\}([A-Z0-9_]+)\`\\s*\\]`, 'g'))].map((s) => s[1]!);
-      helpers.set(m[1]!, { suffixes, body: [i, start, end] });
+      const suffixes = [...body.matchAll(new RegExp(`[eE]nv\\??\\.?\\[\\s*\`\\$\\{${m[2]}\\}([A-Z0-9_]+)\`\\s*\\]`, 'g'))].map((s) => s[1]);
+      helpers.set(m[1], { suffixes, body: [i, start, end] });
     }
   });
   return helpers;
@@ -58,29 +58,29 @@ export function envNamesIn(rawSources: string[]): { names: Set<string>; problems
   const listRead = new RegExp(`\\[((?:\\s*['"]${NAME}['"]\\s*,?)+)\\]\\s*\\.\\w+\\(\\s*\\(?\\s*(\\w+)\\s*\\)?\\s*=>[^;]*?[eE]nv\\??\\.?\\[\\s*\\2\\s*\\]`, 'g');
   sources.forEach((code, i) => {
     // env.NAME, process.env.NAME, options.env?.NAME — but not an assignment to it.
-    for (const m of code.matchAll(new RegExp(`${ENV}\\??\\.(${NAME})\\b(?!\\s*=[^=>])`, 'g'))) names.add(m[1]!);
+    for (const m of code.matchAll(new RegExp(`${ENV}\\??\\.(${NAME})\\b(?!\\s*=[^=>])`, 'g'))) names.add(m[1]);
     // env['NAME'], env["NAME"], env[`NAME`]
-    for (const m of code.matchAll(new RegExp(`${ENV}\\??\\.?\\[\\s*['"\`](${NAME})['"\`]\\s*\\]`, 'g'))) names.add(m[1]!);
+    for (const m of code.matchAll(new RegExp(`${ENV}\\??\\.?\\[\\s*['"\`](${NAME})['"\`]\\s*\\]`, 'g'))) names.add(m[1]);
     // const { NAME } = env
     for (const m of code.matchAll(new RegExp(`\\{([^{}]*)\\}\\s*=\\s*${ENV}\\b`, 'g'))) {
-      for (const n of m[1]!.matchAll(new RegExp(`(?:^|[\\s,])(${NAME})\\b`, 'g'))) names.add(n[1]!);
+      for (const n of m[1].matchAll(new RegExp(`(?:^|[\\s,])(${NAME})\\b`, 'g'))) names.add(n[1]);
     }
     // ['A', 'B'].some((name) => env[name] …)
     const lists: Array<[number, number]> = [];
     for (const m of code.matchAll(listRead)) {
       lists.push([m.index, m.index + m[0].length]);
-      for (const n of m[1]!.matchAll(new RegExp(`['"](${NAME})['"]`, 'g'))) names.add(n[1]!);
+      for (const n of m[1].matchAll(new RegExp(`['"](${NAME})['"]`, 'g'))) names.add(n[1]);
     }
     // Calls of the helpers: readSecret(env, 'NAME') also reads NAME_FILE, numberFromEnv(env, 'NAME', …), …
     for (const [helper, { suffixes, body }] of helpers) {
       for (const m of code.matchAll(new RegExp(`\\b${helper}\\(([^,()]*),\\s*([^,)]*)`, 'g'))) {
         if (body[0] === i && m.index >= body[1] && m.index < body[2] && /function\s+$/.test(code.slice(Math.max(0, m.index - 20), m.index))) continue; // its definition
-        const literal = new RegExp(`^['"\`](${NAME})['"\`]$`).exec(m[2]!.trim());
+        const literal = new RegExp(`^['"\`](${NAME})['"\`]$`).exec(m[2].trim());
         if (!literal) {
           problems.push(`${helper}(${m[1]}, ${m[2]}) in source ${i}: the name is not a string literal`);
           continue;
         }
-        names.add(literal[1]!);
+        names.add(literal[1]);
         for (const s of suffixes) names.add(`${literal[1]}${s}`);
       }
     }
@@ -108,7 +108,7 @@ export function envNamesInDoc(markdown: string): Set<string> {
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|') || /^\|\s*-/.test(line)) continue;
     const first = line.split('|')[1] ?? '';
-    for (const m of first.matchAll(new RegExp(`\`(${NAME})\``, 'g'))) names.add(m[1]!);
+    for (const m of first.matchAll(new RegExp(`\`(${NAME})\``, 'g'))) names.add(m[1]);
   }
   return names;
 }

@@ -14,9 +14,9 @@ export function relativeLinks(markdown: string): string[] {
   const withoutCode = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
   const targets: string[] = [];
   for (const m of withoutCode.matchAll(/!?\[[^\]]*\]\(\s*(?:<([^>\n]+)>|([^)\s]+))(?:\s+"[^"]*")?\s*\)/g)) {
-    const target = (m[1] ?? m[2])!;
+    const target = m[1] ?? m[2];
     if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#')) continue; // https:, mailto:, in-page anchors
-    targets.push(decodeURIComponent(target.split('#')[0]!));
+    targets.push(decodeURIComponent(target.split('#')[0]));
   }
   return targets;
 }

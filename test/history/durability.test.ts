@@ -63,6 +63,6 @@ test('every acknowledged entry survives SIGKILL, and the store reopens cleanly',
   // An entry is in its user's history and its chat's index, or in neither (one transaction).
   assert.deepEqual([...stored].sort(), [...inChats].sort());
   // The store still takes writes.
-  await h.append({ ...users.flat()[0]!, id: 'after' });
+  await h.append({ ...users.flat()[0], id: 'after' });
   await h.close();
 });

@@ -144,9 +144,7 @@ test('postgres: many concurrent first operations right after open, on fresh data
         ...Array.from({ length: 10 }, (_, i) => h.listUser('telegram', `r${i % 4}`)),
         h.listChat('telegram', 'first'),
       ]);
-      const failed = ops
-        .filter((o) => o.status === 'rejected')
-        .map((o) => String((o as PromiseRejectedResult).reason?.cause ?? (o as PromiseRejectedResult).reason));
+      const failed = ops.filter((o) => o.status === 'rejected').map((o) => String(o.reason?.cause ?? o.reason));
       assert.deepEqual(failed, [], `round ${round}`);
       assert.equal((await h.listChat('telegram', 'first')).length, 20, `round ${round}`);
     } finally {

@@ -103,7 +103,7 @@ test(
       assert.ok(Date.now() - t0 < 10_000, 'the wait is bounded');
       // The waiter gave back the other key it had taken: only the holder's lock is left.
       const held = async (): Promise<number> =>
-        Number((await other.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows[0]!.n);
+        Number((await other.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows[0].n);
       assert.equal(await held(), 1);
       await holder.query('SELECT pg_advisory_unlock_all()');
       holder.release();

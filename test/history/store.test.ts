@@ -175,7 +175,7 @@ test('list options and retention: old entries are neither shown nor kept', async
   assert.equal((await h.listUser('telegram', 'r', { until: now - DAY })).length, 1);
   const last = await h.listUser('telegram', 'r', { limit: 1 });
   assert.equal(last.length, 1);
-  assert.equal(last[0]!.at, now - 60_000);
+  assert.equal(last[0].at, now - 60_000);
   now += 29 * DAY;
   // The 40-day-old bucket already went when the next entry was appended; prune takes the 2-day-old one.
   assert.equal(await h.prune(), 1, 'prune removes what is now older than 30 days');
@@ -194,7 +194,7 @@ test('bad entries and unknown backends are refused with a typed error', async ()
   // Unknown fields (e.g. audio) are never stored.
   const stored = await h.append({ ...entry({ userId: 'z' }), audio: new Uint8Array(10) } as never);
   assert.equal('audio' in stored, false);
-  assert.equal('audio' in (await h.listUser('telegram', 'z'))[0]!, false);
+  assert.equal('audio' in (await h.listUser('telegram', 'z'))[0], false);
   await h.close();
   await assert.rejects(h.append(entry()), (e) => isVoicemoodError(e, 'internal'));
   await assert.rejects(openHistory({ url: 'mongodb://x' }), (e) => isVoicemoodError(e, 'bad_input'));

@@ -242,9 +242,9 @@ describe('Engine on the tiny model', () => {
     opened.push(b);
     assert.equal(b.optimizedCache?.hit, false);
     assert.notEqual(b.optimizedCache?.path, a.optimizedCache?.path);
-    assert.deepEqual(readdirSync(join(cacheDir, 'ort-optimized')), [basename(dirname(b.optimizedCache!.path))]);
+    assert.deepEqual(readdirSync(join(cacheDir, 'ort-optimized')), [basename(dirname(b.optimizedCache.path))]);
     // The cache entry: the optimised graph and its weights apart (memory-mapped by ORT).
-    assert.deepEqual(readdirSync(dirname(b.optimizedCache!.path)).sort(), ['model.data', 'model.onnx']);
+    assert.deepEqual(readdirSync(dirname(b.optimizedCache.path)).sort(), ['model.data', 'model.onnx']);
   });
 
   it('rejects every row of a batch the session fails on, and keeps serving', async () => {

@@ -39,7 +39,7 @@ function rssKb(pid: number): number {
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 interface Outcome {
@@ -76,7 +76,7 @@ async function main(): Promise<number> {
     // 50 users; a quarter of them talk in 5 groups, the rest in private.
     const users = Array.from({ length: USERS }, (_, i) => user(1000 + i, `User${i}`));
     const groups = Array.from({ length: 5 }, (_, i) => groupChat(-2000 - i, `Load group ${i}`));
-    const chatOf = (i: number): Chat => (i % 4 === 0 ? groups[i % groups.length]! : privateChat(users[i]!));
+    const chatOf = (i: number): Chat => (i % 4 === 0 ? groups[i % groups.length] : privateChat(users[i]));
 
     let peakKb = baselineKb;
     const sampler = setInterval(() => {
@@ -108,7 +108,7 @@ async function main(): Promise<number> {
       for (const item of schedule) {
         const wait = start + item.at - performance.now();
         if (wait > 0) await sleep(wait);
-        const note: Message = fileMessage(tg, chatOf(item.userIndex), users[item.userIndex]!, item.file);
+        const note: Message = fileMessage(tg, chatOf(item.userIndex), users[item.userIndex], item.file);
         sentAt.set(note.message_id, performance.now());
         tg.pushUpdate(messageUpdate(note));
       }
@@ -139,8 +139,8 @@ async function main(): Promise<number> {
         [
           `round ${r}`,
           `  answered with card  ${cards.length}`,
-          `  politely refused    ${refused.length}${refused.length ? ` (e.g. "${refused[0]!.text}")` : ''}`,
-          `  other errors        ${errors.length}${errors.length ? ` (e.g. "${errors[0]!.text}")` : ''}`,
+          `  politely refused    ${refused.length}${refused.length ? ` (e.g. "${refused[0].text}")` : ''}`,
+          `  other errors        ${errors.length}${errors.length ? ` (e.g. "${errors[0].text}")` : ''}`,
           `  unanswered          ${unanswered}`,
           `  reply latency       p50 ${percentile(latencies, 50).toFixed(0)} ms, p95 ${percentile(latencies, 95).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms`,
           `  card latency        p50 ${percentile(cardLatencies, 50).toFixed(0)} ms, p95 ${percentile(cardLatencies, 95).toFixed(0)} ms`,
@@ -159,7 +159,7 @@ async function main(): Promise<number> {
     // plateau instead of dropping back; what must not happen is growth with every round (a leak)
     // or a plateau far above rest.
     const last = afters.at(-1)!;
-    const first = afters[0]!;
+    const first = afters[0];
     const leakOk = last <= first + Math.max(16 * 1024, 0.1 * (first - baselineKb));
     const boundOk = last <= baselineKb + 128 * 1024;
     process.stdout.write(`memory: at rest ${mb(baselineKb)}, peak ${mb(peakKb)}, after round 1 ${mb(first)}, after round ${ROUNDS} ${mb(last)}\n`);

@@ -58,8 +58,8 @@ function spawnWorker(env: Record<string, string>): Promise<Worker> {
     out += s;
     w.onOutput?.(s);
   };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start; output:\n${out}`)), 90_000);
     const check = (): void => {
@@ -68,7 +68,7 @@ function spawnWorker(env: Record<string, string>): Promise<Worker> {
         resolve(w);
       }
     };
-    proc.stderr!.on('data', check);
+    proc.stderr.on('data', check);
     void w.exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`worker exited with ${code}; output:\n${out}`));
@@ -136,7 +136,7 @@ let nextUpdateId = 1000;
 
 /** Posts an update to one gateway's webhook, as Telegram would. */
 async function post(gateway: number, update: Update): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${gateways[gateway]!.port}/hook`, {
+  const res = await fetch(`http://127.0.0.1:${gateways[gateway].port}/hook`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
     body: JSON.stringify(update),
@@ -146,7 +146,7 @@ async function post(gateway: number, update: Update): Promise<void> {
 
 function noteUpdate(from: ReturnType<typeof user>, fileId: string): Update {
   const note: Message = fileMessage(tg, privateChat(from), from, fileId);
-  return { update_id: nextUpdateId++, ...messageUpdate(note) } as Update;
+  return { update_id: nextUpdateId++, ...messageUpdate(note) };
 }
 
 const isCard = (c: RecordedCall): boolean => c.method === 'sendMessage' && /<pre>/.test(String(c.params.text)) && c.params.reply_parameters !== undefined;
@@ -158,7 +158,7 @@ test(
   async () => {
     const [victim, survivor] = workers as [Worker, Worker];
     const users = [user(201, 'Ann'), user(202, 'Ben'), user(203, 'Cat'), user(204, 'Dan')];
-    const updates = Array.from({ length: 20 }, (_, i) => noteUpdate(users[i % 4]!, i % 2 ? 'hello' : 'angry'));
+    const updates = Array.from({ length: 20 }, (_, i) => noteUpdate(users[i % 4], i % 2 ? 'hello' : 'angry'));
     const noteIds = new Set(updates.map((u) => u.message!.message_id));
 
     // The survivor is paused, so the victim takes the first note; it is killed as soon as it says so.
@@ -169,11 +169,11 @@ test(
         if (m) {
           victim.proc.kill('SIGKILL');
           victim.onOutput = undefined;
-          resolve(m[1]!);
+          resolve(m[1]);
         }
       };
     });
-    await post(0, updates[0]!);
+    await post(0, updates[0]);
     const jobId = await killedJob;
     await victim.exited;
     survivor.proc.kill('SIGCONT');
@@ -186,7 +186,7 @@ test(
         if (i % 4 === 0) await post((i + 1) % 2, u);
       }),
     );
-    await post(1, updates[0]!); // and the first one too, while its job is still waiting to be taken over
+    await post(1, updates[0]); // and the first one too, while its job is still waiting to be taken over
     const cards = await tg.waitForCalls((c) => isCard(c) && noteIds.has(repliedTo(c)), 20, 90_000, '20 cards');
     assert.deepEqual(new Set(cards.map(repliedTo)), noteIds, 'every note got its card');
 
@@ -200,10 +200,10 @@ test(
 
     // The Timeline button of a card sent by gateway 1 (all of Ben's notes went there only), tapped
     // through gateway 0, then again through gateway 1: one edit.
-    const card1 = cards.find((c) => repliedTo(c) === updates[1]!.message!.message_id)!;
-    const data = (card1.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
-    const cardMessage = { message_id: card1.resultMessageId!, date: 0, chat: updates[1]!.message!.chat, text: String(card1.params.text) } as Message;
-    const tap = (id: string): Update => ({ update_id: nextUpdateId++, ...callbackUpdate(users[1]!, cardMessage, data, id) }) as Update;
+    const card1 = cards.find((c) => repliedTo(c) === updates[1].message!.message_id)!;
+    const data = (card1.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0][0].callback_data;
+    const cardMessage = { message_id: card1.resultMessageId!, date: 0, chat: updates[1].message!.chat, text: String(card1.params.text) } as Message;
+    const tap = (id: string): Update => ({ update_id: nextUpdateId++, ...callbackUpdate(users[1], cardMessage, data, id) });
     await post(0, tap('cb-q-1'));
     const edit = await tg.waitForCall(
       (c) => c.method === 'editMessageText' && Number(c.params.message_id) === card1.resultMessageId,
@@ -239,7 +239,7 @@ test(
 
     // SIGTERM while the survivor holds a job (in its 1 s batching window): it finishes it, the card
     // is sent, and it exits 0; so do the gateways.
-    const last = noteUpdate(users[2]!, 'hello');
+    const last = noteUpdate(users[2], 'hello');
     const started = survivor.output().split('worker: job started').length;
     const terminated = new Promise<void>((resolve) => {
       survivor.onOutput = () => {
@@ -256,6 +256,6 @@ test(
     assert.match(survivor.output(), /SIGTERM: taking no new job, finishing the running ones/);
     await tg.waitForCall((c) => isCard(c) && repliedTo(c) === last.message!.message_id, 30_000, 'the card of the note the worker finished after SIGTERM');
     for (const g of gateways) assert.equal(await g.bot.stop('SIGTERM'), 0);
-    for (const out of [...gateways.map((g) => g.bot.output()), survivor.output()]) assert.ok(!out.includes(TOKEN.split(':')[1]!), 'token leaked');
+    for (const out of [...gateways.map((g) => g.bot.output()), survivor.output()]) assert.ok(!out.includes(TOKEN.split(':')[1]), 'token leaked');
   },
 );

@@ -94,7 +94,7 @@ test(
         Promise.all(clips.map((c) => local.analyze(c, { frames: true }))),
       ]);
       remote.forEach((r, i) => {
-        const e = expected[i]!;
+        const e = expected[i];
         assert.equal(r.emotion, e.emotion);
         for (const k of Object.keys(e.scores) as (keyof typeof e.scores)[])
           assert.ok(Math.abs(r.scores[k] - e.scores[k]) < 1e-4, `${k}: ${r.scores[k]} vs ${e.scores[k]}`);

@@ -22,7 +22,7 @@ test('card: winner, confidence, duration and all 9 bars in model order', () => {
   const lines = renderCardBars(card).split('\n');
   assert.equal(lines.length, 9);
   assert.equal(lines[0], '😠 Angry     ███▊          31.2%');
-  assert.match(lines[3]!, /^😊 Happy +████▊ +40\.0%$/);
+  assert.match(lines[3], /^😊 Happy +████▊ +40\.0%$/);
   // Every row has the same display width, so the percentages line up in a monospace block.
   assert.equal(new Set(lines.map(displayWidth)).size, 1);
   assert.ok(renderCardText(card).startsWith(renderCardTitle(card) + '\n\n'));
@@ -33,7 +33,7 @@ test('card in Chinese: labels and UI words from the zh tables, still aligned', (
   assert.equal(card.label, '开心');
   assert.equal(renderCardTitle(card), '😊 开心 · 40% 置信度 · 3.2 s');
   const lines = renderCardBars(card).split('\n');
-  assert.ok(lines[0]!.startsWith('😠 生气 '));
+  assert.ok(lines[0].startsWith('😠 生气 '));
   assert.equal(new Set(lines.map(displayWidth)).size, 1);
 });
 

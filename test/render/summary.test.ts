@@ -42,7 +42,7 @@ test('summary: per member dominant emotion, counts, talk time; overall mood; win
     s.members.map((m) => m.name),
     ['ANN', 'BOB'],
   ); // most talk first
-  const ann = s.members[0]!;
+  const ann = s.members[0];
   assert.equal(ann.dominant, 'angry', 'talk-time weighted: 10 s angry beat 4 s happy');
   assert.equal(ann.counts.happy, 2);
   assert.equal(ann.counts.angry, 1);
@@ -50,8 +50,8 @@ test('summary: per member dominant emotion, counts, talk time; overall mood; win
   assert.ok(Math.abs(ann.shares.angry - (10 * 0.84 + 4 * 0.02) / 14) < 1e-9);
   assert.equal(s.overall, 'angry');
   assert.equal(s.buckets.length, 24);
-  assert.equal(s.buckets[1]!.talkS, 10);
-  assert.equal(s.buckets[0]!.talkS, 0);
+  assert.equal(s.buckets[1].talkS, 10);
+  assert.equal(s.buckets[0].talkS, 0);
   const body = renderSummaryBody(s, 'en');
   assert.match(body, /^Overall: 😠 Angry 50% · 4 notes · 17 s talk/);
   assert.match(body, /😠 ANN +3 notes · 14 s talk/);

@@ -33,7 +33,7 @@ test('timeline: one window per 0.5 s with the dominant emotion of its frames', (
       [1.5, 2],
     ],
   );
-  const mixed = tl.windows[1]!.shares;
+  const mixed = tl.windows[1].shares;
   assert.ok(Math.abs(mixed.angry - (20 * 0.8 + 5 * 0.025) / 25) < 1e-6);
   assert.ok(Math.abs(EMOTIONS.reduce((s, e) => s + mixed[e], 0) - 1) < 1e-5);
 });
@@ -99,7 +99,7 @@ test('timeline text of a long note fits a row budget by merging windows, with a 
   assert.equal(short.length, 1 + 12 + 1);
   assert.equal(short[1], ' 0:00 ' + '😐'.repeat(10) + ' ' + '😐'.repeat(10));
   assert.equal(short[7], '10:00 ' + '😊'.repeat(10) + ' ' + '😊'.repeat(10));
-  assert.match(renderTimelineText(tl, 'zh', { maxRows: 1 }).split('\n')[0]!, /^时间线（每 1 min 一个符号）$/);
+  assert.match(renderTimelineText(tl, 'zh', { maxRows: 1 }).split('\n')[0], /^时间线（每 1 min 一个符号）$/);
 });
 
 test('a 10-minute timeline chart is drawn off the event loop, and its PNG is the one drawn in place', async (t) => {

@@ -44,7 +44,7 @@ function sig(chatId: string, users: string[]): ModerationSignal {
     count: 3,
     scores: namedScores([0.8, 0.1, 0, 0, 0.1, 0, 0, 0, 0]),
     negativeShare: 0.8,
-    trend: 'steady' as ModerationSignal['trend'],
+    trend: 'steady',
     at: 0,
   };
 }
@@ -53,7 +53,7 @@ function sig(chatId: string, users: string[]): ModerationSignal {
 async function script(gates: ModerationGate[], clock: { t: number }): Promise<unknown[]> {
   const out: unknown[] = [];
   let turn = 0;
-  const g = (): ModerationGate => gates[turn++ % gates.length]!;
+  const g = (): ModerationGate => gates[turn++ % gates.length];
   const lim = { cooldownS: 60, maxPerHour: 3 };
   const a1 = sig('c1', ['alice']);
   out.push(await g().admit(a1, lim)); // sent

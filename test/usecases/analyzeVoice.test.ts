@@ -117,7 +117,7 @@ test('frames without frame embeddings (what the bots ask): the same per-frame sc
     );
     assert.equal(lean.frames.count, full.frames.count);
     assert.deepEqual([...lean.frames.times], [...full.frames.times]);
-    for (let i = 0; i < full.frames.scores.length; i++) assert.ok(Math.abs(lean.frames.scores[i]! - full.frames.scores[i]!) < 1e-6);
+    for (let i = 0; i < full.frames.scores.length; i++) assert.ok(Math.abs(lean.frames.scores[i] - full.frames.scores[i]) < 1e-6);
     assert.throws(
       () => embeddingMatrix(lean, 'frame'),
       (e) => isVoicemoodError(e, 'internal'),

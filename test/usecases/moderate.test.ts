@@ -63,7 +63,7 @@ test('an utterance counts from when it ended: one that started before the window
   await say(h, { ...where, userId: 'cat', agoS: 10, durationS: 10 });
   const { signals } = await moderate(h.services, { platform: 'discord', chatId: 'V', guildId: 'S', settingsScope: 'S', memberId: 'cat', now: h.clock.now });
   assert.deepEqual(
-    signals.map((s) => [s.kind, s.members[0]!.talkS]),
+    signals.map((s) => [s.kind, s.members[0].talkS]),
     [['heated_speaker', 25]],
   );
 });

@@ -52,14 +52,14 @@ test('Discord rules: heated speaker needs share and speech time; two at once →
   const angryCat = [item('cat', 30, 'angry', 12), item('cat', 100, 'angry', 12)];
   const one = checkHeated([...calm, ...shortAngry, ...angryCat], scope, now);
   assert.equal(one.length, 1);
-  assert.equal(one[0]!.kind, 'heated_speaker');
-  assert.equal(one[0]!.members[0]!.userId, 'cat');
-  assert.ok(one[0]!.negativeShare > 0.8);
+  assert.equal(one[0].kind, 'heated_speaker');
+  assert.equal(one[0].members[0].userId, 'cat');
+  assert.ok(one[0].negativeShare > 0.8);
   const angryDan = [item('dan', 90, 'angry', 25)];
   const group = checkHeated([...calm, ...angryCat, ...angryDan], scope, now);
   assert.equal(group.length, 1);
-  assert.equal(group[0]!.kind, 'heated_group');
-  assert.deepEqual(group[0]!.members.map((m) => m.userId).sort(), ['cat', 'dan']);
+  assert.equal(group[0].kind, 'heated_group');
+  assert.deepEqual(group[0].members.map((m) => m.userId).sort(), ['cat', 'dan']);
   // Outside the rolling window nothing counts.
   assert.deepEqual(checkHeated(angryCat, scope, T0 + 100_000 + 121_000), []);
 });

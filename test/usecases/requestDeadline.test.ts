@@ -35,7 +35,7 @@ test('a download that never finishes ends in a polite timeout reply, and the dow
   t.mock.timers.tick(1);
   const replies = await pending;
   assert.equal(replies.length, 1);
-  assert.equal(replies[0]!.kind, 'error');
+  assert.equal(replies[0].kind, 'error');
   assert.equal((replies[0] as { code: string }).code, 'timeout');
   assert.match((replies[0] as { text: string }).text, /took longer than 1 s .*try again/);
   assert.ok(seen?.aborted, 'the download was told to stop');
@@ -77,7 +77,7 @@ test('within the deadline a downloaded note is analysed as usual', async (t) => 
   t.after(() => h.close());
   h.services.requestTimeoutMs = 60_000;
   const replies = await handleVoice(h.ctx(), h.services, { trigger: 'auto', download: async () => wavBytes(1) });
-  assert.equal(replies[0]!.kind, 'card');
+  assert.equal(replies[0].kind, 'card');
   assert.equal((await h.services.history.listUser('telegram', 'u1')).length, 1);
 });
 
@@ -92,7 +92,7 @@ test('the rate limit is checked before downloading: refused notes are never fetc
   const kinds: string[] = [];
   for (let i = 0; i < 13; i++) {
     const replies = await handleVoice(h.ctx({ userId: 'spammer' }), h.services, { trigger: 'auto', download });
-    kinds.push(replies[0]!.kind === 'error' ? (replies[0] as { code: string }).code : replies[0]!.kind);
+    kinds.push(replies[0].kind === 'error' ? (replies[0] as { code: string }).code : replies[0].kind);
   }
   // Default: 10 per minute per user (burst 10); the clock does not move.
   assert.deepEqual(kinds, [...Array(10).fill('card'), 'rate_limited', 'rate_limited', 'rate_limited']);

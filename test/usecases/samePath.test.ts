@@ -81,7 +81,7 @@ function assertSame(entries: HistoryEntry[], signals: ModerationSignal[], source
     assert.deepEqual(comparableEntry(e), EXPECTED_ENTRY);
   }
   assert.equal(signals.length, 1, 'one signal, on the last repetition only');
-  assert.deepEqual(comparableSignal(signals[0]!), EXPECTED_SIGNAL);
+  assert.deepEqual(comparableSignal(signals[0]), EXPECTED_SIGNAL);
 }
 
 test('telegram: a voice note of the clip, three times in a group → the shared history entry and repeated_negative signal', async (t) => {

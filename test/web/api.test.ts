@@ -135,14 +135,14 @@ test('frame granularity with embedding: one entry per frame and a [T][D] embeddi
   for (const f of frames) assert.deepEqual(Object.keys(f.scores), [...EMOTIONS]);
   const emb = r.json.embedding as number[][];
   assert.equal(emb.length, frames.length);
-  assert.ok(emb[0]!.length > 0 && emb.every((row) => row.length === emb[0]!.length && row.every(Number.isFinite)));
+  assert.ok(emb[0].length > 0 && emb.every((row) => row.length === emb[0].length && row.every(Number.isFinite)));
   assert.deepEqual(withoutVolatile(r.json), withoutVolatile(cli));
   assert.deepEqual(emb, cli.embedding);
 
   const u = await post(server, '?embedding=true', bytes);
   assert.equal(u.status, 200);
   const vec = u.json.embedding as number[];
-  assert.equal(vec.length, emb[0]!.length);
+  assert.equal(vec.length, emb[0].length);
   assert.ok(vec.every((x) => typeof x === 'number'));
 });
 
@@ -253,7 +253,7 @@ test('API keys: 401 without or with a wrong key, 200 with one of the keys', asyn
     assert.equal((await post(keyed, '', fixture('speech.mp3'), { authorization: 'Bearer nope' })).status, 401);
     assert.equal((await post(keyed, '', fixture('speech.mp3'), { authorization: 'Bearer second-key-456' })).status, 200);
     const doc = (await (await fetch(`${keyed.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, { post: { security?: unknown[] } }> };
-    assert.deepEqual(doc.paths['/api/v1/analyze']!.post.security, [{ bearer: [] }]);
+    assert.deepEqual(doc.paths['/api/v1/analyze'].post.security, [{ bearer: [] }]);
   } finally {
     await keyed.close();
   }
@@ -339,7 +339,7 @@ test('the page and its files are served by us, with a CSP that allows no other o
     config.emotions.map((e) => e.id),
     [...EMOTIONS],
   );
-  assert.equal(config.emotions[0]!.label.zh, '生气');
+  assert.equal(config.emotions[0].label.zh, '生气');
   const off = await serve(ws.engine, {}, { page: false });
   try {
     assert.equal((await fetch(`${off.url}/`)).status, 404);

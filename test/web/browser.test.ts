@@ -85,8 +85,8 @@ test('upload a voice note, analyse: label, confidence and the nine bars in model
     const scores = expected.scores as Record<string, number>;
     for (let i = 0; i < 9; i++) {
       const text = (await rows.nth(i).textContent()) ?? '';
-      assert.ok(text.includes(EMOTION_LABELS.en[EMOTIONS[i]!]), text);
-      assert.ok(text.endsWith(`${(scores[EMOTIONS[i]!]! * 100).toFixed(1)}%`), text);
+      assert.ok(text.includes(EMOTION_LABELS.en[EMOTIONS[i]]), text);
+      assert.ok(text.endsWith(`${(scores[EMOTIONS[i]] * 100).toFixed(1)}%`), text);
     }
     assert.equal(await page.locator('#timelineBox').isHidden(), true);
     assert.equal(await page.locator('#dlNpy').isHidden(), true);
@@ -127,9 +127,9 @@ test('in Chinese, frame granularity with the embedding: Chinese labels, a timeli
     assert.equal(download.suggestedFilename(), 'embedding.npy');
     const npy = decodeNpy(new Uint8Array(readFileSync(await download.path())));
     const emb = expected.embedding as number[][];
-    assert.deepEqual(npy.shape, [emb.length, emb[0]!.length]);
-    assert.ok(Math.abs(npy.data[5]! - emb[0]![5]!) < 1e-6);
-    assert.ok(Math.abs(npy.data[npy.data.length - 1]! - emb.at(-1)!.at(-1)!) < 1e-6);
+    assert.deepEqual(npy.shape, [emb.length, emb[0].length]);
+    assert.ok(Math.abs(npy.data[5] - emb[0][5]) < 1e-6);
+    assert.ok(Math.abs(npy.data[npy.data.length - 1] - emb.at(-1)!.at(-1)!) < 1e-6);
 
     // Switching the language redraws the result in English.
     await page.locator('#lang').selectOption('en');
@@ -228,15 +228,15 @@ test('a batch of files: a progress list, results.jsonl with one line per file, a
       lines.map((l) => l.input),
       ['voice_telegram.ogg', 'speech.mp3', 'random.wav', 'speech.flac'],
     );
-    assert.equal(lines[2]!.code, 'undecodable');
+    assert.equal(lines[2].code, 'undecodable');
     for (const i of [0, 1, 3]) {
-      assert.ok(EMOTIONS.includes(lines[i]!.emotion as never));
-      assert.equal('embedding' in lines[i]!, false, 'the embedding was not ticked');
-      assert.equal('label' in lines[i]!, false);
+      assert.ok(EMOTIONS.includes(lines[i].emotion as never));
+      assert.equal('embedding' in lines[i], false, 'the embedding was not ticked');
+      assert.equal('label' in lines[i], false);
     }
     const single = await expectedResult('');
-    assert.equal(lines[0]!.emotion, single.emotion);
-    assert.equal(lines[0]!.confidence, single.confidence);
+    assert.equal(lines[0].emotion, single.emotion);
+    assert.equal(lines[0].confidence, single.confidence);
   } finally {
     await page.close();
   }

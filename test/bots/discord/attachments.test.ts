@@ -43,10 +43,10 @@ test('VOICEMOOD_DISCORD_CDN_HOSTS replaces the list; plain http is accepted only
 test('downloadAttachment refuses before any request', async () => {
   const realFetch = globalThis.fetch;
   let fetched = 0;
-  globalThis.fetch = (async () => {
+  globalThis.fetch = async () => {
     fetched++;
     throw new Error('no');
-  }) as typeof fetch;
+  };
   try {
     await assert.rejects(downloadAttachment({ name: 'a.ogg', url: 'https://evil.example/a.ogg', size: 10, contentType: 'audio/ogg' }), refused);
   } finally {

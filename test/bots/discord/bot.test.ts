@@ -155,7 +155,7 @@ test('a voice message gets its card embed with the engine scores, and the Timeli
   assert.match(update.body.embeds[1].description, /Timeline/);
   assert.equal(update.body.embeds[1].image.url, 'attachment://timeline.png');
   assert.equal(update.files[0]?.filename, 'timeline.png');
-  assert.deepEqual([...update.files[0]!.bytes.subarray(1, 4)], [...Buffer.from('PNG')]);
+  assert.deepEqual([...update.files[0].bytes.subarray(1, 4)], [...Buffer.from('PNG')]);
   assert.deepEqual(update.body.components, []);
 });
 
@@ -305,8 +305,8 @@ test('/me export:true answers ephemerally with a JSON file of everything stored 
   await ephemeral('privacy', [{ name: 'choice', type: 3, value: 'in' }]);
   const reply = await ephemeral('me', [{ name: 'export', type: 5, value: true }]);
   assert.equal(reply.files.length, 1);
-  assert.equal(reply.files[0]!.filename, `voicemood-discord-${ALICE}.json`);
-  const doc = JSON.parse(new TextDecoder().decode(reply.files[0]!.bytes));
+  assert.equal(reply.files[0].filename, `voicemood-discord-${ALICE}.json`);
+  const doc = JSON.parse(new TextDecoder().decode(reply.files[0].bytes));
   assert.equal(doc.platform, 'discord');
   assert.equal(doc.userId, ALICE);
   assert.deepEqual(doc.settings, { privacyByGuild: { [GUILD]: 'in' } });

@@ -47,7 +47,7 @@ async function joinedWithTransition0(): Promise<{
 
 function damaged(alice: InstanceType<typeof davey.DAVESession>): Buffer {
   const frame = alice.encryptOpus(OPUS);
-  frame[0] = frame[0]! ^ 0xff;
+  frame[0] = frame[0] ^ 0xff;
   return frame;
 }
 

@@ -23,8 +23,8 @@ test('a card and a long timeline strip (two 4096-character descriptions) are cut
   const long = codeBlock('█'.repeat(5000));
   const p = forInteraction({ embeds: [{ title: 'card', description: codeBlock('bars') }, { description: long }], ephemeral: true });
   assertWithinLimits(p.embeds!);
-  assert.equal(p.embeds![0]!.description, codeBlock('bars'), 'the short one is left alone');
-  assert.match(p.embeds![1]!.description!, /^```\n[\s\S]*…\n```$/);
+  assert.equal(p.embeds![0].description, codeBlock('bars'), 'the short one is left alone');
+  assert.match(p.embeds![1].description!, /^```\n[\s\S]*…\n```$/);
   assert.ok(p.flags !== undefined);
 });
 
@@ -48,8 +48,8 @@ test('many long fields alone (25 × 256-character names) are brought under 6000 
   const fields = Array.from({ length: 30 }, () => ({ name: 'n'.repeat(300), value: 'v'.repeat(1500) }));
   const fitted = fitEmbeds([{ title: 'alert', fields }]);
   assertWithinLimits(fitted);
-  assert.equal(fitted[0]!.fields!.length, 25);
-  assert.equal(fitted[0]!.title, 'alert', 'the title is the last thing cut');
+  assert.equal(fitted[0].fields!.length, 25);
+  assert.equal(fitted[0].title, 'alert', 'the title is the last thing cut');
 });
 
 test('payloads within the limits pass unchanged; clipText keeps short text', () => {

@@ -46,7 +46,7 @@ before(async () => {
       {
         id: GUILD,
         name: 'Busy',
-        ownerId: USERS[0]!,
+        ownerId: USERS[0],
         channels: [{ id: TEXT, name: 'general', type: 0 }],
         members: USERS.map((id, i) => ({ id, username: `u${i}`, global_name: `User ${i}` })),
       },
@@ -99,7 +99,7 @@ test('past the engine’s capacity: "busy, try again in N s", and the rest are a
     });
   const notes = USERS.slice(0, 5).map((u) => post(u));
   try {
-    const busy = await fake.waitForCall(replyTo(notes[4]!.id));
+    const busy = await fake.waitForCall(replyTo(notes[4].id));
     assert.match(textOf(busy), /I am busy with other voice right now\. Please try again in 10 s\./);
     await fourReachedEngine;
     for (const release of held.splice(0)) release();
@@ -120,7 +120,7 @@ test('a hung engine ends in a polite "took too long" at the request deadline', a
   services.requestTimeoutMs = 300;
   try {
     counted.length = 0;
-    const n = post(USERS[5]!);
+    const n = post(USERS[5]);
     const reply = await fake.waitForCall(replyTo(n.id));
     assert.match(textOf(reply), /took longer than 1 s to process, so I stopped/);
     assert.deepEqual(counted, ['discord:timeout']);
@@ -132,7 +132,7 @@ test('a hung engine ends in a polite "took too long" at the request deadline', a
 
 test('the per-user rate limit refuses before downloading', async () => {
   counted.length = 0;
-  const user = USERS[6]!;
+  const user = USERS[6];
   const notes = [post(user), post(user), post(user)];
   const replies = await Promise.all(notes.map((n) => fake.waitForCall(replyTo(n.id))));
   const refused = replies.filter((c) => /You are sending a lot right now/.test(textOf(c)));
@@ -141,7 +141,7 @@ test('the per-user rate limit refuses before downloading', async () => {
   assert.equal(countOf('discord:rate_limited'), 1, counted.join());
   assert.equal(countOf('discord:ok'), 2);
   // The refused note's attachment was never fetched.
-  const refusedNote = notes[replies.indexOf(refused[0]!)]!;
+  const refusedNote = notes[replies.indexOf(refused[0])];
   assert.equal(fake.attachmentGets.filter((p) => p === refusedNote.path).length, 0);
   assert.equal(fake.attachmentGets.filter((p) => notes.some((n) => n.path === p)).length, 2);
 });
@@ -155,7 +155,7 @@ test('a failing settings store still gets every command an answer: deferred firs
   try {
     for (const name of ['me', 'privacy', 'settings']) {
       const at = fake.calls.length;
-      const i = fake.interaction(GUILD, TEXT, USERS[5]!, 2, { id: '990000000000000001', name, type: 1, options: [] });
+      const i = fake.interaction(GUILD, TEXT, USERS[5], 2, { id: '990000000000000001', name, type: 1, options: [] });
       fake.dispatch('INTERACTION_CREATE', i);
       const cb = await fake.waitForCall((c) => c.seq >= at && c.path === `/interactions/${i.id}/${i.token}/callback`);
       assert.equal(cb.body.type, 5, `${name} is acknowledged before the store is read`);
@@ -185,7 +185,7 @@ test('an attachment that is not on the allowed CDN host is refused with a senten
       `http://127.0.0.1:${port}/attachments/1/voice-message.ogg`,
       `http://localhost:${new URL(String(genuine.url)).port}/attachments/1/voice-message.ogg`,
     ]) {
-      const msg = fake.message(GUILD, TEXT, USERS[7]!, { attachments: [{ ...genuine, url, proxy_url: url }], flags: 1 << 13 });
+      const msg = fake.message(GUILD, TEXT, USERS[7], { attachments: [{ ...genuine, url, proxy_url: url }], flags: 1 << 13 });
       fake.dispatch('MESSAGE_CREATE', msg);
       const reply = await fake.waitForCall(replyTo(msg.id as string));
       assert.match(textOf(reply), /That file is not on Discord’s file server, so I did not download it\./, url);

@@ -15,7 +15,7 @@ import { FIXTURES } from './voiceHarness.ts';
 
 /** Distinctive: none of its parts can match anything else in the output. */
 const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDAx.GsQx9Z.vmSECRETdiscordSESSIONtokenK7pW3mNq2';
-const SECRET_PART = TOKEN.split('.')[2]!;
+const SECRET_PART = TOKEN.split('.')[2];
 const GUILD = '100000000000000001';
 const TEXT = '300000000000000001';
 const ALICE = '200000000000000001';

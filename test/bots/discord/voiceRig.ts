@@ -188,7 +188,7 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
     if (!connection) throw new Error('the bot has not joined a voice channel');
     return connection;
   };
-  const silence = silencePackets(0.02)[0]!;
+  const silence = silencePackets(0.02)[0];
   const self: Rig = {
     fake,
     voice,

@@ -36,13 +36,13 @@ const base = { message_id: 1, date: 0, chat: { id: 1, type: 'private', first_nam
 
 test('mediaOf finds voice, audio, video notes and audio documents, and nothing else', () => {
   const file = { file_id: 'F', file_unique_id: 'U', file_size: 10 };
-  assert.equal(mediaOf({ ...base, voice: { ...file, duration: 3 } } as Message)?.kind, 'voice');
-  assert.equal(mediaOf({ ...base, audio: { ...file, duration: 3, mime_type: 'audio/mpeg' } } as Message)?.mimeType, 'audio/mpeg');
-  assert.equal(mediaOf({ ...base, video_note: { ...file, duration: 3, length: 240 } } as Message)?.kind, 'video_note');
-  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'audio/ogg', file_name: 'x.bin' } } as Message)?.kind, 'document');
-  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'application/octet-stream', file_name: 'rec.m4a' } } as Message)?.kind, 'document');
-  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'application/pdf', file_name: 'a.pdf' } } as Message), undefined);
-  assert.equal(mediaOf({ ...base, text: 'hi' } as Message), undefined);
+  assert.equal(mediaOf({ ...base, voice: { ...file, duration: 3 } })?.kind, 'voice');
+  assert.equal(mediaOf({ ...base, audio: { ...file, duration: 3, mime_type: 'audio/mpeg' } })?.mimeType, 'audio/mpeg');
+  assert.equal(mediaOf({ ...base, video_note: { ...file, duration: 3, length: 240 } })?.kind, 'video_note');
+  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'audio/ogg', file_name: 'x.bin' } })?.kind, 'document');
+  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'application/octet-stream', file_name: 'rec.m4a' } })?.kind, 'document');
+  assert.equal(mediaOf({ ...base, document: { ...file, mime_type: 'application/pdf', file_name: 'a.pdf' } }), undefined);
+  assert.equal(mediaOf({ ...base, text: 'hi' }), undefined);
   assert.equal(mediaOf(undefined), undefined);
 });
 

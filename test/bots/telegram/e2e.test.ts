@@ -102,9 +102,9 @@ test('startup: getMe, command menus in English and Chinese, no webhook, and it s
   assert.ok(tg.callsOf('getMe').length >= 1);
   const menus = tg.callsOf('setMyCommands');
   assert.equal(menus.length, 2);
-  assert.equal(menus[0]!.params.language_code, undefined);
-  assert.equal(menus[1]!.params.language_code, 'zh');
-  const names = (menus[0]!.params.commands as { command: string }[]).map((c) => c.command);
+  assert.equal(menus[0].params.language_code, undefined);
+  assert.equal(menus[1].params.language_code, 'zh');
+  const names = (menus[0].params.commands as { command: string }[]).map((c) => c.command);
   for (const c of ['start', 'help', 'me', 'mood', 'forget', 'lang', 'settings']) assert.ok(names.includes(c), c);
   assert.equal(tg.callsOf('deleteWebhook').length, 1);
   assert.match(bot.output(), /Telegram: started \(@voicemood_test_bot, long polling\)/);
@@ -122,7 +122,7 @@ test('a voice note gets the card the engine gives for that file, a reaction, a T
   assert.equal(card.params.parse_mode, 'HTML');
   assert.equal(card.params.text, hello.cardHtml);
   const markup = card.params.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] };
-  assert.match(markup.inline_keyboard[0]![0]!.callback_data, /^tl:/);
+  assert.match(markup.inline_keyboard[0][0].callback_data, /^tl:/);
 
   const emoji = reactionFor(hello.emotion);
   if (emoji) {
@@ -137,7 +137,7 @@ test('the Timeline button answers the callback and edits the card to add the 0.5
   const abe = user(108, 'Abe');
   const { card } = await sendNote(privateChat(abe), abe, 'angry');
   assert.equal(card.params.text, angry.cardHtml);
-  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0][0].callback_data;
   const cardMessageId = card.resultMessageId!;
   const sent = { message_id: cardMessageId, date: 0, chat: privateChat(abe), text: String(card.params.text) } as Message;
   tg.pushUpdate(callbackUpdate(abe, sent, data, 'cb-timeline-1'));
@@ -154,7 +154,7 @@ test('the Timeline button answers the callback and edits the card to add the 0.5
 test('two taps on the Timeline button edit the card once; a button the bot does not know is still answered', async () => {
   const dan = user(120, 'Dan');
   const { card } = await sendNote(privateChat(dan), dan, 'hello');
-  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0][0].callback_data;
   const sent = { message_id: card.resultMessageId!, date: 0, chat: privateChat(dan), text: String(card.params.text) } as Message;
   tg.pushUpdate(callbackUpdate(dan, sent, data, 'cb-twice-1'));
   tg.pushUpdate(callbackUpdate(dan, sent, data, 'cb-twice-2'));
@@ -202,13 +202,13 @@ test('a long note: the Timeline button also sends a PNG chart', async () => {
   const cleo = user(109, 'Cleo');
   const { card } = await sendNote(privateChat(cleo), cleo, 'long');
   assert.equal(card.params.text, long.cardHtml);
-  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0][0].callback_data;
   const sent = { message_id: card.resultMessageId!, date: 0, chat: privateChat(cleo), text: String(card.params.text) } as Message;
   tg.pushUpdate(callbackUpdate(cleo, sent, data, 'cb-long'));
   const edit = await tg.waitForCall((c) => c.method === 'editMessageText' && Number(c.params.message_id) === card.resultMessageId);
   assert.ok(plain(String(edit.params.text)).includes(long.timelineText));
   const photo = await tg.waitForCall(replyTo(card.resultMessageId!, 'sendPhoto'));
-  assert.deepEqual([...Object.values(photo.files)[0]!.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+  assert.deepEqual([...Object.values(photo.files)[0].bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
 });
 
 test('a broken file gets its error sentence and the bot goes on serving the next update', async () => {
@@ -255,7 +255,7 @@ test('/mood in a group shows that group’s members only', async () => {
   const x = plain(String((await command(groupX, alice, '/mood')).params.text));
   const chart = await tg.waitForCalls((c) => c.method === 'sendPhoto' && Number(c.params.chat_id) === groupX.id, 1, 30_000, 'the /mood chart');
   assert.ok(tg.callsOf('sendPhoto').length > photos);
-  assert.deepEqual([...Object.values(chart[0]!.files)[0]!.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'the /mood chart is a PNG');
+  assert.deepEqual([...Object.values(chart[0].files)[0].bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'the /mood chart is a PNG');
   assert.match(x, /Alice/);
   assert.match(x, /Bob/);
   assert.doesNotMatch(x, /Carol/);
@@ -316,9 +316,7 @@ test('a group upgraded to a supergroup keeps its settings under the new chat id'
   tg.setAdmins(old.id, [admin]);
   tg.setAdmins(upgraded.id, [admin]);
   assert.match(plain(String((await command(old, admin, '/settings reply on_demand')).params.text)), /on_demand/);
-  tg.pushUpdate(
-    messageUpdate({ message_id: tg.newMessageId(), date: Math.floor(Date.now() / 1000), chat: old, from: admin, migrate_to_chat_id: upgraded.id } as Message),
-  );
+  tg.pushUpdate(messageUpdate({ message_id: tg.newMessageId(), date: Math.floor(Date.now() / 1000), chat: old, from: admin, migrate_to_chat_id: upgraded.id }));
   const shown = plain(String((await command(upgraded, admin, '/settings')).params.text));
   assert.match(shown, /^reply +on_demand$/m);
 });
@@ -416,7 +414,7 @@ test('/privacy out then /forget: the next voice note is still not downloaded nor
 test('/forget also drops the timelines kept in memory: a Timeline button pressed later says it is gone', async () => {
   const ivy = user(133, 'Ivy');
   const { card } = await sendNote(privateChat(ivy), ivy, 'hello');
-  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+  const data = (card.params.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0][0].callback_data;
   await command(privateChat(ivy), ivy, '/forget');
   const sent = { message_id: card.resultMessageId!, date: 0, chat: privateChat(ivy), text: String(card.params.text) } as Message;
   tg.pushUpdate(callbackUpdate(ivy, sent, data, 'cb-after-forget'));
@@ -458,7 +456,7 @@ test('/me export: a JSON document in a private chat; in a group, a sentence inst
   await command(privateChat(uma), uma, '/lang en');
   const doc = await command(privateChat(uma), uma, '/me export');
   assert.equal(doc.method, 'sendDocument');
-  const file = Object.values(doc.files)[0]!;
+  const file = Object.values(doc.files)[0];
   assert.equal(file.filename, `voicemood-telegram-${uma.id}.json`);
   const data = JSON.parse(new TextDecoder().decode(file.bytes));
   assert.equal(data.userId, String(uma.id));
@@ -520,5 +518,5 @@ test('SIGTERM: finishes the analyses in flight, flushes history, exits 0, and th
     await history.close();
   }
   assert.ok(!out.includes(TOKEN), 'the token leaked into the output');
-  assert.ok(!out.includes(TOKEN.split(':')[1]!), 'the secret part of the token leaked into the output');
+  assert.ok(!out.includes(TOKEN.split(':')[1]), 'the secret part of the token leaked into the output');
 });

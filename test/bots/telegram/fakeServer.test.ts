@@ -54,9 +54,9 @@ test('getFile serves downloads, refuses files above 20 MB, records multipart pho
   await assert.rejects(api.getFile('huge'), (e: unknown) => e instanceof GrammyError && /too big/.test(e.description));
   const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
   await api.sendPhoto(-100, new InputFile(png, 'chart.png'), { caption: 'chart', reply_markup: { inline_keyboard: [[{ text: 'x', callback_data: 'y' }]] } });
-  const call = tg.callsOf('sendPhoto')[0]!;
+  const call = tg.callsOf('sendPhoto')[0];
   assert.equal(call.params.caption, 'chart');
   assert.deepEqual(call.params.reply_markup, { inline_keyboard: [[{ text: 'x', callback_data: 'y' }]] });
-  const part = Object.values(call.files)[0]!;
+  const part = Object.values(call.files)[0];
   assert.deepEqual(part.bytes, png);
 });

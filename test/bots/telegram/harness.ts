@@ -74,8 +74,8 @@ export function spawnBot(env: Record<string, string | undefined>, options: { wai
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const handle: BotProcess = {
     proc,
@@ -99,8 +99,8 @@ export function spawnBot(env: Record<string, string | undefined>, options: { wai
         resolve(handle);
       }
     };
-    proc.stderr!.on('data', check);
-    proc.stdout!.on('data', check);
+    proc.stderr.on('data', check);
+    proc.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       if (!waitFor.test(out)) reject(new Error(`bot exited with ${code} before printing ${waitFor}; output:\n${out}`));

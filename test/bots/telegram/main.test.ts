@@ -85,7 +85,7 @@ test('a token the Bot API refuses: a clear sentence, exit 1, and the token is no
   assert.match(out, /Telegram: not started, Telegram refused the token/);
   assert.match(out, /no bot could start/);
   assert.ok(tg.unauthorized >= 1);
-  assert.ok(!out.includes(wrong) && !out.includes(wrong.split(':')[1]!), 'token leaked');
+  assert.ok(!out.includes(wrong) && !out.includes(wrong.split(':')[1]), 'token leaked');
 });
 
 test('a malformed token is refused before any request', async () => {
@@ -122,8 +122,8 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   assert.doesNotMatch(bot.output(), /open to anyone/, 'keys are required');
   const set = tg.callsOf('setWebhook');
   assert.equal(set.length, 1);
-  assert.equal(set[0]!.params.url, url);
-  assert.equal(set[0]!.params.secret_token, secret);
+  assert.equal(set[0].params.url, url);
+  assert.equal(set[0].params.secret_token, secret);
   assert.equal(tg.callsOf('getUpdates').length, 0, 'no polling in webhook mode');
 
   const alice = user(7, 'Alice');
@@ -181,7 +181,7 @@ test('webhook mode with the token from a file: setWebhook with the secret, wrong
   assert.equal(await bot.stop('SIGINT'), 0);
   assert.match(bot.output(), /web: stopped/);
   assert.match(bot.output(), /SIGINT: stopping/);
-  assert.ok(!bot.output().includes(TOKEN.split(':')[1]!), 'token leaked');
+  assert.ok(!bot.output().includes(TOKEN.split(':')[1]), 'token leaked');
 });
 
 test('webhook mode with VOICEMOOD_WEB=off: the server on PORT serves the webhook, /healthz and /metrics, no page or API', async (t) => {
@@ -341,7 +341,7 @@ test('both tokens: Telegram and Discord start on the same services, and one SIGT
   const out = bot.output();
   assert.match(out, /Telegram: stopped/);
   assert.match(out, /Discord: stopped/);
-  assert.ok(!out.includes(TOKEN.split(':')[1]!) && !out.includes(discordToken), 'a token leaked');
+  assert.ok(!out.includes(TOKEN.split(':')[1]) && !out.includes(discordToken), 'a token leaked');
 });
 
 test('another instance polling with the same token (409): says so and exits 1 instead of idling', async (t) => {
@@ -376,7 +376,7 @@ test('webhook mode without TELEGRAM_WEBHOOK_SECRET still has a secret (derived f
     { waitFor: /Telegram: started/ },
   );
   t.after(() => bot.stop('SIGKILL'));
-  const secret = String(tg.callsOf('setWebhook')[0]!.params.secret_token);
+  const secret = String(tg.callsOf('setWebhook')[0].params.secret_token);
   assert.equal(secret, derivedWebhookSecret(TOKEN));
   assert.match(secret, /^[A-Za-z0-9_-]{1,256}$/);
   assert.notEqual(derivedWebhookSecret('1:other'), secret);

@@ -34,14 +34,14 @@ test('a summary too long for one message is cut as text, keeps its <pre> block, 
   } as unknown as SummaryReply;
   await deliver(deps, { chatId: -5, replyTo: 9, lang: 'en' }, [reply]);
   const [msg] = tg.callsOf('sendMessage');
-  const html = String(msg!.params.text);
+  const html = String(msg.params.text);
   assert.match(html, /^<b>Mood of this chat, last 24 h<\/b>\n<pre>[^]*<\/pre>$/);
   assert.ok(!/<(?!\/?(b|pre)>)/.test(html), 'only our own tags; the body is escaped');
   assert.ok(plain(html).length <= 4096);
   assert.ok(plain(html).endsWith('…'));
-  assert.deepEqual(msg!.params.reply_parameters, { message_id: 9, allow_sending_without_reply: true });
+  assert.deepEqual(msg.params.reply_parameters, { message_id: 9, allow_sending_without_reply: true });
   const [photo] = tg.callsOf('sendPhoto');
-  assert.equal(photo!.params.caption, 'Mood of this chat, last 24 h');
+  assert.equal(photo.params.caption, 'Mood of this chat, last 24 h');
 });
 
 test('an alert goes privately to each opted-in admin and never to the group', async (t) => {
@@ -69,7 +69,7 @@ test('a cut never splits an emoji: the fake Bot API (like the real one) refuses 
   const body = `a${'😀'.repeat(3000)}`;
   const reply = { kind: 'summary', title: 'T', body, summary: {} } as unknown as SummaryReply;
   await deliver(deps, { chatId: -5, replyTo: 9, lang: 'en' }, [reply]);
-  const text = plain(String(tg.callsOf('sendMessage')[0]!.params.text));
+  const text = plain(String(tg.callsOf('sendMessage')[0].params.text));
   assert.ok(text.length <= 4096);
   assert.ok(text.endsWith('😀…'), text.slice(-4));
 });
@@ -79,6 +79,6 @@ test('a text reply is escaped once for HTML parse mode: <, >, & and " read back 
   const text = 'Saved: name = "a <b> & c"';
   await deliver(deps, { chatId: -5, lang: 'en' }, [{ kind: 'text', text }]);
   const [msg] = tg.callsOf('sendMessage');
-  assert.equal(msg!.params.text, 'Saved: name = &quot;a &lt;b&gt; &amp; c&quot;');
-  assert.equal(plain(String(msg!.params.text)), text);
+  assert.equal(msg.params.text, 'Saved: name = &quot;a &lt;b&gt; &amp; c&quot;');
+  assert.equal(plain(String(msg.params.text)), text);
 });

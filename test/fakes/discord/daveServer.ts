@@ -228,7 +228,7 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
     const corrupt = this.#corrupt.get(userId) ?? 0;
     if (corrupt > 0) {
       this.#corrupt.set(userId, corrupt - 1);
-      frame[0] = frame[0]! ^ 0xff;
+      frame[0] = frame[0] ^ 0xff;
     }
     return frame;
   }
@@ -309,7 +309,7 @@ export class FakeDave extends EventEmitter<{ welcome: [number]; commit: [number]
     joiners: { userId: string; session?: InstanceType<typeof davey.DAVESession>; conn?: VoiceGatewayConnection }[],
     transitionId = this.#nextTransition++,
   ): Promise<void> {
-    const [committerId, committer] = [...this.members.entries()][0]!;
+    const [committerId, committer] = [...this.members.entries()][0];
     const vector = await this.#sender.proposals(committer.epoch ?? 0n, proposals);
     const recognised = [...this.#server.present, this.#botId, ...joiners.map((j) => j.userId)];
     let result: { commit?: Buffer; welcome?: Buffer } | undefined;

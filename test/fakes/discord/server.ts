@@ -476,7 +476,7 @@ export class FakeDiscord {
     const failure = this.failures.findIndex((f) => f.method === method && f.path.test(path));
     if (failure >= 0) {
       const [f] = this.failures.splice(failure, 1);
-      send(res, f!.status, { message: f!.message, code: f!.code });
+      send(res, f.status, { message: f.message, code: f.code });
       return;
     }
     const sendsMessage = (method === 'POST' || method === 'PATCH') && /^\/(channels\/\d+\/messages|webhooks\/|interactions\/)/.test(path);
@@ -541,11 +541,11 @@ export class FakeDiscord {
     } else if (method === 'PATCH' && (m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
       send(res, 200, { ...this.#messageObject(m[1], body, files), id: m[2] });
     } else if (method === 'POST' && (m = path.match(/^\/interactions\/(\d+)\/([^/]+)\/callback$/))) {
-      if (this.#answered.has(m[1]!)) {
+      if (this.#answered.has(m[1])) {
         send(res, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
         return;
       }
-      this.#answered.add(m[1]!);
+      this.#answered.add(m[1]);
       if (url.searchParams.get('with_response') === 'true') {
         send(res, 200, {
           interaction: {

@@ -320,10 +320,10 @@ export class FakeVoiceServer extends EventEmitter<FakeVoiceServerEvents> {
    */
   async speak(tracks: Record<string, Uint8Array[]>, options: { frame?: (userId: string, opus: Uint8Array, index: number) => Uint8Array } = {}): Promise<void> {
     const users = Object.keys(tracks);
-    const longest = Math.max(0, ...users.map((u) => tracks[u]!.length));
+    const longest = Math.max(0, ...users.map((u) => tracks[u].length));
     for (let k = 0; k < longest; k++) {
       for (const userId of users) {
-        const opus = tracks[userId]![k];
+        const opus = tracks[userId][k];
         if (!opus) continue;
         const frame = options.frame ? options.frame(userId, opus, k) : (this.dave?.frame(userId, opus) ?? opus);
         this.sendFrame(userId, frame);

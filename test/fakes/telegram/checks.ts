@@ -19,7 +19,7 @@ export function parseTelegramHtml(html: string): Checked {
   const open: string[] = [];
   let plain = '';
   for (let i = 0; i < html.length;) {
-    const ch = html[i]!;
+    const ch = html[i];
     if (ch === '<') {
       const m = /^<(\/?)([a-z-]+)((?:\s+[a-z-]+="[^"<>]*")*)\s*>/i.exec(html.slice(i));
       if (!m) return fail('Unsupported start tag', i);
@@ -36,7 +36,7 @@ export function parseTelegramHtml(html: string): Checked {
     } else if (ch === '&') {
       const m = /^&(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/i.exec(html.slice(i));
       if (!m) return fail('Unsupported entity', i);
-      const e = m[1]!.toLowerCase();
+      const e = m[1].toLowerCase();
       plain +=
         e === 'lt'
           ? '<'

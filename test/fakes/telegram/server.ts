@@ -148,7 +148,7 @@ export class FakeTelegram {
 
   /** Queues an update (update_id is assigned here) and wakes a waiting getUpdates. */
   pushUpdate(update: Omit<Update, 'update_id'>): Update {
-    const full = { ...update, update_id: this.nextUpdateId++ } as Update;
+    const full = { ...update, update_id: this.nextUpdateId++ };
     this.updates.push(full);
     this.wakeWaiters();
     return full;
@@ -183,7 +183,7 @@ export class FakeTelegram {
 
   /** Calls `fn` with every call recorded from now on; returns an unsubscribe function. */
   onCall(fn: (call: RecordedCall) => void): () => void {
-    const listener = (): void => fn(this.calls[this.calls.length - 1]!);
+    const listener = (): void => fn(this.calls[this.calls.length - 1]);
     this.callListeners.add(listener);
     return () => this.callListeners.delete(listener);
   }
@@ -216,7 +216,7 @@ export class FakeTelegram {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.apiRoot);
     const fileMatch = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
-    if (fileMatch) return this.download(fileMatch[1]!, decodeURIComponent(fileMatch[2]!), res);
+    if (fileMatch) return this.download(fileMatch[1], decodeURIComponent(fileMatch[2]), res);
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!match) return reply(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     if (match[1] !== this.token) {
@@ -224,7 +224,7 @@ export class FakeTelegram {
       return reply(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
     }
     const { params, files } = await readParams(req, url);
-    const call: RecordedCall = { method: match[2]!, params, files, seq: -1, at: 0 };
+    const call: RecordedCall = { method: match[2], params, files, seq: -1, at: 0 };
     const answer = await this.answer(call);
     if ('result' in answer && typeof answer.result === 'object' && answer.result !== null && 'message_id' in answer.result) {
       call.resultMessageId = Number(answer.result.message_id);
@@ -382,8 +382,8 @@ export class FakeTelegram {
         const userId = Number(p.user_id);
         const admins = this.admins.get(chatId) ?? [];
         const i = admins.findIndex((u) => u.id === userId);
-        if (i === 0) return { result: { status: 'creator', user: admins[0]!, is_anonymous: false } };
-        if (i > 0) return { result: adminMember(admins[i]!) };
+        if (i === 0) return { result: { status: 'creator', user: admins[0], is_anonymous: false } };
+        if (i > 0) return { result: adminMember(admins[i]) };
         return { result: { status: 'member', user: { id: userId, is_bot: false, first_name: `user${userId}` } } };
       }
       default:
@@ -394,7 +394,7 @@ export class FakeTelegram {
   private message(p: Record<string, unknown>, content: Partial<Message>): Message {
     const chatId = Number(p.chat_id);
     const chat = (chatId > 0 ? { id: chatId, type: 'private', first_name: `user${chatId}` } : { id: chatId, type: 'group', title: `group${chatId}` }) as Chat;
-    return { message_id: this.nextMessageId++, date: now(), chat, from: this.botUser, ...content } as Message;
+    return { message_id: this.nextMessageId++, date: now(), chat, from: this.botUser, ...content };
   }
 
   private getUpdates(p: Record<string, unknown>): Promise<Update[]> {

@@ -22,18 +22,18 @@ export function fileMessage(tg: FakeTelegram, chat: Chat, from: User, fileId: st
   const file = { file_id: fileId, file_unique_id: `u-${fileId}`, file_size: tg.fileSize(fileId) };
   switch (kind) {
     case 'voice':
-      return { ...base, voice: { ...file, duration: durationS, mime_type: 'audio/ogg' } } as Message;
+      return { ...base, voice: { ...file, duration: durationS, mime_type: 'audio/ogg' } };
     case 'audio':
-      return { ...base, audio: { ...file, duration: durationS, mime_type: 'audio/ogg', file_name: `${fileId}.ogg` } } as Message;
+      return { ...base, audio: { ...file, duration: durationS, mime_type: 'audio/ogg', file_name: `${fileId}.ogg` } };
     case 'video_note':
-      return { ...base, video_note: { ...file, duration: durationS, length: 240 } } as Message;
+      return { ...base, video_note: { ...file, duration: durationS, length: 240 } };
     case 'document':
-      return { ...base, document: { ...file, mime_type: 'audio/ogg', file_name: `${fileId}.ogg` } } as Message;
+      return { ...base, document: { ...file, mime_type: 'audio/ogg', file_name: `${fileId}.ogg` } };
   }
 }
 
 export function textMessage(tg: FakeTelegram, chat: Chat, from: User, text: string, replyTo?: Message): Message {
-  const entities = text.startsWith('/') ? [{ type: 'bot_command' as const, offset: 0, length: text.split(/\s/)[0]!.length }] : undefined;
+  const entities = text.startsWith('/') ? [{ type: 'bot_command' as const, offset: 0, length: text.split(/\s/)[0].length }] : undefined;
   return {
     message_id: tg.newMessageId(),
     date: Math.floor(Date.now() / 1000),
@@ -50,5 +50,5 @@ export function messageUpdate(message: Message): Omit<Update, 'update_id'> {
 }
 
 export function callbackUpdate(from: User, message: Message, data: string, id = `cb-${Math.random().toString(36).slice(2)}`): Omit<Update, 'update_id'> {
-  return { callback_query: { id, from, chat_instance: `ci-${message.chat.id}`, message, data } } as Omit<Update, 'update_id'>;
+  return { callback_query: { id, from, chat_instance: `ci-${message.chat.id}`, message, data } };
 }

@@ -67,7 +67,7 @@ test('missing or wrong fields are model_invalid naming the field', () => {
     () => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('      prenet_depth: 2\n', '')),
     invalid(/no model_conf\.modalities\.audio\.prenet_depth\b/),
   );
-  assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace(/      feature_encoder_spec: .*\n/, '')), invalid(/feature_encoder_spec/));
+  assert.throws(() => parseEmotion2vecConfig(FIXTURE_CONFIG.replace(/ {6}feature_encoder_spec: .*\n/, '')), invalid(/feature_encoder_spec/));
   assert.throws(
     () => parseEmotion2vecConfig(FIXTURE_CONFIG.replace('norm_eps: 1.0e-05', 'norm_eps: tiny')),
     invalid(/model_conf\.norm_eps = "tiny".*a number/),

@@ -13,7 +13,7 @@ const FIXTURE_DIR = new URL('../../fixtures/emotion2vec-reference/', import.meta
 function unsafe(global: string) {
   return (e: unknown): boolean => {
     assert.ok(isVoicemoodError(e, 'unsafe_checkpoint'), `expected unsafe_checkpoint, got ${String(e)}`);
-    assert.equal((e as VoicemoodError).message, `model.pt asks for the Python global '${global}', which a checkpoint never needs: refusing to load it.`);
+    assert.equal(e.message, `model.pt asks for the Python global '${global}', which a checkpoint never needs: refusing to load it.`);
     return true;
   };
 }

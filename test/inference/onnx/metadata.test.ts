@@ -62,7 +62,7 @@ test('only a few small reads are needed, however big the graph', async () => {
     const r = await realRead.apply(this, args);
     bytesRead += r.bytesRead;
     return r;
-  } as typeof fh.read;
+  };
   try {
     assert.deepEqual(await readModelMetadata(path), META);
   } finally {

@@ -244,7 +244,7 @@ export class VoiceListeners {
     try {
       const channel = await this.#o.client.channels.fetch(channelId);
       if (!channel || !channel.isSendable()) return false;
-      await (channel as SendableChannels).send(forChannel(payload));
+      await channel.send(forChannel(payload));
       return true;
     } catch (e) {
       this.#o.services.logger.warn({ err: e, channelId }, 'could not post to a Discord channel');

@@ -15,7 +15,7 @@ buttons.callbackQuery(/^tl:([0-9a-z]+)$/, async (ctx) => {
   const vm = ctx.voicemood;
   const cctx = ctx.chat && vm.commandContext(ctx.chat, ctx.from);
   const lang = cctx ? await vm.replyLang(cctx) : 'en';
-  const item = await vm.timelines.get(ctx.match[1]!);
+  const item = await vm.timelines.get(ctx.match[1]);
   const message = ctx.callbackQuery.message;
   if (!item || !message || message.chat.id !== item.chatId) {
     await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineGone });
@@ -24,7 +24,7 @@ buttons.callbackQuery(/^tl:([0-9a-z]+)$/, async (ctx) => {
   await ctx.answerCallbackQuery({ text: telegramStrings(lang).timelineShown });
   // A second tap that arrives before the edit has removed the button must not edit (Telegram
   // answers "message is not modified") nor send the chart twice.
-  if (!(await vm.timelines.markShown(ctx.match[1]!))) return;
+  if (!(await vm.timelines.markShown(ctx.match[1]))) return;
   const html = `${item.cardHtml}\n${pre(fit(renderTimelineText(item.timeline, lang), MESSAGE_LIMIT - item.cardHtml.length - 20))}`;
   await ctx.api
     .editMessageText(message.chat.id, message.message_id, html, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } })
