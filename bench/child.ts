@@ -178,7 +178,7 @@ async function pool(a: PoolArgs) {
 }
 
 const [mode, json] = process.argv.slice(2);
-const args = JSON.parse(json ?? '{}');
+const args = JSON.parse(json ?? '{}') as LatencyArgs & { threads?: number };
 args.threads ??= availableParallelism();
 const run = { latency, throughput, coldstart, pool }[mode as 'latency'];
 if (!run) throw new Error(`unknown mode ${mode}`);

@@ -11,7 +11,11 @@ for (let r = 0; r < a.batch; r++) wave.set(clip, r * clip.length);
 const lengths = new BigInt64Array(a.batch).fill(BigInt(clip.length));
 await runner.run(wave, lengths, a.batch, clip.length, false);
 parentPort!.postMessage('ready');
-parentPort!.once('message', async () => {
-  for (let i = 0; i < a.batchesEach; i++) await runner.run(wave, lengths, a.batch, clip.length, false);
-  parentPort!.postMessage('done');
+parentPort!.once('message', () => {
+  void (async () => {
+    for (let i = 0; i < a.batchesEach; i++) await runner.run(wave, lengths, a.batch, clip.length, false);
+    parentPort!.postMessage('done');
+  })().catch((e: unknown) => {
+    throw e; // a failed run ends the worker with its error, as an uncaught exception
+  });
 });

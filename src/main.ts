@@ -289,7 +289,7 @@ async function run(env: Env, rootLogger: Logger): Promise<number> {
   if (startable.some((p) => 'startAlone' in p)) {
     // Installed before the bots start, so that a SIGHUP never takes the default action (exit).
     process.on('SIGHUP', () => {
-      const restartable = running.filter((r) => r.bot.rollingRestart);
+      const restartable = running.filter((r) => r.bot.rollingRestart !== undefined);
       if (restartable.length === 0) return say('SIGHUP during start-up: ignored.');
       say('SIGHUP: restarting the Discord clusters one at a time.');
       for (const r of restartable) void r.bot.rollingRestart!();

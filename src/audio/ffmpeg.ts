@@ -230,7 +230,7 @@ function run(bin: string, input: string, demuxer: string, format: string, limits
         );
       } else fail(undecodable('the decoder could not be started on our side; please try again later.', e, e.message));
     });
-    child.on('close', async (code) => {
+    const onClose = async (code: number | null): Promise<void> => {
       if (settled) return;
       try {
         if (code !== 0) {
@@ -261,6 +261,8 @@ function run(bin: string, input: string, demuxer: string, format: string, limits
       } catch (e) {
         fail(isVoicemoodError(e) ? e : undecodable('decoding it failed.', e, e instanceof Error ? e.message : String(e)));
       }
-    });
+    };
+    // onClose catches everything it throws and settles the promise itself.
+    child.on('close', (code) => void onClose(code));
   });
 }

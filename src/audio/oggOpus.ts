@@ -62,7 +62,7 @@ export function scanOggPages(bytes: Uint8Array): { pages: number; truncated: boo
 
 function undecodable(why: string, cause?: unknown): VoicemoodError {
   // The cause's own text (a decoder's message) is for logs, never part of the sentence.
-  const details = { format: 'ogg/opus', ...(cause !== undefined ? { cause: cause instanceof Error ? cause.message : String(cause) } : {}) };
+  const details = { format: 'ogg/opus', ...(cause !== undefined ? { cause: cause instanceof Error ? cause.message : JSON.stringify(cause) } : {}) };
   return new VoicemoodError('undecodable', `This looks like an OGG/Opus voice note, but ${why}`, { details, cause });
 }
 

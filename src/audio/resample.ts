@@ -80,7 +80,10 @@ async function libsamplerateConverter(inRate: number): Promise<Converter> {
       dispose();
       const tail = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
       let at = 0;
-      for (const p of parts) (tail.set(p, at), (at += p.length));
+      for (const p of parts) {
+        tail.set(p, at);
+        at += p.length;
+      }
       return tail;
     },
     dispose,

@@ -3,7 +3,7 @@
  * then otherwise (logs, CI, Docker), so that a first start that pulls a model is never silent.
  */
 import { createRequire } from 'node:module';
-import type { PullEvent, PullProgress } from '../inference/download/events.ts';
+import type { PullProgress } from '../inference/download/events.ts';
 
 export interface ProgressReporterOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean };

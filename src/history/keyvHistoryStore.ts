@@ -342,7 +342,7 @@ export class KeyvHistoryStore implements HistoryStore {
     return this.track(async () => {
       const { before, after } = await this.mutex.withKeys([key], async () => {
         const before = await this.getChatSettings(platform, scopeId);
-        const after = dropUndefined({ ...before, ...patch, moderation: { ...before.moderation, ...patch.moderation } }) as ChatSettings;
+        const after = dropUndefined<ChatSettings>({ ...before, ...patch, moderation: { ...before.moderation, ...patch.moderation } });
         await this.keyv.set(key, after);
         return { before, after };
       });

@@ -79,7 +79,9 @@ class Thread {
           break;
       }
     });
-    this.worker.on('error', (e) => (lastError = e));
+    this.worker.on('error', (e: Error) => {
+      lastError = e;
+    });
     this.exited = new Promise((resolve) => {
       this.worker.on('exit', (code) => {
         this.dead = true;

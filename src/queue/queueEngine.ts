@@ -26,7 +26,7 @@ import { EMOTIONS } from '../domain/emotions.ts';
 import type { AnalyzeOptions, EmotionEngine, EmotionResult, ModelInfo } from '../inference/types.ts';
 import type { Logger } from '../util/log.ts';
 import { decodeFailure, decodeResult, encodeSamples } from './codec.ts';
-import { connected, MODEL_KEY, pcmKey, QUEUE_NAME, redisConnection, resultKey, type QueueSettings } from './config.ts';
+import { connected, MODEL_KEY, pcmKey, QUEUE_NAME, redisConnection, type QueueSettings } from './config.ts';
 
 /** What the gateway puts in a job (small; the audio is in its own key). */
 export interface AnalyzeJobData {

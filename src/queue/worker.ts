@@ -88,7 +88,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         throw new UnrecoverableError(encodeFailure(err));
       }
       log.warn({ jobId, code: err.code, err: e, attempt: job.attemptsMade + 1 }, 'worker: job failed (retried while attempts remain)');
-      throw new Error(encodeFailure(err));
+      throw new Error(encodeFailure(err), { cause: e });
     } finally {
       stats.active--;
     }

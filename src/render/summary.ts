@@ -1,7 +1,7 @@
 /** A mood summary as text (the card body) and as a PNG chart, in en or zh. */
 import { EMOJI, EMOTION_LABELS, type EmotionScores, type Lang } from '../domain/emotions.ts';
 import type { MoodSummary } from '../domain/mood.ts';
-import { dominantOf, topShares } from '../usecases/summarise.ts';
+import { topShares } from '../usecases/summarise.ts';
 import { formatPercent, formatSeconds, t } from './i18n.ts';
 import { renderSharesChartPng } from './chart.ts';
 import { bar, displayWidth, padEnd } from './text.ts';

@@ -3,7 +3,7 @@
  * the chat's overall mood, and time buckets for the chart. Shares are weighted by talk time, so a
  * long angry note weighs more than a short happy one.
  */
-import { EMOJI, EMOTIONS, EMOTION_LABELS, type Emotion, type EmotionScores, type Lang } from '../domain/emotions.ts';
+import { EMOTIONS, type Emotion, type EmotionScores } from '../domain/emotions.ts';
 import type { HistoryEntry, HistoryStore, Platform } from '../domain/history.ts';
 import type { MemberSummary, MoodSummary, SummaryBucket } from '../domain/mood.ts';
 

@@ -60,6 +60,8 @@ export function fromFrameworkError(e: unknown, maxBytes: number): VoicemoodError
       return new VoicemoodError('bad_input', 'The request body could not be read: send the audio as the raw body or as the multipart field "file".', {
         cause: e,
       });
+    default:
+      break; // any other code: decided by its status below
   }
   if (err?.statusCode === 413) return tooLarge();
   if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {

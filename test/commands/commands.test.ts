@@ -12,7 +12,7 @@ import {
   handleStart,
   handleVoice,
 } from '../../src/commands/index.ts';
-import type { AlertReply, CardReply, ErrorReply, Reply, SummaryReply, TextReply } from '../../src/commands/types.ts';
+import type { AlertReply, ErrorReply, Reply, TextReply } from '../../src/commands/types.ts';
 import { harness, scoresFor, wavBytes } from './helpers.ts';
 
 const voice = (trigger: 'auto' | 'request' = 'auto') => ({ bytes: wavBytes(), filename: 'note.wav', trigger });
@@ -23,7 +23,7 @@ test("a voice note gets its card (the engine's scores), a timeline, one privacy 
   const h = await harness();
   h.engine.next = 'angry';
   const replies = await handleVoice(h.ctx(), h.services, voice());
-  const [card] = only(replies, 'card') as CardReply[];
+  const [card] = only(replies, 'card');
   assert.ok(card);
   assert.deepEqual(
     card.card.bars.map((b) => b.score),
@@ -74,27 +74,24 @@ test("/me shows only the caller's notes, on the caller's platform; /mood only th
   assert.doesNotMatch(bobMe, /Happy/);
   assert.match(textOf(await handleMe(h.ctx({ userId: 'dan' }), h.services)), /no voice notes of yours/);
 
-  const [moodX] = only(await handleMood(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
+  const [moodX] = only(await handleMood(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services), 'summary');
   assert.deepEqual(moodX.summary.members.map((m) => m.name).sort(), ['ANN', 'BOB']);
   assert.equal(moodX.summary.count, 2);
   assert.match(moodX.title, /last 24 h/);
   assert.ok(moodX.png && moodX.png.length > 1000);
-  const [moodY] = only(await handleMood(h.ctx({ userId: 'cat', chatId: 'Y', kind: 'group' }), h.services), 'summary') as SummaryReply[];
+  const [moodY] = only(await handleMood(h.ctx({ userId: 'cat', chatId: 'Y', kind: 'group' }), h.services), 'summary');
   assert.deepEqual(
     moodY.summary.members.map((m) => m.name),
     ['CAT'],
   );
-  const [moodDiscord] = only(
-    await handleMood(h.ctx({ platform: 'discord', userId: 'ann', chatId: 'X', guildId: 'G', kind: 'group' }), h.services),
-    'summary',
-  ) as SummaryReply[];
+  const [moodDiscord] = only(await handleMood(h.ctx({ platform: 'discord', userId: 'ann', chatId: 'X', guildId: 'G', kind: 'group' }), h.services), 'summary');
   assert.deepEqual(
     moodDiscord.summary.members.map((m) => m.dominant),
     ['fearful'],
   );
   // A day later the window is empty.
   h.clock.now += 25 * 3_600_000;
-  const [later] = only(await handleMood(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
+  const [later] = only(await handleMood(h.ctx({ userId: 'ann', chatId: 'X', kind: 'group' }), h.services), 'summary');
   assert.equal(later.summary.count, 0);
   assert.equal(later.png, undefined);
   await h.close();
@@ -108,7 +105,7 @@ test('/forget deletes everything about the caller and says so with counts', asyn
   const out = textOf(await handleForget(h.ctx({ userId: 'ann' }), h.services));
   assert.equal(out, 'Done: I deleted everything I stored about you — 3 analysed voice notes, 3 copies in chat summaries and 1 settings record.');
   assert.match(textOf(await handleMe(h.ctx({ userId: 'ann' }), h.services)), /no voice notes of yours/);
-  const [mood] = only(await handleMood(h.ctx({ userId: 'bob', chatId: 'X', kind: 'group' }), h.services), 'summary') as SummaryReply[];
+  const [mood] = only(await handleMood(h.ctx({ userId: 'bob', chatId: 'X', kind: 'group' }), h.services), 'summary');
   assert.deepEqual(
     mood.summary.members.map((m) => m.userId),
     ['bob'],
@@ -274,7 +271,7 @@ test("a voice that is not the sender's own (a forwarded note) gets its card but 
   h.engine.next = 'angry';
   for (let i = 0; i < 4; i++) {
     const replies = await handleVoice(h.ctx({ userId: 'fwd', chatId: 'G1', kind: 'group' }), h.services, { ...voice(), ownVoice: false });
-    const [card] = only(replies, 'card') as CardReply[];
+    const [card] = only(replies, 'card');
     assert.equal(card.card.emotion, 'angry');
     assert.equal(card.entryId, undefined);
     assert.equal(only(replies, 'alert').length, 0);

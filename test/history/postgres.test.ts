@@ -41,7 +41,6 @@ test('postgres: the binaries are present in CI', { skip: !inCi }, () => {
 let server: ChildProcess | undefined;
 let url = '';
 let port = 0;
-let socketDir = '';
 
 before(async () => {
   if (skip) return;
@@ -51,7 +50,6 @@ before(async () => {
   const init = spawnSync(c1, a1, { encoding: 'utf8' });
   assert.equal(init.status, 0, init.stderr);
   port = await freePort();
-  socketDir = dir;
   const [c2, a2] = asUser(postgres!, ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-F']);
   server = spawn(c2, a2, { stdio: 'ignore' });
   for (let i = 0; i < 400; i++) {

@@ -34,7 +34,7 @@ for (const code of ['model_invalid', 'model_missing', 'download_failed', 'intern
         payload: Buffer.from(makeWav([tone(220, 16_000, 1)], 16_000, 's16')),
         headers: { 'content-type': 'audio/wav' },
       });
-      const body = res.json() as { error: string; code: string };
+      const body = res.json<{ error: string; code: string }>();
       assert.ok(res.statusCode >= 500, `status ${res.statusCode}`);
       assert.equal(body.code, code);
       assert.ok(!body.error.includes('/srv/'), `the error JSON names a server path: ${body.error}`);
@@ -54,7 +54,7 @@ test('web API: ffmpeg stderr of a failed decode is logged, never answered', asyn
     // An ID3 tag, then garbage: detected as MP3, handed to ffmpeg, which fails.
     const bytes = Buffer.concat([Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 0]), Buffer.from(`${'\u0001'.repeat(64)}not audio at all`)]);
     const res = await app.inject({ method: 'POST', url: '/api/v1/analyze', payload: bytes, headers: { 'content-type': 'audio/mpeg' } });
-    const body = res.json() as { error: string; code: string };
+    const body = res.json<{ error: string; code: string }>();
     assert.equal(res.statusCode, 415);
     assert.equal(body.code, 'undecodable');
     assert.ok(!/\/tmp|voicemood-|<tmp>/.test(body.error), body.error);

@@ -82,7 +82,7 @@ export async function downloadAttachment(
   // The size Discord reports is a claim: count what actually arrives.
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of res.body) {
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     total += chunk.length;
     if (total > maxBytes) throw new VoicemoodError('too_large', `That file is larger than ${mb(maxBytes)}, which is as much as I take.`);
     chunks.push(chunk);

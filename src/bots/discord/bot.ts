@@ -45,7 +45,6 @@ export interface DiscordBotOptions {
 export class DiscordBot {
   readonly client: Client;
   readonly listeners: VoiceListeners;
-  readonly #s: Services;
   readonly #inFlight: InFlight;
   #stopping = false;
   /** Aborted by stop(): ends waits (a /mood listening period) that would otherwise hold shutdown. */
@@ -55,7 +54,6 @@ export class DiscordBot {
   readonly #buttons: ButtonRouter;
 
   constructor(services: Services, options: DiscordBotOptions) {
-    this.#s = services;
     // A card keeps its history entry's id as key (short: custom ids are at most 100 characters).
     const timelines = new MemoryTimelineStore<CardReply>({
       capacity: 500,
@@ -83,7 +81,7 @@ export class DiscordBot {
       ...(options.reconnectGraceMs ? { reconnectGraceMs: options.reconnectGraceMs } : {}),
       ...(options.session ? { session: options.session } : {}),
     });
-    const bot = this;
+    const isStopping = (): boolean => this.#stopping;
     const host: DiscordHost = {
       client: this.client,
       services,
@@ -91,7 +89,7 @@ export class DiscordBot {
       listeners: this.listeners,
       timelines,
       get stopping() {
-        return bot.#stopping;
+        return isStopping();
       },
       stopSignal: this.#stopped.signal,
       analyse: (ctx, a, trigger) => this.#voiceMessages.analyse(ctx, a, trigger),

@@ -55,7 +55,7 @@ export async function startTelegramBot(services: Services, options: TelegramStar
     } else {
       const own = await startWebhookServer(bot, { url: options.webhookUrl, secret, port: options.port ?? 8080, host: options.host ?? '0.0.0.0', logger: log });
       ({ route, port } = own);
-      closeServer = own.close;
+      closeServer = () => own.close();
     }
     try {
       await bot.api.setWebhook(options.webhookUrl, { secret_token: secret, allowed_updates: ['message', 'callback_query'] });

@@ -16,6 +16,7 @@
  * A transformer sees the Bot API's answer before grammY turns it into a GrammyError: a refusal
  * arrives as a resolved `{ ok: false, error_code, parameters }`, only network failures throw.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-redundant-type-constituents -- grammY's Transformer is generic over every API method, so its payload and result are typed `any` here */
 import { autoRetry } from '@grammyjs/auto-retry';
 import { HttpError, type Transformer } from 'grammy';
 

@@ -177,6 +177,7 @@ function invalid(sentence: string, details: Record<string, unknown> = {}): Voice
 
 /** Printable, bounded form of a name taken from hostile input. */
 function shown(name: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced here
   const clean = name.replace(/[\u0000-\u001f\u007f]/g, '?');
   return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
 }

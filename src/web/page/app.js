@@ -393,7 +393,12 @@ function npy(embedding) {
   view.setUint16(8, headerLen, true);
   for (let i = 0; i < header.length; i++) bytes[10 + i] = header.charCodeAt(i);
   let at = 10 + headerLen;
-  for (const row of rows) for (const v of row) (view.setFloat32(at, v, true), (at += 4));
+  for (const row of rows) {
+    for (const v of row) {
+      view.setFloat32(at, v, true);
+      at += 4;
+    }
+  }
   return new Blob([buf], { type: 'application/octet-stream' });
 }
 

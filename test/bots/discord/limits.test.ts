@@ -95,7 +95,7 @@ test('past the engine’s capacity: "busy, try again in N s", and the rest are a
   const real = engine.analyze.bind(engine);
   engine.analyze = (samples, opts) =>
     new Promise<EmotionResult>((resolve, reject) => {
-      if (held.push(() => real(samples, opts).then(resolve, reject)) === 4) fourHeld();
+      if (held.push(() => void real(samples, opts).then(resolve, reject)) === 4) fourHeld();
     });
   const notes = USERS.slice(0, 5).map((u) => post(u));
   try {

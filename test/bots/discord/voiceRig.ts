@@ -234,7 +234,7 @@ export async function rig(o: RigOptions = {}): Promise<Rig> {
       await Promise.all(
         who.map((id) => {
           const s = current().receiver.subscriptions.get(id) as Readable | undefined;
-          return s && !s.destroyed ? new Promise((resolve) => s.once('close', resolve)) : undefined;
+          return s && !s.destroyed ? new Promise((resolve) => s.once('close', resolve)) : Promise.resolve();
         }),
       );
     },

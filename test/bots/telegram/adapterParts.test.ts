@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api } from 'grammy';
-import type { Message, ReactionTypeEmoji } from 'grammy/types';
+import type { ReactionTypeEmoji } from 'grammy/types';
 import { EMOTIONS } from '../../../src/domain/emotions.ts';
 import { isVoicemoodError } from '../../../src/domain/errors.ts';
 import { REACTION_FOR } from '../../../src/bots/telegram/reactions.ts';

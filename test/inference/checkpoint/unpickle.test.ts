@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isVoicemoodError, type VoicemoodError } from '../../../src/domain/errors.ts';
+import { isVoicemoodError } from '../../../src/domain/errors.ts';
 import { findStateDict, openCheckpoint, unpickle } from '../../../src/inference/checkpoint/index.ts';
 import { PyDict, PyList, PyTuple, TensorRef } from '../../../src/inference/checkpoint/pickle.ts';
 import { PickleWriter, checkpointArchive, stateDictPickle } from './helpers.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isVoicemoodError } from '../../../src/domain/errors.ts';
 import { downloadFile, type DownloadProgress } from '../../../src/inference/download/fetchFile.ts';
-import { randomBytes, startFileServer, type FileServer } from './fileServer.ts';
+import { randomBytes, startFileServer } from './fileServer.ts';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -16,7 +16,7 @@ import { openEngine } from '../../../src/inference/engine.ts';
 import { listCachedModels } from '../../../src/inference/modelStore.ts';
 import { readModelMetadata } from '../../../src/inference/onnx/metadata.ts';
 import { EMOTIONS } from '../../../src/domain/emotions.ts';
-import { randomBytes, startFileServer, type FileServer, type ServedFile } from './fileServer.ts';
+import { randomBytes, startFileServer, type ServedFile } from './fileServer.ts';
 
 const FIXTURE = new URL('../../fixtures/emotion2vec-reference/', import.meta.url);
 const ID = 'emotion2vec_plus_seed';

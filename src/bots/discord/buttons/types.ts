@@ -13,7 +13,7 @@ export interface ButtonRun {
   /** The rest of the customId, after the prefix. */
   key: string;
   /** The clicker's language (a store read; a failing store falls back to the interaction's locale). */
-  lang(): Promise<Lang>;
+  lang: () => Promise<Lang>;
   host: DiscordHost;
 }
 

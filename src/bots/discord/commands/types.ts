@@ -12,7 +12,7 @@ export interface SlashRun {
    * The caller's language. A store read, started when the interaction came in so that it runs
    * while the command acknowledges (Discord wants a first answer within 3 s); await it where needed.
    */
-  lang(): Promise<Lang>;
+  lang: () => Promise<Lang>;
   host: DiscordHost;
 }
 

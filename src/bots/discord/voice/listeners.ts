@@ -14,7 +14,7 @@ import {
   type VoiceConnection,
   type VoiceConnectionState,
 } from '@discordjs/voice';
-import { Events, type Client, type Guild, type SendableChannels, type VoiceState } from 'discord.js';
+import { Events, type Client, type Guild, type VoiceState } from 'discord.js';
 import type { Services } from '../../../usecases/ports.ts';
 import type { Lang } from '../../../domain/emotions.ts';
 import type { Logger } from '../../../util/log.ts';
@@ -115,6 +115,7 @@ export class VoiceListeners {
     const { connection, receiver } = await (this.#o.connector ?? defaultConnector)(guild, channelId, { logger: s.logger });
     // DAVE receive that survives passthrough frames and the library's transition-0 failure.
     const guard = connection ? DaveGuard.watch(connection, { logger: s.logger, clock: () => Date.now(), guildId: guild.id }) : undefined;
+    // eslint-disable-next-line prefer-const -- the session callbacks below capture it before it is assigned
     let listening: Listening;
     const session = new VoiceSession({
       guildId: guild.id,
