@@ -7,7 +7,7 @@
 import type { Clock, Services } from '../usecases/ports.ts';
 import type { ErrorCode } from '../domain/errors.ts';
 import type { Lang } from '../domain/emotions.ts';
-import type { Platform } from '../domain/history.ts';
+import type { Platform } from '../domain/platform.ts';
 import type { MoodCard, MoodSummary, ModerationSignal, Timeline } from '../domain/mood.ts';
 
 export interface CommandUser {

@@ -5,10 +5,8 @@
  * Telegram user 42 and a Discord user 42 never meet, and every read is scoped to one user or one
  * chat. Audio is NEVER stored: an entry holds only what the card showed (emotion and scores).
  */
+import type { Platform } from './platform.ts';
 import type { Emotion, EmotionScores, Lang } from './emotions.ts';
-
-export type Platform = 'telegram' | 'discord';
-export const PLATFORMS: readonly Platform[] = ['telegram', 'discord'];
 
 /** Where an analysed piece of voice came from. */
 export type EntrySource = 'voice_note' | 'voice_channel';

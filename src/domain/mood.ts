@@ -4,7 +4,7 @@
  * moderation.ts, chart.ts); adapters (Telegram, Discord, CLI) only wrap the rendered text.
  */
 import type { Emotion, EmotionScores, Lang } from './emotions.ts';
-import type { Platform } from './history.ts';
+import type { Platform } from './platform.ts';
 
 /** Per-frame scores: the minimal part of FrameResults (src/inference/types.ts) we need. */
 export interface FrameScores {

@@ -27,17 +27,16 @@ import { EMOTIONS, isEmotion, LANGS } from '../domain/emotions.ts';
 import { KeyedMutex, type KeyLock } from './keyedMutex.ts';
 import {
   DEFAULT_CHAT_SETTINGS,
-  PLATFORMS,
   type ChatSettings,
   type ForgetReport,
   type HistoryEntry,
   type HistoryStore,
   type ListOptions,
   type NewHistoryEntry,
-  type Platform,
   type UserExport,
   type UserSettings,
 } from '../domain/history.ts';
+import { PLATFORMS, type Platform } from '../domain/platform.ts';
 import { optOutMarker } from './privacy.ts';
 
 export const DEFAULT_RETENTION_DAYS = 90;

@@ -4,7 +4,7 @@
  * "chat:<platform>:<id>" (see limiterKeys); the part before the first ':' picks the rule.
  * In-memory and bounded: buckets that refilled completely are dropped.
  */
-import type { Platform } from '../domain/history.ts';
+import type { Platform } from '../domain/platform.ts';
 
 export interface BucketRule {
   /** Tokens a full bucket holds (the burst). */

@@ -8,7 +8,8 @@
  * server, opt_out = everyone who did not say "out". Consent is per server: an "in" given in another
  * server, or a global "in" stored before consent was per server, does not count here.
  */
-import type { EntrySource, Platform, SettingsStore } from '../domain/history.ts';
+import type { EntrySource, SettingsStore } from '../domain/history.ts';
+import type { Platform } from '../domain/platform.ts';
 import { consentsInGuild, isOptedOut } from '../history/privacy.ts';
 
 /** The person whose voice it is, and where (guildId: the Discord server, absent elsewhere). */

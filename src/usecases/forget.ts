@@ -3,7 +3,8 @@
  * voice still running is dropped. The store bumps a per-person epoch the moment forgetUser is
  * called; an analysis reads it before it starts (watchForget) and records nothing if it moved.
  */
-import type { ForgetReport, HistoryStore, Platform } from '../domain/history.ts';
+import type { ForgetReport, HistoryStore } from '../domain/history.ts';
+import type { Platform } from '../domain/platform.ts';
 
 export function forget(history: HistoryStore, platform: Platform, userId: string): Promise<ForgetReport> {
   return history.forgetUser(platform, userId);

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Emotion, EmotionScores } from '../domain/emotions.ts';
-import type { ChatSettings, HistoryEntry, ModerationThresholds, Platform } from '../domain/history.ts';
+import type { ChatSettings, HistoryEntry, ModerationThresholds } from '../domain/history.ts';
+import type { Platform } from '../domain/platform.ts';
 import { DEFAULT_MODERATION, resolveThresholds } from '../domain/moderation.ts';
 import type { ModerationSignal, Trend } from '../domain/mood.ts';
 import { isOptedOut } from '../history/privacy.ts';

@@ -2,7 +2,8 @@
  * Recording one analysis in history: the same entry for a voice note and a voice-channel
  * utterance, except `source` (and `at`: when a note was analysed, when an utterance started).
  */
-import type { EntrySource, HistoryEntry, Platform } from '../domain/history.ts';
+import type { EntrySource, HistoryEntry } from '../domain/history.ts';
+import type { Platform } from '../domain/platform.ts';
 import type { EmotionResult } from '../inference/types.ts';
 import type { Services } from './ports.ts';
 

@@ -4,7 +4,8 @@
  * long angry note weighs more than a short happy one.
  */
 import { EMOTIONS, type Emotion, type EmotionScores } from '../domain/emotions.ts';
-import type { HistoryEntry, HistoryStore, Platform } from '../domain/history.ts';
+import type { HistoryEntry, HistoryStore } from '../domain/history.ts';
+import type { Platform } from '../domain/platform.ts';
 import type { MemberSummary, MoodSummary, SummaryBucket } from '../domain/mood.ts';
 
 export const DEFAULT_SUMMARY_BUCKETS = 24;

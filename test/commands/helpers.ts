@@ -8,7 +8,7 @@ import { InMemoryModerationGate } from '../../src/state/moderationGate.ts';
 import { createLogger } from '../../src/util/log.ts';
 import type { CommandContext } from '../../src/commands/types.ts';
 import type { Services } from '../../src/usecases/ports.ts';
-import type { Platform } from '../../src/domain/history.ts';
+import type { Platform } from '../../src/domain/platform.ts';
 import { tempDir } from '../history/helpers.ts';
 
 /** The scores the fake engine gives when `top` wins: 0.6 for it, 0.05 for each other class. */

@@ -9,7 +9,8 @@ import { handleForget, handleMe, handlePrivacy, handleVoice } from '../../src/co
 import type { CardReply, FileReply, Reply } from '../../src/commands/types.ts';
 import { mayAnalyse } from '../../src/usecases/consent.ts';
 import { t } from '../../src/render/i18n.ts';
-import type { Platform, SettingsStore } from '../../src/domain/history.ts';
+import type { SettingsStore } from '../../src/domain/history.ts';
+import type { Platform } from '../../src/domain/platform.ts';
 import { harness } from './helpers.ts';
 import { wavBytes } from './helpers.ts';
 

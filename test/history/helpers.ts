@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { namedScores } from '../../src/domain/emotions.ts';
-import type { NewHistoryEntry, Platform } from '../../src/domain/history.ts';
+import type { NewHistoryEntry } from '../../src/domain/history.ts';
+import type { Platform } from '../../src/domain/platform.ts';
 
 export function tempDir(prefix = 'vm-history-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { openHistory } from '../../src/history/open.ts';
-import type { HistoryEntry, Platform } from '../../src/domain/history.ts';
+import type { HistoryEntry } from '../../src/domain/history.ts';
+import type { Platform } from '../../src/domain/platform.ts';
 import { entry } from './helpers.ts';
 
 // Few ids, so that users, chats and platforms collide often; some with key separators in them.

@@ -6,7 +6,7 @@ import type { Message, User } from 'grammy/types';
 import { handleVoice } from '../../commands/index.ts';
 import type { CardReply, CommandContext, CommandUser } from '../../commands/types.ts';
 import { limiterKeys } from '../../state/rateLimit.ts';
-import { isOptedOut } from '../../history/privacy.ts';
+import { mayAnalyse } from '../../usecases/consent.ts';
 import { VoicemoodError } from '../../domain/errors.ts';
 import { t } from '../../render/i18n.ts';
 import type { AnalysedNote } from './analysedNotes.ts';
@@ -123,7 +123,7 @@ async function replay(
     const lang = await vm.replyLang(cctx);
     const strings = t(lang);
     const epoch = vm.epochOf(prior.authorId);
-    if (isOptedOut(await services.settings.getUserSettings('telegram', prior.authorId))) {
+    if (!(await mayAnalyse(services.settings, { platform: 'telegram', userId: prior.authorId }, 'voice_note'))) {
       if (trigger === 'request')
         await deliver(vm.replies, { ...target, lang }, [{ kind: 'text', text: voiceOf ? strings.optedOutAuthor : strings.optedOutRequest }]);
       return;

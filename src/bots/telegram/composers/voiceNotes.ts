@@ -1,6 +1,6 @@
 /** Voice notes, audio files, round videos and audio documents sent to a chat: analysed unless their sender opted out or the group answers on demand only. */
 import { Composer } from 'grammy';
-import { isOptedOut } from '../../../history/privacy.ts';
+import { mayAnalyse } from '../../../usecases/consent.ts';
 import { isGroup } from '../context.ts';
 import type { VoicemoodContext } from '../flavour.ts';
 import { mediaOf } from '../media.ts';
@@ -17,8 +17,7 @@ voiceNotes.on(['message:voice', 'message:audio', 'message:video_note', 'message:
   if (!media || !message.from || message.from.is_bot || message.sender_chat) return;
   // handleVoice decides the same again; checking here first means not even downloading the voice
   // of someone who opted out, or a note in an on-demand group (someone replies /mood to it instead).
-  const person = await services.settings.getUserSettings('telegram', String(message.from.id));
-  if (isOptedOut(person)) return;
+  if (!(await mayAnalyse(services.settings, { platform: 'telegram', userId: String(message.from.id) }, 'voice_note'))) return;
   if (isGroup(message.chat)) {
     const settings = await services.settings.getChatSettings('telegram', String(message.chat.id));
     if (settings.replyMode === 'on_demand') return;

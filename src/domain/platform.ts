@@ -1,0 +1,3 @@
+/** The chat platforms voicemood serves. */
+export type Platform = 'telegram' | 'discord';
+export const PLATFORMS: readonly Platform[] = ['telegram', 'discord'];
