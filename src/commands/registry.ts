@@ -5,7 +5,8 @@
  * generated from it; test/commands/registry.test.ts checks both against it.
  *
  * Adding a command: one entry here plus its handler (and, on Discord, its file under
- * src/bots/discord/commands/; on Telegram, its bot.command line).
+ * src/bots/discord/commands/). Telegram routes every entry with `telegram` to its handler by
+ * itself (src/bots/telegram/composers/commands.ts), unless it needs Telegram's own behaviour.
  */
 import type { Lang } from '../domain/emotions.ts';
 import { handleForget, handleHelp, handleLang, handlePrivacy, handleStart } from './account.ts';
@@ -60,7 +61,14 @@ export interface CommandEntry {
    * Absent: not in the menu. `description` replaces the shared one there (Telegram's menu shows the
    * arguments a command takes, since it has no option fields).
    */
-  telegram?: { description?: Localized };
+  telegram?: {
+    description?: Localized;
+    /**
+     * How the text after the command reaches the handler: nothing (default), the whole text
+     * (`text`, undefined when empty) or its words (`words`).
+     */
+    args?: 'text' | 'words';
+  };
 }
 
 /** /mood on Discord: minutes to look back in a channel already listened to. */
@@ -149,7 +157,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'lang',
     description: { en: 'Language: /lang en or /lang zh', zh: '语言：/lang en 或 /lang zh' },
     handler: handleLang,
-    telegram: {},
+    telegram: { args: 'text' },
   },
   {
     name: 'privacy',
@@ -157,7 +165,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     options: [{ name: 'choice', type: 'string', choices: ['in', 'out'], description: { en: 'in = analyse me, out = never analyse me' } }],
     handler: handlePrivacy,
     discord: {},
-    telegram: { description: { en: 'Voice analysis for you: /privacy in or /privacy out', zh: '语音分析：/privacy in 或 /privacy out' } },
+    telegram: { description: { en: 'Voice analysis for you: /privacy in or /privacy out', zh: '语音分析：/privacy in 或 /privacy out' }, args: 'text' },
   },
   {
     name: 'settings',
@@ -172,13 +180,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     ],
     handler: handleSettings,
     discord: { guildOnly: true, defaultMemberPermissions: 'manageGuild' },
-    telegram: { description: { en: 'Group admins: auto-reply or on demand', zh: '群管理员：自动回复或按需回复' } },
+    telegram: { description: { en: 'Group admins: auto-reply or on demand', zh: '群管理员：自动回复或按需回复' }, args: 'words' },
   },
   {
     name: 'alerts',
     description: { en: 'Group admins: private moderation alerts on/off', zh: '群管理员：私信接收情绪预警（开/关）' },
     handler: handleAlerts,
-    telegram: {},
+    telegram: { args: 'text' },
   },
 ];
 

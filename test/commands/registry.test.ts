@@ -18,6 +18,9 @@ import type { Services } from '../../src/usecases/ports.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { FakeDiscord } from '../fakes/discord/server.ts';
 import { FakeTelegram } from '../fakes/telegram/server.ts';
+import { messageUpdate, privateChat, textMessage, user } from '../fakes/telegram/updates.ts';
+import { createTelegramBot } from '../../src/bots/telegram/bot.ts';
+import { harness } from './helpers.ts';
 
 /** Registration touches no store: the bots are built, log in, register, and stop. */
 const services = {
@@ -225,4 +228,29 @@ test('one more registry entry is all it takes: it is in the Discord commands and
   assert.ok(commandMenus([...COMMANDS, telegramOnly]).en.some((c) => c.command === 'ping'));
   assert.ok(!commandMenus([...COMMANDS, discordOnly]).zh.some((c) => c.command === 'pong'));
   assert.ok(commandDefinitions([...COMMANDS, discordOnly]).some((c) => c.name === 'pong'));
+});
+
+test('one more registry entry with a handler is answered on Telegram with no Telegram code (the text after it as its argument)', async () => {
+  const ping: CommandEntry = {
+    name: 'ping',
+    description: { en: 'Check that the bot answers', zh: '检查机器人是否在线' },
+    handler: (async (_ctx: unknown, _s: unknown, arg: string | undefined) => [{ kind: 'text', text: `pong ${arg ?? '-'}` }]) as CommandEntry['handler'],
+    telegram: { args: 'text' },
+  };
+  const h = await harness();
+  const token = '123456:registry-test-telegram-token';
+  const tg = await new FakeTelegram({ token }).start();
+  const bot = createTelegramBot(h.services, { token, apiRoot: tg.apiRoot, registry: [...COMMANDS, ping] });
+  try {
+    void bot.bot.start();
+    const ann = user(41, 'Ann');
+    const msg = textMessage(tg, privateChat(ann), ann, '/ping hello');
+    tg.pushUpdate(messageUpdate(msg));
+    const answer = await tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === ann.id, 30_000, 'the answer to /ping');
+    assert.equal(answer.params.text, 'pong hello');
+  } finally {
+    await bot.bot.stop();
+    await tg.close();
+    await h.close();
+  }
 });

@@ -13,7 +13,8 @@ import type { Services } from '../../usecases/ports.ts';
 import type { InFlight } from '../../state/inFlight.ts';
 import { createAdapter } from './adapter.ts';
 import { buttons } from './composers/buttons.ts';
-import { commands } from './composers/commands.ts';
+import { commands, commandsComposer } from './composers/commands.ts';
+import type { CommandEntry } from '../../commands/registry.ts';
 import { migration } from './composers/migration.ts';
 import { updateClaims } from './composers/updateClaims.ts';
 import { voiceNotes } from './composers/voiceNotes.ts';
@@ -28,7 +29,7 @@ export interface TelegramBot {
   inFlight: InFlight;
 }
 
-export function createTelegramBot(services: Services, options: TelegramBotOptions & { maxAnalyses?: number }): TelegramBot {
+export function createTelegramBot(services: Services, options: TelegramBotOptions & { maxAnalyses?: number; registry?: readonly CommandEntry[] }): TelegramBot {
   const apiRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
   const bot = new Bot<VoicemoodContext>(options.token, { client: { apiRoot } });
   bot.api.config.use(retryTransformer());
@@ -39,7 +40,8 @@ export function createTelegramBot(services: Services, options: TelegramBotOption
     await next();
   });
   if (services.claims) bot.use(updateClaims(services.claims, options.token));
-  bot.use(commands, voiceNotes, migration, buttons);
+  // Tests pass a registry with one more entry to show that it is answered with no Telegram code.
+  bot.use(options.registry ? commandsComposer(options.registry) : commands, voiceNotes, migration, buttons);
 
   bot.catch((err) => adapter.log.error({ err: err.error, updateId: err.ctx.update.update_id }, 'telegram: unhandled error in an update'));
   return { bot, inFlight: adapter.inFlight };
