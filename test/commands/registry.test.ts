@@ -234,7 +234,7 @@ test('one more registry entry with a handler is answered on Telegram with no Tel
   const ping: CommandEntry = {
     name: 'ping',
     description: { en: 'Check that the bot answers', zh: '检查机器人是否在线' },
-    handler: (async (_ctx: unknown, _s: unknown, arg: string | undefined) => [{ kind: 'text', text: `pong ${arg ?? '-'}` }]) as CommandEntry['handler'],
+    handler: async (_ctx: unknown, _s: unknown, arg: string | undefined) => [{ kind: 'text', text: `pong ${arg ?? '-'}` }],
     telegram: { args: 'text' },
   };
   const h = await harness();
