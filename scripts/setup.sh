@@ -19,32 +19,27 @@ missing=()
 for pkg in "${want[@]}"; do
   have "$pkg" || missing+=("$pkg")
 done
-if [ ${#missing[@]} -gt 0 ]; then
+# apt_install PKG...: installs the packages with apt-get as root; otherwise asks the user to.
+apt_install() {
+  [ $# -gt 0 ] || return 0
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "voicemood: installing ${missing[*]} with apt-get" >&2
+    echo "voicemood: installing $* with apt-get" >&2
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
   else
-    echo "voicemood: please install ${missing[*]} (not root, or no apt-get)" >&2
+    echo "voicemood: please install $* (not root, or no apt-get)" >&2
   fi
-fi
+}
+apt_install ${missing[@]+"${missing[@]}"}
 
 # Web app and charts (issue 15): a CJK font so that Chinese chart text is drawn (without one,
 # charts fall back to English), and in CI Chromium for the browser test. Separate from the block
-# above on purpose; same rules (apt-get only as root).
+# above on purpose; same apt_install (apt-get only as root).
 web_missing=()
 cjk_font="$(find /usr/share/fonts /usr/local/share/fonts \( -iname '*wqy*' -o -iname '*cjk*' \) 2>/dev/null | head -n1 || true)"
 [ -n "$cjk_font" ] || web_missing+=(fonts-wqy-microhei)
 [ "${CI:-}" = "true" ] && [ ! -x /usr/bin/chromium ] && web_missing+=(chromium)
-if [ ${#web_missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "voicemood: installing ${web_missing[*]} with apt-get" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${web_missing[@]}" >&2
-  else
-    echo "voicemood: please install ${web_missing[*]} (not root, or no apt-get)" >&2
-  fi
-fi
+apt_install ${web_missing[@]+"${web_missing[@]}"}
 
 # onnxruntime-node's install script only fetches CUDA extras; .npmrc skips it.
 export ONNXRUNTIME_NODE_INSTALL=skip

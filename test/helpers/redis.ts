@@ -1,6 +1,8 @@
 /** A redis-server of a test's own, on a free loopback port, without persistence. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import type { Redis } from 'ioredis';
+import { connected, redisConnection } from '../../src/queue/config.ts';
 import { freePort } from './net.ts';
 
 export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -31,4 +33,34 @@ export async function startRedis(): Promise<TestRedis> {
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   await waitForPort(port);
   return { url: `redis://127.0.0.1:${port}`, port, proc, stop: () => void proc.kill('SIGKILL') };
+}
+
+/**
+ * For a test file on its own redis-server: starts it before the tests (unless skipWithoutRedis),
+ * and after them disconnects every client made or tracked here and stops the server.
+ */
+export function useTestRedis(hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => void) => void }): {
+  client(opts?: { ignoreErrors?: boolean }): Promise<Redis>;
+  track(c: Redis): Redis;
+} {
+  let redis: TestRedis | undefined;
+  const clients: Redis[] = [];
+  hooks.before(async () => {
+    if (!skipWithoutRedis) redis = await startRedis();
+  });
+  hooks.after(() => {
+    for (const c of clients) c.disconnect();
+    redis?.stop();
+  });
+  const track = (c: Redis): Redis => (clients.push(c), c);
+  return {
+    track,
+    async client(opts = {}) {
+      const c = redisConnection(redis!.url, 'test', { failFast: true });
+      if (opts.ignoreErrors) c.on('error', () => undefined);
+      track(c);
+      await connected(c, redis!.url);
+      return c;
+    },
+  };
 }

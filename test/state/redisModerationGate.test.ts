@@ -11,25 +11,10 @@ import { RedisModerationGate } from '../../src/state/redisModerationGate.ts';
 import type { ModerationGate } from '../../src/usecases/ports.ts';
 import type { ModerationSignal } from '../../src/domain/mood.ts';
 import { namedScores } from '../../src/domain/emotions.ts';
-import { connected, redisConnection } from '../../src/queue/config.ts';
-import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
+import { skipWithoutRedis, useTestRedis } from '../helpers/redis.ts';
 
-let redis: TestRedis | undefined;
-const clients: Redis[] = [];
-before(async () => {
-  if (!skipWithoutRedis) redis = await startRedis();
-});
-after(() => {
-  for (const c of clients) c.disconnect();
-  redis?.stop();
-});
-
-async function client(): Promise<Redis> {
-  const c = redisConnection(redis!.url, 'test', { failFast: true });
-  clients.push(c);
-  await connected(c, redis!.url);
-  return c;
-}
+const testRedis = useTestRedis({ before, after });
+const client = (): Promise<Redis> => testRedis.client();
 
 let n = 0;
 function sig(chatId: string, users: string[]): ModerationSignal {

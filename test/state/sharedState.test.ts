@@ -8,27 +8,12 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisRateLimiter } from '../../src/state/redisRateLimit.ts';
 import { RedisClaims } from '../../src/state/redisClaims.ts';
-import { connected, redisConnection } from '../../src/queue/config.ts';
+import { redisConnection } from '../../src/queue/config.ts';
 import { sharedRedisUrl } from '../../src/services.ts';
-import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
+import { skipWithoutRedis, useTestRedis } from '../helpers/redis.ts';
 
-let redis: TestRedis | undefined;
-const clients: Redis[] = [];
-before(async () => {
-  if (!skipWithoutRedis) redis = await startRedis();
-});
-after(() => {
-  for (const c of clients) c.disconnect();
-  redis?.stop();
-});
-
-async function client(): Promise<Redis> {
-  const c = redisConnection(redis!.url, 'test', { failFast: true });
-  c.on('error', () => undefined);
-  clients.push(c);
-  await connected(c, redis!.url);
-  return c;
-}
+const testRedis = useTestRedis({ before, after });
+const client = (): Promise<Redis> => testRedis.client({ ignoreErrors: true });
 
 const rules = { user: { capacity: 3, perMinute: 3 }, chat: { capacity: 4, perMinute: 4 } };
 
@@ -75,7 +60,7 @@ test('Redis down: the limiter falls back to this process, a claim is granted and
   const other = await start();
   const c = redisConnection(other.url, 'down', { failFast: true });
   c.on('error', () => undefined);
-  clients.push(c);
+  testRedis.track(c);
   await new Promise<void>((resolve) => (c.status === 'ready' ? resolve() : c.once('ready', () => resolve())));
   const limiter = new RedisRateLimiter(c, { rules, prefix: 'test:rl2' });
   const errors: unknown[] = [];

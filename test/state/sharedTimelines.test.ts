@@ -8,19 +8,10 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { SharedTimelineStore } from '../../src/state/timelines.ts';
 import { RedisClaims, RedisSharedKv } from '../../src/state/redisClaims.ts';
-import { connected, redisConnection } from '../../src/queue/config.ts';
 import type { Timeline } from '../../src/domain/mood.ts';
-import { skipWithoutRedis, startRedis, type TestRedis } from '../helpers/redis.ts';
+import { skipWithoutRedis, useTestRedis } from '../helpers/redis.ts';
 
-let redis: TestRedis | undefined;
-const clients: Redis[] = [];
-before(async () => {
-  if (!skipWithoutRedis) redis = await startRedis();
-});
-after(() => {
-  for (const c of clients) c.disconnect();
-  redis?.stop();
-});
+const testRedis = useTestRedis({ before, after });
 
 interface Item {
   timeline: Timeline;
@@ -29,9 +20,7 @@ interface Item {
 }
 
 async function instance(epochs: Map<string, number>): Promise<SharedTimelineStore<Item>> {
-  const c = redisConnection(redis!.url, 'test', { failFast: true });
-  clients.push(c);
-  await connected(c, redis!.url);
+  const c = await testRedis.client();
   return new SharedTimelineStore<Item>(new RedisSharedKv(c), new RedisClaims(c), { prefix: 'voicemood:tg:tl:', epochOf: (u) => epochs.get(u) ?? 0 });
 }
 
