@@ -5,7 +5,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
 import { SharedTimelineStore } from '../../src/state/timelines.ts';
 import { RedisClaims, RedisSharedKv } from '../../src/state/redisClaims.ts';
 import type { Timeline } from '../../src/domain/mood.ts';
