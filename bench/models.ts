@@ -5,13 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { TINY_MODEL_SIZES, writeTinyModel } from '../test/helpers/tinyModel.ts';
 
 export type ModelSize = 'base' | 'large';
 export type Quant = 'fp32' | 'int8';
 
-const SRC = join(import.meta.dirname, '..', 'src', 'inference');
+const ROOT = join(import.meta.dirname, '..');
+const SRC = join(ROOT, 'src', 'inference');
 
 /** Hash of every source file the graph depends on. */
 function graphCodeHash(): string {
@@ -23,9 +24,10 @@ function graphCodeHash(): string {
         .sort()
         .map((f) => join(SRC, d, f)),
     ),
-    join(import.meta.dirname, '..', 'test', 'helpers', 'tinyModel.ts'),
+    join(ROOT, 'test', 'helpers', 'tinyModel.ts'),
   ];
-  for (const f of files) h.update(f.slice(f.indexOf('/src/') >= 0 ? f.indexOf('/src/') : f.indexOf('/test/'))).update(readFileSync(f));
+  // Keyed by the path from the repository root ('/src/…', '/test/…'), so that a checkout anywhere hashes the same.
+  for (const f of files) h.update(`/${relative(ROOT, f)}`).update(readFileSync(f));
   return h.digest('hex').slice(0, 12);
 }
 
