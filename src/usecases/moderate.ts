@@ -166,10 +166,10 @@ export async function moderate(
   // Utterance times come from the receive stream (start + offset), which can run a little ahead
   // of the wall clock: the window ends at the later of now and the last utterance's end.
   const entries = await s.history.listChat(input.platform, input.chatId, { since: input.now - lookbackMs, until: input.now + 60_000 });
-  const optedOut = new Set<string>();
-  for (const userId of new Set(entries.map((e) => e.userId))) {
-    if (userId !== input.memberId && isOptedOut(await s.settings.getUserSettings(input.platform, userId), input.guildId)) optedOut.add(userId);
-  }
+  // The other members' opt-outs, looked up at once rather than one after another.
+  const others = [...new Set(entries.map((e) => e.userId))].filter((userId) => userId !== input.memberId);
+  const optedOutFlags = await Promise.all(others.map(async (userId) => isOptedOut(await s.settings.getUserSettings(input.platform, userId), input.guildId)));
+  const optedOut = new Set(others.filter((_, i) => optedOutFlags[i]));
   const items: ModerationItem[] = entries
     .filter((e) => !optedOut.has(e.userId))
     .map((e) => ({ userId: e.userId, name: e.userName ?? e.userId, at: endOf(e), durationS: e.durationS, emotion: e.emotion, scores: e.scores }))
